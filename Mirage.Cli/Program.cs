@@ -1,0 +1,8 @@
+using System.CommandLine;
+
+// Each subcommand lives in Commands/<Name>Command.cs and is listed here once.
+var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event channels, grant tables, rings, Xenstore, vchan, netif, blkif).")
+{
+};
+
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

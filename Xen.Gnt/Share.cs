@@ -1,0 +1,27 @@
+namespace Xen.Gnt;
+
+/// <summary>
+/// Pages this domain shares with one named peer: the local view, and the grant refs to publish.
+/// Disposing the share (or <see cref="IMemory.Unshare"/>) ends it: refs the peer still maps stay
+/// valid for the peer until it unmaps, and are not reused before then, as in Xen.
+/// </summary>
+public abstract class Share : PageBuffer
+{
+    /// <summary>Creates the share's view; the backend owns the memory.</summary>
+    protected Share(nint address, ushort remoteDomain, IReadOnlyList<GrantRef> refs, bool writable, UnmapNotify notify)
+        : base(address, refs.Count, writable)
+    {
+        RemoteDomain = remoteDomain;
+        Refs = refs;
+        Notify = notify;
+    }
+
+    /// <summary>The only domain that may map the pages.</summary>
+    public ushort RemoteDomain { get; }
+
+    /// <summary>One grant ref per page, in page order.</summary>
+    public IReadOnlyList<GrantRef> Refs { get; }
+
+    /// <summary>What happens when this share goes away.</summary>
+    public UnmapNotify Notify { get; }
+}
