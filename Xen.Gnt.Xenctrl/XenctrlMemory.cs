@@ -10,8 +10,8 @@ namespace Xen.Gnt.Xenctrl;
 /// each keeps its device open until it is released.</para>
 /// <para>An <see cref="UnmapNotify.EventPort"/> is a local port bound through <c>/dev/xen/evtchn</c> in this
 /// domain (for instance by <c>XenctrlEvents</c>); Linux notifies its peer when the pages go away, also when
-/// this process dies. A share's notification fires once both this domain and the peer have let go of the
-/// page; a mapping's when it is unmapped.</para>
+/// this process dies. A share's notification fires when this domain lets go of the pages (the peer's
+/// mapping stays valid and sees the cleared byte); a mapping's when it is unmapped.</para>
 /// <para>Linux reports every refused grant map as EINVAL, so a failed <see cref="Map"/> is a
 /// <see cref="GrantException"/> with <see cref="GrantStatus.GeneralError"/> whose message lists the causes.</para>
 /// </remarks>
