@@ -183,6 +183,8 @@ internal sealed unsafe class EvtchnDevice : IDisposable
             }
             throw new EventChannelException($"read from {Path} failed: {Interop.Errno.Describe(errno)} (errno {errno}).");
         }
+        if (bytes == 0)
+            throw new EventChannelException($"{Path} said end of file: it is not an event-channel device.");
         var count = (int)bytes / sizeof(uint);
         lock (Ports.BindLock)
             Ports.Dispatch(new ReadOnlySpan<uint>(fired, count));
