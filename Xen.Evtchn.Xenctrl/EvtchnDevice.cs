@@ -17,6 +17,7 @@ internal sealed unsafe class EvtchnDevice : IDisposable
     private readonly SafeDeviceHandle _wake;
     private readonly Thread _reader;
     private int _disposed;
+    private EventChannelException? _failure;
 
     private EvtchnDevice(SafeDeviceHandle fd, SafeDeviceHandle wake, string path, ushort localDomain)
     {
@@ -53,10 +54,10 @@ internal sealed unsafe class EvtchnDevice : IDisposable
     /// <summary><c>IOCTL_EVTCHN_BIND_UNBOUND_PORT</c>: a new port that only <paramref name="remoteDomain"/> may bind to.</summary>
     internal Channel BindUnboundPort(ushort remoteDomain)
     {
-        ThrowIfDisposed();
         var arg = new ioctl_evtchn_bind_unbound_port { remote_domain = remoteDomain };
         lock (Ports.BindLock)
         {
+            ThrowIfUnusable();
             var port = Interop.Libc.Ioctl(_fd, IOCTL_EVTCHN_BIND_UNBOUND_PORT, &arg);
             if (port < 0)
             {
@@ -71,10 +72,10 @@ internal sealed unsafe class EvtchnDevice : IDisposable
     /// <summary><c>IOCTL_EVTCHN_BIND_INTERDOMAIN</c>: connects to the port <paramref name="remoteDomain"/> offered.</summary>
     internal Channel BindInterdomain(ushort remoteDomain, Port remotePort)
     {
-        ThrowIfDisposed();
         var arg = new ioctl_evtchn_bind_interdomain { remote_domain = remoteDomain, remote_port = remotePort.Value };
         lock (Ports.BindLock)
         {
+            ThrowIfUnusable();
             var port = Interop.Libc.Ioctl(_fd, IOCTL_EVTCHN_BIND_INTERDOMAIN, &arg);
             if (port < 0)
                 throw BindInterdomainFailed(remoteDomain, remotePort, Interop.Errno.Last);
@@ -97,7 +98,17 @@ internal sealed unsafe class EvtchnDevice : IDisposable
     internal void Notify(Channel channel)
     {
         var arg = new ioctl_evtchn_notify { port = channel.LocalPort.Value };
-        if (Interop.Libc.Ioctl(_fd, IOCTL_EVTCHN_NOTIFY, &arg) < 0)
+        int result;
+        try
+        {
+            result = Interop.Libc.Ioctl(_fd, IOCTL_EVTCHN_NOTIFY, &arg);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The backend was disposed, which closed every channel.
+            throw new ChannelClosedException(channel);
+        }
+        if (result < 0)
             ThrowNotifyFailed(channel, Interop.Errno.Last);
     }
 
@@ -163,8 +174,13 @@ internal sealed unsafe class EvtchnDevice : IDisposable
         }
         catch (EventChannelException e)
         {
-            // The device is unusable: receivers fail with the reason instead of waiting forever.
-            Ports.CloseAll(_ => e);
+            // The device is unusable: receivers fail with the reason instead of waiting forever, and so
+            // do later binds.
+            lock (Ports.BindLock)
+            {
+                _failure = e;
+                Ports.CloseAll(_ => e);
+            }
         }
     }
 
@@ -222,7 +238,12 @@ internal sealed unsafe class EvtchnDevice : IDisposable
         }
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+    private void ThrowIfUnusable()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Volatile.Read(ref _failure) is { } failure)
+            throw new EventChannelException($"The reader of {Path} has stopped: {failure.Message}", failure);
+    }
 
     /// <summary>Unbinds every port (receivers get <see cref="ChannelClosedException"/>), stops the reader and closes the device.</summary>
     public void Dispose()
