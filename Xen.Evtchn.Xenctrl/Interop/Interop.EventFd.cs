@@ -10,7 +10,9 @@ internal static partial class Interop
         internal const int EFD_NONBLOCK = 0x800;
 
         /// <summary><c>eventfd(initval, flags)</c>: a counter file that wakes a poll; used to stop the reader thread.</summary>
+        internal static SafeDeviceHandle EventFd(uint initval, int flags) => new(EventFdRaw(initval, flags));
+
         [LibraryImport(Name, EntryPoint = "eventfd", SetLastError = true)]
-        internal static partial SafeDeviceHandle EventFd(uint initval, int flags);
+        private static partial int EventFdRaw(uint initval, int flags);
     }
 }

@@ -5,12 +5,7 @@ namespace Xen.Xenctrl.Native;
 /// <summary>An open file descriptor of a <c>/dev/xen</c> device (or an eventfd), closed exactly once.</summary>
 internal sealed class SafeDeviceHandle : SafeHandle
 {
-    /// <summary>For the marshaller, which fills in the descriptor that <c>open</c> returned.</summary>
-    public SafeDeviceHandle() : base(invalidHandleValue: -1, ownsHandle: true)
-    {
-    }
-
-    /// <summary>Wraps a descriptor this process owns.</summary>
+    /// <summary>Wraps a descriptor this process owns, or -1 for none.</summary>
     public SafeDeviceHandle(int fd) : base(invalidHandleValue: -1, ownsHandle: true) => SetHandle(fd);
 
     /// <inheritdoc />
