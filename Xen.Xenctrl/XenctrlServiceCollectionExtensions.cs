@@ -23,8 +23,8 @@ public static class XenctrlServiceCollectionExtensions
         if (configure is not null)
             options.Configure(configure);
         // The backends are structs: registered boxed; every copy shares the one open device.
-        services.TryAddSingleton(typeof(XenctrlEvents), sp => Xenctrl.OpenEvents(sp.GetRequiredService<IOptions<XenctrlOptions>>().Value));
-        services.TryAddSingleton(typeof(XenctrlMemory), sp => Xenctrl.OpenMemory(sp.GetRequiredService<IOptions<XenctrlOptions>>().Value));
+        services.TryAddSingleton(typeof(XenctrlEvents), sp => XenctrlBackends.OpenEvents(sp.GetRequiredService<IOptions<XenctrlOptions>>().Value));
+        services.TryAddSingleton(typeof(XenctrlMemory), sp => XenctrlBackends.OpenMemory(sp.GetRequiredService<IOptions<XenctrlOptions>>().Value));
         services.TryAddSingleton<IEvents>(sp => (IEvents)sp.GetRequiredService(typeof(XenctrlEvents)));
         services.TryAddSingleton<IMemory>(sp => (IMemory)sp.GetRequiredService(typeof(XenctrlMemory)));
         return services;

@@ -43,8 +43,8 @@ internal static class Checks
 
     private static Task LocalDomainIsDom0()
     {
-        Check.Equal((ushort)0, Xenctrl.ResolveLocalDomain(new XenctrlOptions()), "resolved local domain");
-        using var events = Xenctrl.OpenEvents();
+        Check.Equal((ushort)0, XenctrlBackends.ResolveLocalDomain(new XenctrlOptions()), "resolved local domain");
+        using var events = XenctrlBackends.OpenEvents();
         Check.Equal((ushort)0, events.LocalDomain, "XenctrlEvents.LocalDomain");
         return Task.CompletedTask;
     }

@@ -5,9 +5,9 @@ namespace Xen.Xenctrl;
 
 /// <summary>
 /// Opens the xenctrl backends for a program that composes drivers itself, e.g. a command's
-/// <c>--backend xenctrl</c>: <c>new Vchan&lt;XenctrlEvents, XenctrlMemory&gt;(Xenctrl.OpenEvents(o), Xenctrl.OpenMemory(o))</c>.
+/// <c>--backend xenctrl</c>: <c>new Vchan&lt;XenctrlEvents, XenctrlMemory&gt;(XenctrlBackends.OpenEvents(o), XenctrlBackends.OpenMemory(o))</c>.
 /// </summary>
-public static class Xenctrl
+public static class XenctrlBackends
 {
     /// <summary>Opens <c>/dev/xen/evtchn</c> as <see cref="XenctrlEvents"/>.</summary>
     /// <exception cref="Xen.Evtchn.EventChannelException">Not a Xen domain, the module not loaded, or no permission; the message says what to do.</exception>
