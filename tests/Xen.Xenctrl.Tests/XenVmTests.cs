@@ -18,8 +18,24 @@ public sealed class XenVmTests(ITestOutputHelper output)
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(12);
 
-    /// <summary>Where the xen-vm scripts are: <c>$XENVM_SCRIPTS</c>, else the team's shared copy.</summary>
-    private static string ScriptsDirectory => Environment.GetEnvironmentVariable("XENVM_SCRIPTS") is { Length: > 0 } s ? s : "/work/shared/xen-vm";
+    /// <summary>
+    /// Where the xen-vm scripts are: <c>$XENVM_SCRIPTS</c>, else a <c>xen-vm/</c> folder at the repository
+    /// root, else the team's shared copy.
+    /// </summary>
+    private static string ScriptsDirectory
+    {
+        get
+        {
+            if (Environment.GetEnvironmentVariable("XENVM_SCRIPTS") is { Length: > 0 } set)
+                return set;
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Mirage.sln")) && File.Exists(Path.Combine(dir.FullName, "xen-vm", "run-in-dom0.sh")))
+                    return Path.Combine(dir.FullName, "xen-vm");
+            }
+            return "/work/shared/xen-vm";
+        }
+    }
 
     /// <summary>Where build-image.sh puts the images (its own default).</summary>
     private static string ImagesDirectory
