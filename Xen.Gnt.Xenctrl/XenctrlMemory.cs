@@ -65,7 +65,7 @@ public readonly struct XenctrlMemory : IMemory
         ArgumentNullException.ThrowIfNull(mapping);
         if (mapping is not XenctrlMapping)
             throw new ArgumentException($"The mapping was not made by {nameof(XenctrlMemory)}.", nameof(mapping));
-        ((IDisposable)mapping).Dispose();
+        mapping.Dispose();
     }
 
     /// <inheritdoc />
@@ -74,7 +74,7 @@ public readonly struct XenctrlMemory : IMemory
         ArgumentNullException.ThrowIfNull(share);
         if (share is not XenctrlShare)
             throw new ArgumentException($"The share was not made by {nameof(XenctrlMemory)}.", nameof(share));
-        ((IDisposable)share).Dispose();
+        share.Dispose();
     }
 
     /// <summary>Closes the devices once every share and mapping made through them has been released.</summary>

@@ -16,16 +16,11 @@ internal sealed unsafe class XenctrlShare : Share
 
     private XenctrlShare(nint address, ushort remoteDomain, GrantRef[] refs, bool peerWritable, UnmapNotify notify,
                          SafeDeviceHandle gntalloc, ulong index)
-        // The local view is always writable: the sharer fills the pages; peerWritable is what the peer may do.
-        : base(address, remoteDomain, refs, writable: true, notify)
+        : base(address, remoteDomain, refs, peerWritable, notify)
     {
         _gntalloc = gntalloc;
         _index = index;
-        PeerWritable = peerWritable;
     }
-
-    /// <summary>Whether the peer may map the pages writable.</summary>
-    internal bool PeerWritable { get; }
 
     /// <summary>The offset in the gntalloc file where the pages are mapped.</summary>
     internal ulong Index => _index;

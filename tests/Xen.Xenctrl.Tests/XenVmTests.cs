@@ -20,7 +20,7 @@ public sealed class XenVmTests(ITestOutputHelper output)
 
     /// <summary>
     /// Where the xen-vm scripts are: <c>$XENVM_SCRIPTS</c>, else a <c>xen-vm/</c> folder at the repository
-    /// root, else the team's shared copy.
+    /// root, else the team's shared copy in <c>shared/xen-vm</c> beside the repository.
     /// </summary>
     private static string ScriptsDirectory
     {
@@ -30,10 +30,14 @@ public sealed class XenVmTests(ITestOutputHelper output)
                 return set;
             for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             {
-                if (File.Exists(Path.Combine(dir.FullName, "Mirage.sln")) && File.Exists(Path.Combine(dir.FullName, "xen-vm", "run-in-dom0.sh")))
-                    return Path.Combine(dir.FullName, "xen-vm");
+                if (!File.Exists(Path.Combine(dir.FullName, "Mirage.sln")))
+                    continue;
+                var inRepository = Path.Combine(dir.FullName, "xen-vm");
+                return File.Exists(Path.Combine(inRepository, "run-in-dom0.sh"))
+                    ? inRepository
+                    : Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "xen-vm"));
             }
-            return "/work/shared/xen-vm";
+            return Path.Combine(AppContext.BaseDirectory, "xen-vm");
         }
     }
 
