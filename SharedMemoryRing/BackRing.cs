@@ -32,7 +32,7 @@ public sealed unsafe class BackRing<TRequest, TResponse>
         _c.Size = SharedRingLayout.Validate<TRequest, TResponse>(ring, length);
         _c.Header = (SharedRingHeader*)ring;
         _c.Entries = ring + SharedRingLayout.EntriesOffset;
-        _c.Producer = _c.Consumer = _c.Seen = firstIndex;
+        _c.Producer = _c.Consumer = _c.Seen = _c.Published = firstIndex;
     }
 
     /// <summary>Attaches the backend to the frontend's ring in <paramref name="pages"/>, without writing to it.
@@ -116,16 +116,34 @@ public sealed unsafe class BackRing<TRequest, TResponse>
     }
 
     /// <summary>
+    /// Claims the slot of the oldest unanswered request and returns it, to be filled in place with its
+    /// response (ring.h's <c>RING_GET_RESPONSE(r, r->rsp_prod_pvt++)</c>); the frontend sees it after
+    /// <see cref="PushResponses"/>. The slot still holds the request: set every field.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Every consumed request already has its response.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref TResponse ProduceResponse()
+    {
+        var prod = _c.Producer;
+        if (prod == _c.Consumer)
+            ThrowHelper.NoRequestToAnswer();
+        _c.Producer = prod + 1;
+        return ref Unsafe.AsRef<TResponse>(Slot(prod));
+    }
+
+    /// <summary>
     /// Publishes the written responses (<c>RING_PUSH_RESPONSES_AND_CHECK_NOTIFY</c>) and returns whether the
     /// frontend asked to be notified of them: then send it an event.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PushResponses()
     {
-        var old = Volatile.Read(ref _c.Header->RspProd);
+        // ring.h reads the old rsp_prod back from the header; ours is the value we last wrote there.
+        var old = _c.Published;
         var now = _c.Producer;
         if (old == now)
             return false;
+        _c.Published = now;
         // Release: the frontend sees the responses before the index that covers them.
         Volatile.Write(ref _c.Header->RspProd, now);
         // Full barrier: the new index is visible before we read rsp_event (see FrontRing.PushRequests).

@@ -31,7 +31,7 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
         _c.Size = SharedRingLayout.Validate<TRequest, TResponse>(ring, length);
         _c.Header = (SharedRingHeader*)ring;
         _c.Entries = ring + SharedRingLayout.EntriesOffset;
-        _c.Producer = _c.Consumer = _c.Seen = firstIndex;
+        _c.Producer = _c.Consumer = _c.Seen = _c.Published = firstIndex;
         SharedRingLayout.Initialise(ring, firstIndex);
     }
 
@@ -73,7 +73,7 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
     public bool IsFull => _c.Producer - _c.Consumer >= _c.Size;
 
     /// <summary>Requests written but not yet pushed.</summary>
-    public int UnpushedRequests => (int)(_c.Producer - Volatile.Read(ref _c.Header->ReqProd));
+    public int UnpushedRequests => (int)(_c.Producer - _c.Published);
 
     /// <summary>
     /// Writes <paramref name="request"/> into the next free slot; the backend sees it after
@@ -100,16 +100,34 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
     }
 
     /// <summary>
+    /// Claims the next free slot and returns it, to be filled in place (ring.h's
+    /// <c>RING_GET_REQUEST(r, r->req_prod_pvt++)</c>); the backend sees it after <see cref="PushRequests"/>.
+    /// The slot still holds an old entry: set every field.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The ring is full.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref TRequest ProduceRequest()
+    {
+        var prod = _c.Producer;
+        if (prod - _c.Consumer >= _c.Size)
+            ThrowHelper.RingFull();
+        _c.Producer = prod + 1;
+        return ref Unsafe.AsRef<TRequest>(Slot(prod));
+    }
+
+    /// <summary>
     /// Publishes the written requests (<c>RING_PUSH_REQUESTS_AND_CHECK_NOTIFY</c>) and returns whether the
     /// backend asked to be notified of them: then send it an event.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PushRequests()
     {
-        var old = Volatile.Read(ref _c.Header->ReqProd);
+        // ring.h reads the old req_prod back from the header; ours is the value we last wrote there.
+        var old = _c.Published;
         var now = _c.Producer;
         if (old == now)
             return false;
+        _c.Published = now;
         // Release: the backend sees the requests before the index that covers them.
         Volatile.Write(ref _c.Header->ReqProd, now);
         // Full barrier: the new index is visible before we read req_event, or a backend that is

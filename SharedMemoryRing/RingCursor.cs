@@ -20,4 +20,7 @@ internal unsafe struct RingCursor
     // The last producer index read from the peer and checked: entries up to it are consumed
     // without touching the shared header again.
     [FieldOffset(92)] public uint Seen;
+    // The producer index as last published to the shared header. Kept here so that a push writes
+    // the header's cache line without first reading it (the peer writes that line too).
+    [FieldOffset(96)] public uint Published;
 }

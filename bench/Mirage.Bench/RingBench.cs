@@ -148,9 +148,10 @@ internal static class RingBench
         var ring = front.Ring;
         var (sent, received, checksum) = (side.Sent, side.Done, side.Checksum);
         var progress = false;
-        while (sent < items && ring.TryWriteRequest(TRequest.Make((uint)sent)))
+        // Requests are written in place, as ring.h's RING_GET_REQUEST does.
+        for (var free = Math.Min(ring.FreeRequests, items - sent); free > 0; free--)
         {
-            sent++;
+            TRequest.Fill(ref ring.ProduceRequest(), (uint)sent++);
             progress = true;
         }
         if (front.PushRequests())
@@ -188,7 +189,7 @@ internal static class RingBench
         var answered = side.Done;
         while (ring.TryReadRequest(out var request))
         {
-            ring.WriteResponse(request.Answer());
+            request.AnswerInto(ref ring.ProduceResponse());
             answered++;
         }
         side.Done = answered;
@@ -269,8 +270,15 @@ internal static class RingBench
 
     private interface IEntry<TSelf, TResponse>
     {
+        // A new request, to copy into a channel.
         static abstract TSelf Make(uint id);
+
+        // The same request, written in place into a ring slot.
+        static abstract void Fill(ref TSelf slot, uint id);
+
         TResponse Answer();
+
+        void AnswerInto(ref TResponse slot);
     }
 
     private interface IChecked
@@ -280,29 +288,86 @@ internal static class RingBench
 
     // The size of a netif tx request; its response is a netif tx response.
     [StructLayout(LayoutKind.Sequential)]
-    private readonly record struct Small(uint Gref, ushort Offset, ushort Flags, ushort Id, ushort Size) : IEntry<Small, SmallResponse>
+    private struct Small : IEntry<Small, SmallResponse>
     {
-        public static Small Make(uint id) => new(id, (ushort)id, 0, (ushort)id, 1514);
-        public SmallResponse Answer() => new(Id, (short)(Gref & 1));
+        public uint Gref;
+        public ushort Offset, Flags, Id, Size;
+
+        public static Small Make(uint id)
+        {
+            var request = default(Small);
+            Fill(ref request, id);
+            return request;
+        }
+
+        public static void Fill(ref Small slot, uint id)
+        {
+            slot.Gref = id;
+            slot.Offset = (ushort)id;
+            slot.Flags = 0;
+            slot.Id = (ushort)id;
+            slot.Size = 1514;
+        }
+
+        public readonly SmallResponse Answer() => new() { Id = Id, Status = (short)(Gref & 1) };
+
+        public readonly void AnswerInto(ref SmallResponse slot)
+        {
+            slot.Id = Id;
+            slot.Status = (short)(Gref & 1);
+        }
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    private readonly record struct SmallResponse(ushort Id, short Status) : IChecked
+    private struct SmallResponse : IChecked
     {
-        public ulong Check => Id + (ulong)(ushort)Status;
+        public ushort Id;
+        public short Status;
+
+        public readonly ulong Check => Id + (ulong)(ushort)Status;
     }
 
     // The size of a blkif request; its response is a blkif response.
     [StructLayout(LayoutKind.Sequential, Size = 112)]
-    private readonly record struct Big(byte Operation, byte Segments, ushort Handle, ulong Id, ulong Sector) : IEntry<Big, BigResponse>
+    private struct Big : IEntry<Big, BigResponse>
     {
-        public static Big Make(uint id) => new(0, 1, 0, id, (ulong)id * 8);
-        public BigResponse Answer() => new(Id, Operation, 0);
+        public byte Operation, Segments;
+        public ushort Handle;
+        public ulong Id, Sector;
+
+        public static Big Make(uint id)
+        {
+            var request = default(Big);
+            Fill(ref request, id);
+            return request;
+        }
+
+        public static void Fill(ref Big slot, uint id)
+        {
+            slot.Operation = 0;
+            slot.Segments = 1;
+            slot.Handle = 0;
+            slot.Id = id;
+            slot.Sector = (ulong)id * 8;
+        }
+
+        public readonly BigResponse Answer() => new() { Id = Id, Operation = Operation, Status = 0 };
+
+        public readonly void AnswerInto(ref BigResponse slot)
+        {
+            slot.Id = Id;
+            slot.Operation = Operation;
+            slot.Status = 0;
+        }
     }
 
     [StructLayout(LayoutKind.Sequential, Size = 16)]
-    private readonly record struct BigResponse(ulong Id, byte Operation, short Status) : IChecked
+    private struct BigResponse : IChecked
     {
-        public ulong Check => Id + Operation + (ulong)(ushort)Status;
+        public ulong Id;
+        public byte Operation;
+        public short Status;
+
+        public readonly ulong Check => Id + Operation + (ulong)(ushort)Status;
     }
 }
