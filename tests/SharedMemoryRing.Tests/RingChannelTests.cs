@@ -121,9 +121,9 @@ public sealed class RingChannelTests : IDisposable
     [Theory]
     [InlineData(0)]
     [InlineData(RingWait.DefaultSpinCount)]
-    public async Task A_million_requests_cross_on_two_threads_with_no_lost_wake_up(int spinCount)
+    public async Task Two_million_requests_cross_on_two_threads_with_no_lost_wake_up(int spinCount)
     {
-        const int Count = 1_000_000;
+        const int Count = 2_000_000;
         Front.SpinCount = spinCount;
         Back.SpinCount = spinCount;
         using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(1));
