@@ -8,6 +8,7 @@ public sealed unsafe partial class SimulatedDomain : IEventChannelHypercalls
 {
     private readonly SharedInfo* _sharedInfo;
     private readonly EvtchnSlot[] _evtchn = new EvtchnSlot[EVTCHN_2L_NR_CHANNELS];
+    private readonly long[] _raised = new long[EVTCHN_2L_NR_CHANNELS];
 
     private enum EvtchnState : byte { Free, Reserved, Unbound, Interdomain }
 
@@ -49,6 +50,9 @@ public sealed unsafe partial class SimulatedDomain : IEventChannelHypercalls
 
     /// <summary>The port's pending bit, as the hypervisor sees it.</summary>
     public bool IsPending(uint port) => (Volatile.Read(ref _sharedInfo->EvtchnPending[(int)(port / 64)]) & (1UL << (int)(port % 64))) != 0;
+
+    /// <summary>How many times the port's pending bit went from 0 to 1: each is one event the guest must dispatch once.</summary>
+    public long Raised(uint port) => Interlocked.Read(ref _raised[port]);
 
     /// <summary>The port's mask bit, as the hypervisor sees it.</summary>
     public bool IsMasked(uint port) => (Volatile.Read(ref _sharedInfo->EvtchnMask[(int)(port / 64)]) & (1UL << (int)(port % 64))) != 0;
@@ -174,6 +178,7 @@ public sealed unsafe partial class SimulatedDomain : IEventChannelHypercalls
         var bit = 1UL << (int)(port % 64);
         if ((Interlocked.Or(ref _sharedInfo->EvtchnPending[word], bit) & bit) != 0)
             return; // already pending: the events coalesce
+        Interlocked.Increment(ref _raised[port]);
         if ((Volatile.Read(ref _sharedInfo->EvtchnMask[word]) & bit) != 0)
             return; // masked: no upcall until unmasked
         if ((Interlocked.Or(ref _sharedInfo->VcpuInfo[0].EvtchnPendingSel, 1UL << word) & (1UL << word)) != 0)
