@@ -199,8 +199,19 @@ internal sealed unsafe class GrantTable : IDisposable
         var notify = share.Notify;
         if (notify.ClearByteAt is { } at)
             Volatile.Write(ref share.Base[at], 0);
-        if (notify.EventPort is { } port)
-            _sendEvent!(port);
+        try
+        {
+            if (notify.EventPort is { } port)
+                _sendEvent!(port);
+        }
+        finally
+        {
+            EndGrants(share);
+        }
+    }
+
+    private void EndGrants(XenShare share)
+    {
         lock (_lock)
         {
             _live.Remove(share);
