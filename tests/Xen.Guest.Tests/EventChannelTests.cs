@@ -266,6 +266,43 @@ public sealed class EventChannelTests
         Assert.Throws<PortNotBoundException>(() => pair.One.Events.Attach(new Port(100)));
     }
 
+    [Fact]
+    public async Task A_domain_may_connect_to_its_own_port()
+    {
+        using var pair = new GuestPair();
+        var (port, server) = pair.One.Events.Listen(pair.One.Id);
+        var client = pair.One.Events.Connect(pair.One.Id, port);
+
+        pair.One.Events.Send(client);
+
+        Assert.Equal(new EventCounter(1), await pair.One.Events.RecvAsync(server, EventCounter.Initial).AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task A_send_before_the_peer_connects_is_dropped_by_Xen()
+    {
+        using var pair = new GuestPair();
+        var (port, server) = pair.One.Events.Listen(pair.Two.Id);
+        pair.One.Events.Send(server);
+        var client = pair.Two.Events.Connect(pair.One.Id, port);
+
+        // Only the bind event: the early send went nowhere.
+        Assert.Equal(new EventCounter(1), await pair.Two.Events.RecvAsync(client, EventCounter.Initial));
+        Assert.False(pair.Two.Events.RecvAsync(client, new EventCounter(1), new CancellationTokenSource(0).Token).IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task Several_waiters_on_one_channel_all_wake()
+    {
+        using var pair = new GuestPair();
+        var (server, client) = pair.Connect();
+        var waits = Enumerable.Range(0, 3).Select(_ => pair.One.Events.RecvAsync(server, EventCounter.Initial).AsTask()).ToArray();
+
+        pair.Two.Events.Send(client);
+
+        Assert.All(await Task.WhenAll(waits).WaitAsync(Timeout), c => Assert.Equal(new EventCounter(1), c));
+    }
+
     private static unsafe Port Bind(Guest guest, ushort remote, Port remotePort)
     {
         var op = new EvtchnBindInterdomain { RemoteDom = remote, RemotePort = remotePort.Value };
