@@ -62,7 +62,7 @@ internal sealed unsafe class EventChannels : IDisposable
         var op = new EvtchnBindInterdomain { RemoteDom = remoteDomain, RemotePort = remotePort.Value };
         var rc = _hypercalls.EventChannelOp(EVTCHNOP_bind_interdomain, &op);
         if (rc == -ESRCH)
-            throw new PeerClosedException(new Channel(remotePort), $"domain {remoteDomain} does not exist");
+            throw new PortNotBoundException(remoteDomain, remotePort, "EVTCHNOP_bind_interdomain returned -ESRCH: the domain does not exist");
         if (rc == -EINVAL)
             throw new PortNotBoundException(remoteDomain, remotePort, "EVTCHNOP_bind_interdomain returned -EINVAL: no such port, already connected, or offered to another domain");
         if (rc < 0)

@@ -284,7 +284,7 @@ internal sealed unsafe class GrantTable : IDisposable
             live = [.. _live];
         }
         foreach (var buffer in live)
-            ((IDisposable)buffer).Dispose();
+            buffer.Dispose();
         lock (_lock)
         {
             _disposed = true;

@@ -65,7 +65,7 @@ public readonly struct XenMemory : IMemory
         ArgumentNullException.ThrowIfNull(mapping);
         if (!Table.Owns(mapping))
             throw new ArgumentException("The mapping was not made by this XenMemory.", nameof(mapping));
-        ((IDisposable)mapping).Dispose();
+        mapping.Dispose();
     }
 
     /// <inheritdoc />
@@ -74,7 +74,7 @@ public readonly struct XenMemory : IMemory
         ArgumentNullException.ThrowIfNull(share);
         if (!Table.Owns(share))
             throw new ArgumentException("The share was not made by this XenMemory.", nameof(share));
-        ((IDisposable)share).Dispose();
+        share.Dispose();
     }
 
     /// <summary>Retries ending grants that a peer still mapped when their share ended.</summary>

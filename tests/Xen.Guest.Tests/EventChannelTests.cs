@@ -223,11 +223,11 @@ public sealed class EventChannelTests
     }
 
     [Fact]
-    public void Connecting_to_a_missing_domain_throws_PeerClosedException()
+    public void Connecting_to_a_missing_domain_throws_PortNotBoundException()
     {
         using var pair = new GuestPair();
 
-        Assert.Throws<PeerClosedException>(() => pair.Two.Events.Connect(42, new Port(1)));
+        Assert.Throws<PortNotBoundException>(() => pair.Two.Events.Connect(42, new Port(1)));
     }
 
     [Fact]
