@@ -58,7 +58,7 @@ public sealed class EventDeliveryProperties
             }
             for (var i = 0; i < 3; i++)
             {
-                Assert.Equal(counter[i], Counter(pair.One, channels[i].Server));
+                Assert.Equal(counter[i], pair.One.Counter(channels[i].Server));
                 Assert.Equal(pending[i], pair.One.Domain.IsPending(channels[i].Server.LocalPort.Value));
             }
         }
@@ -74,7 +74,7 @@ public sealed class EventDeliveryProperties
             var (threads, sendsPerThread) = shape;
             using var pair = new GuestPair();
             var channels = ChannelsInThreeWords(pair);
-            var before = channels.Select(c => Counter(pair.One, c.Server)).ToArray();
+            var before = channels.Select(c => pair.One.Counter(c.Server)).ToArray();
             using var start = new Barrier(threads);
             var senders = Enumerable.Range(0, threads).Select(t => Task.Run(() =>
             {
@@ -88,7 +88,7 @@ public sealed class EventDeliveryProperties
             for (var i = 0; i < 3; i++)
             {
                 var port = channels[i].Server.LocalPort.Value;
-                var dispatched = Counter(pair.One, channels[i].Server) - before[i];
+                var dispatched = pair.One.Counter(channels[i].Server) - before[i];
                 Assert.False(pair.One.Domain.IsPending(port)); // nothing left undelivered
                 Assert.Equal((ulong)pair.One.Domain.Raised(port), dispatched); // no loss, no double count
                 total += dispatched;
@@ -112,25 +112,5 @@ public sealed class EventDeliveryProperties
             }
         }
         return [.. picked];
-    }
-
-    /// <summary>The channel's counter, read without blocking.</summary>
-    private static ulong Counter(Guest guest, Channel channel)
-    {
-        ulong low = 0, high = 1UL << 40;
-        // The counter is the least value v for which RecvAsync(v) does not complete at once.
-        while (low < high)
-        {
-            var mid = low + ((high - low) / 2);
-            using var cts = new CancellationTokenSource();
-            var wait = guest.Events.RecvAsync(channel, new EventCounter(mid), cts.Token);
-            var done = wait.IsCompleted;
-            cts.Cancel();
-            if (done)
-                low = mid + 1;
-            else
-                high = mid;
-        }
-        return low;
     }
 }

@@ -37,6 +37,24 @@ public sealed unsafe class Guest : IDisposable
         return new Guest(domain, events, memory);
     }
 
+    /// <summary>A channel's counter, read without blocking: the least v for which RecvAsync(v) does not complete at once.</summary>
+    public ulong Counter(Channel channel)
+    {
+        ulong low = 0, high = 1UL << 40;
+        while (low < high)
+        {
+            var mid = low + ((high - low) / 2);
+            using var cts = new CancellationTokenSource();
+            var done = Events.RecvAsync(channel, new EventCounter(mid), cts.Token).IsCompleted;
+            cts.Cancel();
+            if (done)
+                low = mid + 1;
+            else
+                high = mid;
+        }
+        return low;
+    }
+
     /// <summary>Sets a port's mask bit in the shared-info page, as the guest kernel may.</summary>
     public void Mask(Port port) =>
         Interlocked.Or(ref SharedInfo->EvtchnMask[(int)(port.Value / 64)], 1UL << (int)(port.Value % 64));
