@@ -71,7 +71,7 @@ internal sealed class PortState
     {
         Volatile.Write(ref _peerClosed, 1);
         var now = Counter;
-        foreach (var waiter in TakeWaiters(w => true))
+        foreach (var waiter in TakeWaiters(static (w, _) => true, 0) ?? Enumerable.Empty<Waiter>())
         {
             if (now > waiter.LastSeen)
                 waiter.Complete(now);
@@ -86,26 +86,31 @@ internal sealed class PortState
         var error = new ChannelClosedException(Channel);
         lock (_waiters)
             _closed ??= error;
-        foreach (var waiter in TakeWaiters(w => true))
+        foreach (var waiter in TakeWaiters(static (w, _) => true, 0) ?? Enumerable.Empty<Waiter>())
             waiter.Fail(error);
     }
 
     private void Wake(ulong now)
     {
-        foreach (var waiter in TakeWaiters(w => now > w.LastSeen))
-            waiter.Complete(now);
+        if (TakeWaiters(static (w, now) => now > w.LastSeen, now) is { } taken)
+        {
+            foreach (var waiter in taken)
+                waiter.Complete(now);
+        }
     }
 
-    private List<Waiter> TakeWaiters(Predicate<Waiter> which)
+    /// <summary>Removes the waiters <paramref name="which"/> selects; null when there are none, so that
+    /// a wake-up with nobody to wake allocates nothing.</summary>
+    private List<Waiter>? TakeWaiters(Func<Waiter, ulong, bool> which, ulong now)
     {
-        var taken = new List<Waiter>();
+        List<Waiter>? taken = null;
         lock (_waiters)
         {
             for (var i = _waiters.Count - 1; i >= 0; i--)
             {
-                if (which(_waiters[i]))
+                if (which(_waiters[i], now))
                 {
-                    taken.Add(_waiters[i]);
+                    (taken ??= []).Add(_waiters[i]);
                     _waiters.RemoveAt(i);
                 }
             }
