@@ -201,8 +201,7 @@ internal sealed unsafe class GrantTable : IDisposable
             Volatile.Write(ref share.Base[at], 0);
         try
         {
-            if (notify.EventPort is { } port)
-                _sendEvent!(port);
+            SendNotify(notify);
         }
         finally
         {
@@ -241,8 +240,25 @@ internal sealed unsafe class GrantTable : IDisposable
             _memory.ReleaseForeignArea((nint)mapping.Base, mapping.Handles.Length);
         lock (_lock)
             _live.Remove(mapping);
-        if (notify.EventPort is { } port)
+        SendNotify(notify);
+    }
+
+    /// <summary>
+    /// Sends an unmap notification's event. A port this guest already closed cannot carry it: as a guest
+    /// kernel's <c>EVTCHNOP_send</c> on a closed port fails unnoticed, the event is then skipped.
+    /// </summary>
+    private void SendNotify(UnmapNotify notify)
+    {
+        if (notify.EventPort is not { } port)
+            return;
+        try
+        {
             _sendEvent!(port);
+        }
+        catch (IOException)
+        {
+            // The channel is closed (or its peer gone): there is nobody left to notify on it.
+        }
     }
 
     /// <summary>Retries ending the grants of shares whose peer still mapped them; returns how many remain.</summary>

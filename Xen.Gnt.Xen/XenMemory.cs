@@ -28,7 +28,8 @@ public readonly struct XenMemory : IMemory
     /// <param name="memory">The host's memory manager.</param>
     /// <param name="localDomain">This domain's id.</param>
     /// <param name="grantFrames">How many frames of 512 entries the grant table has.</param>
-    /// <param name="sendEvent">Sends an event on a local port, for unmap notifications that ask for one.</param>
+    /// <param name="sendEvent">Sends an event on a local port, for unmap notifications that ask for one. An
+    /// <see cref="IOException"/> from it (the port is already closed) skips the event.</param>
     /// <exception cref="GrantException"><c>GNTTABOP_setup_table</c> failed.</exception>
     public XenMemory(IGrantTableHypercalls hypercalls, IGuestMemory memory, ushort localDomain, int grantFrames = 4, Action<uint>? sendEvent = null)
         => _table = new GrantTable(hypercalls, memory, localDomain, grantFrames, sendEvent);

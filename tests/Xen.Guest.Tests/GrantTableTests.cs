@@ -231,6 +231,20 @@ public sealed class GrantTableTests
     }
 
     [Fact]
+    public void A_share_whose_notify_port_was_closed_first_still_ends()
+    {
+        using var pair = new GuestPair();
+        var (server, _) = pair.Connect();
+        var share = pair.One.Memory.Share(pair.Two.Id, 1, writable: true, UnmapNotify.SendEvent(server.LocalPort.Value));
+        var free = pair.One.Memory.FreeGrantCount;
+        pair.One.Events.Close(server);
+
+        pair.One.Memory.Unshare(share);
+
+        Assert.Equal(free + 1, pair.One.Memory.FreeGrantCount);
+    }
+
+    [Fact]
     public void Unsharing_with_ClearByte_clears_the_byte_the_peer_still_sees()
     {
         using var pair = new GuestPair();
