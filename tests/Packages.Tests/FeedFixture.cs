@@ -36,7 +36,9 @@ public sealed class FeedFixture : IDisposable
     public string Package(string id, string extension = ".nupkg")
     {
         Assert.True(Pack.ExitCode == 0, $"dotnet pack Mirage.sln failed: {Pack}");
-        return Path.Combine(Repository.Feed, $"{id}.{Repository.Version}{extension}");
+        var package = Path.Combine(Repository.Feed, $"{id}.{Repository.Version}{extension}");
+        Assert.True(File.Exists(package), $"{id} is a library (a project folder at the repository root) but `dotnet pack Mirage.sln` did not pack it: is it in Mirage.sln?");
+        return package;
     }
 
     /// <summary>
