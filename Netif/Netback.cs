@@ -105,8 +105,8 @@ public sealed class Netback<TEvents, TMemory> : IAsyncDisposable
         var loops = new List<Task>();
         foreach (var q in _queues)
         {
-            loops.Add(Guard(q, q.RunTxAsync, token));
-            loops.Add(Guard(q, q.RunRxAsync, token));
+            loops.Add(Guard(q.RunTxAsync, q.Counters.TxDrops, token));
+            loops.Add(Guard(q.RunRxAsync, q.Counters.RxDrops, token));
         }
         try
         {
@@ -122,7 +122,7 @@ public sealed class Netback<TEvents, TMemory> : IAsyncDisposable
 
     // Runs one loop on the pool. A protocol error stops every loop and closes the channels at once,
     // so the frontend learns; a closed peer or our own stop ends the loop quietly.
-    private Task Guard(NetbackQueue<TEvents, TMemory> queue, Func<CancellationToken, Task> loop, CancellationToken token) =>
+    private Task Guard(Func<CancellationToken, Task> loop, long[] drops, CancellationToken token) =>
         Task.Run(async () =>
         {
             try
@@ -137,8 +137,10 @@ public sealed class Netback<TEvents, TMemory> : IAsyncDisposable
                 // The frontend closed its end, or we closed ours: the connection is over.
                 await _stop.CancelAsync().ConfigureAwait(false);
             }
-            catch
+            catch (Exception e)
             {
+                if (e is SharedMemoryRing.RingProtocolException)
+                    drops[(int)NetifDropReason.Disconnected]++;
                 await _stop.CancelAsync().ConfigureAwait(false);
                 foreach (var q in _queues)
                     q.CloseChannels();

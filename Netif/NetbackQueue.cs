@@ -73,6 +73,8 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         _rxMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: true, cacheSize);
     }
 
+    public NetifCounters Counters => _counters;
+
     // ---- tx: frontend to link --------------------------------------------------------------
 
     public async Task RunTxAsync(CancellationToken cancellationToken)
