@@ -88,9 +88,11 @@ public sealed class QueueLink : INetworkLink, IDisposable
         _out.Writer.WaitToWriteAsync(cancellationToken);
 
     /// <inheritdoc />
-    public bool TryRead(Span<byte> destination, out ReceivedFrame frame)
+    public bool TryRead(Span<byte> destination, out ReceivedFrame frame) => TryReadFrom(_in.Reader, destination, out frame, ref _dropped);
+
+    internal static bool TryReadFrom(ChannelReader<QueuedFrame> reader, Span<byte> destination, out ReceivedFrame frame, ref long dropped)
     {
-        while (_in.Reader.TryRead(out var queued))
+        while (reader.TryRead(out var queued))
         {
             try
             {
@@ -100,7 +102,7 @@ public sealed class QueueLink : INetworkLink, IDisposable
                     frame = new ReceivedFrame(queued.Length, queued.Offload);
                     return true;
                 }
-                Interlocked.Increment(ref _dropped);
+                Interlocked.Increment(ref dropped);
             }
             finally
             {
