@@ -8,11 +8,14 @@ internal static class Domain2
         var link = new LineLink(fromPeer, toPeer);
         while (await fromPeer.ReadLineAsync(cancellationToken) is { } line)
         {
-            var words = line.Split(' ');
+            var words = line.Split(' ', 2);
             switch (words[0])
             {
                 case GrantAndEvent.Command:
-                    await GrantAndEvent.AcceptAsync(domain, words, link, cancellationToken);
+                    await GrantAndEvent.AcceptAsync(domain, words[1], link, cancellationToken);
+                    break;
+                case NetifStep.Command:
+                    await NetifStep.AcceptAsync(domain, words[1], link, cancellationToken);
                     break;
                 default:
                     throw new InvalidOperationException($"Domain 2 does not know '{line}'.");

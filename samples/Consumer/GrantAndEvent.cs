@@ -32,10 +32,11 @@ internal static class GrantAndEvent
         }
     }
 
-    public static async Task AcceptAsync(Domain domain, string[] words, LineLink peer, CancellationToken cancellationToken)
+    public static async Task AcceptAsync(Domain domain, string arguments, LineLink peer, CancellationToken cancellationToken)
     {
-        var grant = GrantRef.Parse(words[1]);
-        var port = Port.Parse(words[2]);
+        var words = arguments.Split(' ');
+        var grant = GrantRef.Parse(words[0]);
+        var port = Port.Parse(words[1]);
         using var mapping = domain.Memory.Map(domain.Peer, grant, writable: true);
         WriteText(mapping.Span[AnswerOffset..], $"domain {domain.Id} read '{ReadText(mapping.ReadOnlySpan)}'");
         var channel = domain.Events.Connect(domain.Peer, port);

@@ -12,6 +12,8 @@ public sealed class SampleTests(FeedFixture feed)
         var output = RunSample(null);
         Assert.StartsWith("backend: InHeap, both domains in this process", output, StringComparison.Ordinal);
         Assert.Contains("grant and event: domain 2 mapped grant 8, wrote \"domain 2 read 'hello from domain 1'\" and notified port 1 (counter 1)", output, StringComparison.Ordinal);
+        Assert.Contains("learned that 10.0.0.1 is at 02:00:00:00:00:01 and got its ping answered", output, StringComparison.Ordinal);
+        Assert.Contains("netback's responder answered 1 ARP and 1 echo request(s)", output, StringComparison.Ordinal);
         Assert.EndsWith("done\n", output, StringComparison.Ordinal);
     }
 
