@@ -332,13 +332,16 @@ public sealed partial class XenstoreServer
     {
         foreach (var change in changes)
         {
+            // Who may see a change is decided by the node as it ends up (a transaction may create a
+            // node and then hide it), or as it was when it is gone.
+            var perms = change.Removed is null ? _store.Root.Find(XsPath.Segments(change.Path))?.Perms ?? change.Perms : change.Perms;
             foreach (var watch in _watches.ToArray())
             {
                 if (watch.Path.StartsWith('@'))
                     continue;
                 if (XsPath.IsAtOrBelow(change.Path, watch.Path))
                 {
-                    if (MayRead(watch, change.Perms))
+                    if (MayRead(watch, perms))
                         Deliver(watch, change.Path);
                 }
                 else if (change.Removed is not null && XsPath.IsAtOrBelow(watch.Path, change.Path))
