@@ -17,9 +17,12 @@ internal sealed record Change(string Path, XsPermissions Perms, Node? Removed = 
 /// <summary>A root being edited: the store's own for one request, or a transaction's private copy.</summary>
 internal sealed class StoreView(Node root, bool transaction)
 {
+    /// <summary>The root the view started from.</summary>
+    public Node Base { get; } = root;
+
     public Node Root { get; set; } = root;
 
-    /// <summary>For a transaction: the generation of every path it looked at, as first seen (-1: absent).</summary>
+    /// <summary>For a transaction: every path it looked at, with its generation in <see cref="Base"/> (-1: absent).</summary>
     public Dictionary<string, long>? Seen { get; } = transaction ? new(StringComparer.Ordinal) : null;
 
     /// <summary>Nodes gained (lost) per owning domain by the edits so far.</summary>
@@ -204,9 +207,13 @@ internal sealed class Store
             throw new XenstoreException(XsError.EACCES, $"Domain {caller.Domain} may not {(access == XsAccess.Read ? "read" : "write")} {path}.");
     }
 
+    /// <summary>Notes that a transaction depends on <paramref name="path"/>: as it was when the
+    /// transaction started, even if the transaction has changed it since (a removal takes the nodes
+    /// below it out of the view without looking at them).</summary>
     private static Node? See(StoreView view, string path, Node? node)
     {
-        view.Seen?.TryAdd(path, node?.Generation ?? -1);
+        if (view.Seen is { } seen && !seen.ContainsKey(path))
+            seen[path] = view.Base.Find(XsPath.Segments(path))?.Generation ?? -1;
         return node;
     }
 
