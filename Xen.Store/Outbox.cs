@@ -84,13 +84,15 @@ internal sealed class Outbox
             {
                 var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
                 var buffer = result.Buffer;
+                // Measured before AdvanceTo: the buffer's segments go back to the pool there.
+                var sent = buffer.Length;
                 foreach (var segment in buffer)
                     output.Write(segment.Span);
                 reader.AdvanceTo(buffer.End);
                 var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
                 lock (_lock)
                 {
-                    _pending -= buffer.Length;
+                    _pending -= sent;
                     if (_drained is not null && _pending <= _limit / 2)
                     {
                         _drained.TrySetResult();

@@ -45,6 +45,16 @@ public sealed partial class XenstoreServer : IDisposable
         }
     }
 
+    /// <summary>Bytes of replies and events queued and not yet sent, over all connections.</summary>
+    internal long PendingOutputBytes
+    {
+        get
+        {
+            lock (_lock)
+                return _connections.Sum(c => c.Outbox.Pending);
+        }
+    }
+
     /// <summary>
     /// Serves one connection until the peer closes it, breaks the framing, is dropped, or
     /// <paramref name="cancellationToken"/> fires. The connection acts as <paramref name="domain"/>.

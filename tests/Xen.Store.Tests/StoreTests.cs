@@ -148,3 +148,36 @@ public sealed class StoreTests : IAsyncLifetime
         await Assert.ThrowsAsync<XenstoreException>(() => client.ReadAsync("/a"));
     }
 }
+
+public class BackpressureTests
+{
+    [Fact]
+    public async Task Pending_output_is_counted_exactly_through_a_long_pipelined_stream()
+    {
+        // A small limit makes any drift in the pending-output count show up as a stall.
+        using var server = new XenstoreServer(new XenstoreServerOptions { MaxPendingOutputBytes = 4096 });
+        var dir = Directory.CreateTempSubdirectory("mirage-xs-");
+        var socket = Path.Combine(dir.FullName, "socket");
+        var ready = new TaskCompletionSource();
+        using var stop = new CancellationTokenSource();
+        var listening = server.ListenAsync(socket, ready.SetResult, stop.Token);
+        await ready.Task.Within();
+        await using var client = await XenstoreClient.ConnectAsync(socket);
+        await client.WriteAsync("/k", "value");
+        var window = new Task[256];
+        for (var i = 0; i < 20_000; i++)
+        {
+            if (window[i % 256] is { } previous)
+                await previous.WaitAsync(TimeSpan.FromSeconds(10));
+            window[i % 256] = client.ReadBytesAsync("/k");
+        }
+        await Task.WhenAll(window.Where(t => t is not null)).Within();
+        // Every reply arrived, so nothing is left to send: the count of pending bytes is back to zero.
+        for (var i = 0; i < 500 && server.PendingOutputBytes != 0; i++)
+            await Task.Delay(10);
+        Assert.Equal(0, server.PendingOutputBytes);
+        await stop.CancelAsync();
+        await listening.Within();
+        dir.Delete(recursive: true);
+    }
+}
