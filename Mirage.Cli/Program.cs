@@ -4,11 +4,8 @@ using Mirage.Cli.Commands;
 // Each subcommand lives in Commands/<Name>Command.cs and is listed here once.
 var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event channels, grant tables, rings, Xenstore, vchan, netif, blkif).")
 {
-<<<<<<< HEAD
-    XenstoredCommand.Create(),
-=======
     DemoCommand.Create(),
->>>>>>> main
+    XenstoredCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

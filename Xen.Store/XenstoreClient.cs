@@ -58,6 +58,19 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable
     public static XenstoreClient Connect(Stream stream) =>
         Connect(new Transport(PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true)), PipeWriter.Create(stream)));
 
+    /// <summary>
+    /// A guest's client over its Xenstore shared page: <paramref name="page"/> is the page it granted
+    /// to the daemon's domain and <paramref name="channel"/> the event channel it offered, both
+    /// announced by dom0's <c>INTRODUCE</c> (see <see cref="XenstoreServer.AcceptDomainPages"/>).
+    /// The caller keeps owning the page and the channel and may release them once the client is disposed.
+    /// </summary>
+    public static XenstoreClient ConnectPage<TEvents>(TEvents events, Xen.Evtchn.Channel channel, Xen.Gnt.PageBuffer page)
+        where TEvents : Xen.Evtchn.IEvents
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        return new XenstoreClient(new XenstorePageTransport<TEvents>(events, channel, page, daemon: false));
+    }
+
     /// <summary>A client over a duplex pipe, e.g. <see cref="XenstoreServer.Connect"/>'s.</summary>
     public static XenstoreClient Connect(IDuplexPipe transport)
     {

@@ -134,12 +134,19 @@ public sealed partial class XenstoreServer
                 RequirePrivileged(caller, "INTRODUCE");
                 var args = Strings(payload, 3, exact: false);
                 var domain = DomainArg(args[0]);
-                if (domain == 0 || !long.TryParse(args[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)
-                    || !uint.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                if (domain == 0 || !long.TryParse(args[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var mfn)
+                    || !uint.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out var port))
                     throw Invalid("INTRODUCE needs domid|mfn|port| for a domain other than 0");
+                if (_introduced.Contains(domain))
+                {
+                    Reply(c, request, request.Type, Ok);
+                    break;
+                }
+                // With shared pages enabled, the domain's page is mapped and served before it counts as introduced.
+                _attachPage?.Invoke(domain, mfn, port);
+                _introduced.Add(domain);
                 Reply(c, request, request.Type, Ok);
-                if (_introduced.Add(domain))
-                    FireSpecial(XsWire.IntroduceDomain);
+                FireSpecial(XsWire.IntroduceDomain);
                 break;
             }
             case XsMessageType.Release:

@@ -141,8 +141,6 @@ public static class XsWire
     public const int AbsPathMax = 3072;
     /// <summary><c>XENSTORE_REL_PATH_MAX</c>: the longest path relative to a domain's home.</summary>
     public const int RelPathMax = 2048;
-    /// <summary><c>XENSTORE_RING_SIZE</c>: each byte ring of the shared Xenstore page.</summary>
-    public const int RingSize = 1024;
 
     /// <summary>The special watch path fired when dom0 introduces a domain.</summary>
     public const string IntroduceDomain = "@introduceDomain";
