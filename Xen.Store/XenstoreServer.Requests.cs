@@ -19,6 +19,13 @@ public sealed partial class XenstoreServer
             {
                 Reply(connection, request, XsMessageType.Error, Encoding.ASCII.GetBytes(e.Error.Name() + "\0"));
             }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A bug must not take the daemon down: edits publish only when complete, so the
+                // store is as it was before the request.
+                Log($"{connection}: {request.Type} failed: {e}");
+                Reply(connection, request, XsMessageType.Error, "EIO\0"u8);
+            }
         }
     }
 
