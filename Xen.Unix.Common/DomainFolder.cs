@@ -107,7 +107,7 @@ internal sealed class DomainFolder : IDisposable
         return !alone;
     }
 
-    private static void TryReclaim(string root, string name)
+    public static void TryReclaim(string root, string name)
     {
         var path = System.IO.Path.Combine(root, name);
         var lockPath = System.IO.Path.Combine(path, LockName);
@@ -118,6 +118,7 @@ internal sealed class DomainFolder : IDisposable
             // still mapped elsewhere. Removing it only succeeds if it is empty.
             RemoveGrantsLeftBehind(System.IO.Path.Combine(path, GrantsName));
             Interop.rmdir(System.IO.Path.Combine(path, GrantsName));
+            Interop.rmdir(path);
             return;
         }
         if (!Interop.flock(fd, Interop.LOCK_EX | Interop.LOCK_NB) || !IsCurrent(fd, lockPath))

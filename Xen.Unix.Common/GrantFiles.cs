@@ -18,7 +18,12 @@ internal static class GrantFiles
     public static void Release(SafeFd page, string path)
     {
         Interop.flock(page, Interop.LOCK_UN);
-        RemoveIfUnheld(page, path);
+        if (RemoveIfUnheld(page, path))
+        {
+            // The last page of a domain whose processes have all gone takes the folder with it.
+            var domain = Path.GetDirectoryName(Path.GetDirectoryName(path))!;
+            DomainFolder.TryReclaim(Path.GetDirectoryName(domain)!, Path.GetFileName(domain));
+        }
     }
 
     /// <summary>Removes the grant's files if no process holds the page.</summary>
