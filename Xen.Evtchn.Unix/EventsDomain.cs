@@ -389,7 +389,16 @@ internal sealed unsafe class EventsDomain : IDisposable
             Refuse(socket, Handshake.AlreadyConnected, port);
             return;
         }
-        var page = MapCounterPage(Path.Combine(_folder.Path, PagePrefix + port.ToString(CultureInfo.InvariantCulture)), create: true);
+        byte* page;
+        try
+        {
+            page = MapCounterPage(Path.Combine(_folder.Path, PagePrefix + port.ToString(CultureInfo.InvariantCulture)), create: true);
+        }
+        catch (IOException)
+        {
+            Refuse(socket, Handshake.BadRequest, port);
+            return;
+        }
         var link = new ChannelLink(socket, page);
         if (!state.Attach(link))
         {

@@ -1,0 +1,190 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Xen.Evtchn;
+using Xen.Evtchn.Unix;
+
+namespace Mirage.Bench;
+
+/// <summary>
+/// Event round trips between two processes over the Unix events backend (notify, wake, notify back),
+/// against a raw one-byte ping-pong on a <c>socketpair</c> between the same two kinds of process, in
+/// the same run. The second process is this program again, with a hidden role argument.
+/// </summary>
+public static partial class EvtchnBench
+{
+    private const string PeerRole = "evtchn-peer";
+
+    /// <summary>The <c>evtchn</c> command, and its hidden peer role.</summary>
+    public static Command Create()
+    {
+        var rounds = new Option<int>("--rounds") { Description = "Round trips per measurement.", DefaultValueFactory = _ => 100_000 };
+        var trials = new Option<int>("--trials") { Description = "Measurements per variant; the best is kept.", DefaultValueFactory = _ => 3 };
+        var command = new Command("evtchn", "Unix event-channel round trip between two processes vs a raw socketpair ping-pong.") { rounds, trials };
+        command.SetAction(async (result, _) =>
+        {
+            await RunAsync(result.GetValue(rounds), result.GetValue(trials)).ConfigureAwait(false);
+            return 0;
+        });
+        var peerArgs = new Argument<string[]>("args") { Arity = ArgumentArity.OneOrMore };
+        var peer = new Command(PeerRole) { Hidden = true };
+        peer.Add(peerArgs);
+        peer.SetAction(async (result, _) => await PeerAsync(result.GetValue(peerArgs)!).ConfigureAwait(false));
+        command.Add(peer);
+        return command;
+    }
+
+    private static async Task RunAsync(int rounds, int trials)
+    {
+        Console.WriteLine($"evtchn: {rounds} round trips between two processes, best of {trials} ({Environment.ProcessorCount} cores)");
+        var raw = Best(trials, () => RawRoundTrip(rounds));
+        Report("socketpair 1-byte ping-pong (baseline)", raw, raw);
+        var variants = new (string Name, TimeSpan Spin, bool Inline)[]
+        {
+            ("UnixEvents", TimeSpan.Zero, false),
+            ("UnixEvents, InlineCompletions", TimeSpan.Zero, true),
+            ("UnixEvents, SpinBeforeBlock 50us + inline", TimeSpan.FromMicroseconds(50), true),
+        };
+        foreach (var (name, spin, inline) in variants)
+        {
+            var best = double.MaxValue;
+            for (var t = 0; t < trials; t++)
+                best = Math.Min(best, await EventsRoundTripAsync(rounds, spin, inline).ConfigureAwait(false));
+            Report(name, best, raw);
+        }
+    }
+
+    private static void Report(string name, double nanoseconds, double baseline) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-45} {nanoseconds / 1000,8:F2} us/round trip  {nanoseconds / baseline,5:F2}x"));
+
+    private static double Best(int trials, Func<double> measure)
+    {
+        var best = double.MaxValue;
+        for (var t = 0; t < trials; t++)
+            best = Math.Min(best, measure());
+        return best;
+    }
+
+    /// <summary>Nanoseconds per round trip of one byte each way on a socketpair, child echoing with blocking read/write.</summary>
+    private static unsafe double RawRoundTrip(int rounds)
+    {
+        var fds = stackalloc int[2];
+        if (socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */, 0, fds) != 0)
+            throw new IOException("socketpair failed: errno " + Marshal.GetLastPInvokeError());
+        using var child = StartPeer("raw", fds[1].ToString(CultureInfo.InvariantCulture), fds[0].ToString(CultureInfo.InvariantCulture));
+        close(fds[1]);
+        byte b = 1;
+        var warmup = Math.Min(rounds / 10, 10_000);
+        long start = 0;
+        for (var i = 0; i < warmup + rounds; i++)
+        {
+            if (i == warmup)
+                start = Stopwatch.GetTimestamp();
+            if (write(fds[0], &b, 1) != 1 || read(fds[0], &b, 1) != 1)
+                throw new IOException("the raw peer went away");
+        }
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        close(fds[0]);
+        child.WaitForExit();
+        return elapsed.TotalNanoseconds / rounds;
+    }
+
+    /// <summary>Nanoseconds per round trip of Send then RecvAsync, the child echoing each event.</summary>
+    private static async Task<double> EventsRoundTripAsync(int rounds, TimeSpan spin, bool inline)
+    {
+        if (!OperatingSystem.IsLinux())
+            throw new PlatformNotSupportedException("The Unix backends run on Linux.");
+        var root = Path.Combine("/dev/shm", "mirage-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            using var events = new UnixEvents(new UnixEventsOptions { Root = root, Domain = 1, SpinBeforeBlock = spin, InlineCompletions = inline });
+            var (port, channel) = events.Listen(2);
+            var warmup = Math.Min(rounds / 10, 10_000);
+            using var child = StartPeer("events", root, port.ToString(), (warmup + rounds).ToString(CultureInfo.InvariantCulture),
+                spin.Ticks.ToString(CultureInfo.InvariantCulture), inline ? "1" : "0");
+            // The child says hello once connected: sends before that would be dropped.
+            var seen = await events.RecvAsync(channel, EventCounter.Initial).ConfigureAwait(false);
+            long start = 0;
+            for (var i = 0; i < warmup + rounds; i++)
+            {
+                if (i == warmup)
+                    start = Stopwatch.GetTimestamp();
+                events.Send(channel);
+                seen = await events.RecvAsync(channel, seen).ConfigureAwait(false);
+            }
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            child.WaitForExit();
+            return elapsed.TotalNanoseconds / rounds;
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static Process StartPeer(params string[] arguments)
+    {
+        var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+            info.ArgumentList.Add(typeof(EvtchnBench).Assembly.Location);
+        info.ArgumentList.Add("evtchn");
+        info.ArgumentList.Add(PeerRole);
+        foreach (var a in arguments)
+            info.ArgumentList.Add(a);
+        return Process.Start(info) ?? throw new InvalidOperationException("Could not start the peer process.");
+    }
+
+    private static async Task<int> PeerAsync(string[] args)
+    {
+        if (args[0] == "raw")
+        {
+            // Both ends were inherited: keep the child's, so the parent's close is an end of file here.
+            close(int.Parse(args[2], CultureInfo.InvariantCulture));
+            RawEcho(int.Parse(args[1], CultureInfo.InvariantCulture));
+            return 0;
+        }
+        // events <root> <port> <rounds> <spin ticks> <inline>
+        var rounds = int.Parse(args[3], CultureInfo.InvariantCulture);
+        using var events = new UnixEvents(new UnixEventsOptions
+        {
+            Root = args[1],
+            Domain = 2,
+            SpinBeforeBlock = TimeSpan.FromTicks(long.Parse(args[4], CultureInfo.InvariantCulture)),
+            InlineCompletions = args[5] == "1",
+        });
+        var channel = events.Connect(1, Port.Parse(args[2]));
+        events.Send(channel); // hello
+        var seen = EventCounter.Initial;
+        while (seen.Value < (ulong)rounds)
+        {
+            seen = await events.RecvAsync(channel, seen).ConfigureAwait(false);
+            events.Send(channel);
+        }
+        return 0;
+    }
+
+    private static unsafe void RawEcho(int fd)
+    {
+        byte b = 0;
+        while (read(fd, &b, 1) == 1)
+        {
+            if (write(fd, &b, 1) != 1)
+                break;
+        }
+        close(fd);
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int socketpair(int domain, int type, int protocol, int* fds);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc")]
+    private static partial int close(int fd);
+}
