@@ -94,19 +94,7 @@ internal sealed class DomainFolder : IDisposable
         }
     }
 
-    /// <summary>Whether some live process holds <paramref name="domain"/>'s folder.</summary>
-    public static bool IsAlive(string root, ushort domain)
-    {
-        var lockPath = System.IO.Path.Combine(XenRoot.DomainPath(root, domain), LockName);
-        using var fd = Interop.open(lockPath, Interop.O_RDONLY);
-        if (fd.IsInvalid)
-            return false;
-        if (!Interop.flock(fd, Interop.LOCK_SH | Interop.LOCK_NB))
-            return true; // a reclaimer holds it exclusively: being removed, but it was alive a moment ago
-        var alone = Interop.flock(fd, Interop.LOCK_EX | Interop.LOCK_NB);
-        return !alone;
-    }
-
+    /// <summary>Reclaims one domain folder if no live process holds it.</summary>
     public static void TryReclaim(string root, string name)
     {
         var path = System.IO.Path.Combine(root, name);
