@@ -176,15 +176,15 @@ internal sealed unsafe class ChannelState
             link.DangerousAddRef(ref added);
             var events = (ulong*)(link.Page + _ownEvents);
             var until = Stopwatch.GetTimestamp() + spinTicks;
+            // SpinOnce yields the core now and then, so a peer waiting for it (fewer cores than
+            // runnable threads) can run and answer.
+            var spinner = default(SpinWait);
             do
             {
-                for (var i = 0; i < 64; i++)
-                {
-                    counter = Volatile.Read(ref *events);
-                    if (counter > lastSeen)
-                        return true;
-                    Thread.SpinWait(1);
-                }
+                counter = Volatile.Read(ref *events);
+                if (counter > lastSeen)
+                    return true;
+                spinner.SpinOnce(sleep1Threshold: -1);
             }
             while (Stopwatch.GetTimestamp() < until);
         }

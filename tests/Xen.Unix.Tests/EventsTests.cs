@@ -261,4 +261,30 @@ public sealed class EventsTests : IDisposable
         two.Dispose();
         Assert.Empty(root.Leftovers());
     }
+
+    [Fact]
+    public void Send_and_a_receive_that_completes_at_once_allocate_nothing()
+    {
+        var (server, client) = Pair();
+        var seen = EventCounter.Initial;
+        for (var i = 0; i < 100; i++)
+        {
+            _two.Send(client);
+            seen = AtOnce(_one.RecvAsync(server, seen));
+        }
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            _two.Send(client);
+            seen = AtOnce(_one.RecvAsync(server, seen));
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(10_100UL, seen.Value);
+    }
+
+    private static EventCounter AtOnce(ValueTask<EventCounter> receive)
+    {
+        Assert.True(receive.IsCompletedSuccessfully);
+        return receive.Result;
+    }
 }
