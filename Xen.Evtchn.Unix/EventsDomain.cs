@@ -285,7 +285,15 @@ internal sealed unsafe class EventsDomain : IDisposable
         if (link is not null)
         {
             Unregister(link.Fd);
-            link.Socket.Shutdown(SocketShutdown.Both);
+            try
+            {
+                // Tells the peer at once, even while a send on another thread still holds the link.
+                link.Socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+                // The peer is gone already.
+            }
             link.Dispose();
         }
         if (state.IsListener)
