@@ -189,7 +189,7 @@ internal sealed unsafe class EventsDomain : IDisposable
             }
             catch (SocketException e)
             {
-                throw new PeerClosedException(default, $"domain {remoteDomain} is not running (nothing listens at {path}: {e.SocketErrorCode})");
+                throw new PortNotBoundException(remoteDomain, remotePort, $"domain {remoteDomain} is not running (nothing listens at {path}: {e.SocketErrorCode})");
             }
             state = Bind(remoteDomain, isListener: false);
             Span<byte> message = stackalloc byte[Handshake.Size];
@@ -204,15 +204,23 @@ internal sealed unsafe class EventsDomain : IDisposable
             }
             catch (SocketException e)
             {
-                throw new PeerClosedException(new Channel(new Port(state.Port)), $"domain {remoteDomain} did not answer the connection ({e.SocketErrorCode})");
+                throw new PortNotBoundException(remoteDomain, remotePort, $"domain {remoteDomain} did not answer the connection ({e.SocketErrorCode})");
             }
             if (n == 0)
-                throw new PeerClosedException(new Channel(new Port(state.Port)), $"domain {remoteDomain} closed the connection before answering");
+                throw new PortNotBoundException(remoteDomain, remotePort, $"domain {remoteDomain} closed the connection before answering");
             if (!Handshake.TryReadReply(reply[..n], out var status))
                 throw new PortNotBoundException(remoteDomain, remotePort, "the listener's reply is not a handshake");
             if (status != Handshake.Okay)
                 throw new PortNotBoundException(remoteDomain, remotePort, Handshake.Reason(status));
-            var page = MapCounterPage(Path.Combine(remoteFolder, PagePrefix + remotePort.Value.ToString(CultureInfo.InvariantCulture)), create: false);
+            byte* page;
+            try
+            {
+                page = MapCounterPage(Path.Combine(remoteFolder, PagePrefix + remotePort.Value.ToString(CultureInfo.InvariantCulture)), create: false);
+            }
+            catch (IOException e)
+            {
+                throw new PortNotBoundException(remoteDomain, remotePort, "the channel's counter page cannot be used: " + e.Message);
+            }
             socket.Blocking = false;
             var link = new ChannelLink(socket, page);
             if (!state.Attach(link))
@@ -258,13 +266,13 @@ internal sealed unsafe class EventsDomain : IDisposable
         {
             fd = Interop.open(path, Interop.O_RDWR);
             if (fd.IsInvalid)
-                throw new PeerClosedException(default, Interop.LastError("open", path));
+                throw new IOException(Interop.LastError("open", path));
             Interop.unlink(path);
             // A page of another size would fault on access.
             if (Interop.fstatx(fd).stx_size != CounterPage.Size)
             {
                 fd.Dispose();
-                throw new PeerClosedException(default, $"the counter page {path} is not {CounterPage.Size} bytes");
+                throw new IOException($"the counter page {path} is not {CounterPage.Size} bytes");
             }
         }
         using (fd)

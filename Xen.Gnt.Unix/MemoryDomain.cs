@@ -94,7 +94,7 @@ internal sealed class MemoryDomain : IDisposable
             Interop.munmap(address, (nuint)pageCount * PageSize);
             throw;
         }
-        var share = new UnixShare(this, address, remoteDomain, [.. pages], writable: true, notify);
+        var share = new UnixShare(this, address, remoteDomain, [.. pages], writable, notify);
         lock (_gate)
         {
             foreach (var page in pages)

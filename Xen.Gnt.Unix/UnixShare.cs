@@ -5,8 +5,8 @@ internal sealed class UnixShare : Share
 {
     private readonly MemoryDomain _domain;
 
-    public UnixShare(MemoryDomain domain, nint address, ushort remoteDomain, GrantedPage[] pages, bool writable, UnmapNotify notify)
-        : base(address, remoteDomain, Array.ConvertAll(pages, p => p.Ref), writable, notify)
+    public UnixShare(MemoryDomain domain, nint address, ushort remoteDomain, GrantedPage[] pages, bool peerWritable, UnmapNotify notify)
+        : base(address, remoteDomain, Array.ConvertAll(pages, p => p.Ref), peerWritable, notify)
     {
         _domain = domain;
         Pages = pages;

@@ -118,9 +118,10 @@ public sealed class EventsTests : IDisposable
     }
 
     [Fact]
-    public void Connecting_to_a_domain_that_is_not_running_is_a_closed_peer()
+    public void Connecting_to_a_domain_that_is_not_running_is_refused()
     {
-        Assert.Throws<PeerClosedException>(() => _two.Connect(7, new Port(1)));
+        var error = Assert.Throws<PortNotBoundException>(() => _two.Connect(7, new Port(1)));
+        Assert.Contains("not running", error.Message);
     }
 
     [Fact]

@@ -61,6 +61,8 @@ public sealed class MemoryTests : IDisposable
     public void A_read_only_grant_cannot_be_mapped_writable()
     {
         using var share = _one.Share(2, 1, writable: false);
+        Assert.False(share.PeerWritable);
+        Assert.True(share.Writable);
         var error = Assert.Throws<GrantException>(() => _two.Map(1, share.Refs[0], writable: true));
         Assert.Equal(GrantStatus.PermissionDenied, error.Status);
     }
