@@ -91,6 +91,15 @@ public sealed class GenericStressTests
     }
 
     [Fact]
+    public async Task Channels_ping_ponging_with_inline_completions_and_spinning_lose_no_event()
+    {
+        using var root = new TempRoot();
+        using var a = new UnixEvents(new UnixEventsOptions { Root = root.Path, Domain = 1, InlineCompletions = true, SpinBeforeBlock = TimeSpan.FromMicroseconds(5) });
+        using var b = new UnixEvents(new UnixEventsOptions { Root = root.Path, Domain = 2, InlineCompletions = true });
+        await PingPongAsync(a, b, channels: 8, rounds: 1000);
+    }
+
+    [Fact]
     public async Task Data_written_before_an_event_is_seen_by_the_mapper_after_it()
     {
         using var root = new TempRoot();
