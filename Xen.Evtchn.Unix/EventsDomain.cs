@@ -89,21 +89,30 @@ internal sealed unsafe class EventsDomain : IDisposable
     private static SafeFd ClaimDomain(DomainFolder folder)
     {
         var path = Path.Combine(folder.Path, ClaimName);
-        var fd = Interop.open(path, Interop.O_RDWR | Interop.O_CREAT, Convert.ToInt32("600", 8));
-        if (fd.IsInvalid)
-            throw Interop.Fail("open", path);
-        if (!Interop.flock(fd, Interop.LOCK_EX | Interop.LOCK_NB))
+        for (var attempt = 0; ; attempt++)
         {
-            var holder = ReadPid(fd);
-            fd.Dispose();
-            throw new InvalidOperationException(
-                $"Domain {folder.Domain} is already taken by another live process{(holder is null ? "" : $" (pid {holder})")} under {folder.Root}: give this process another id (XEN_DOMID).");
+            var fd = Interop.open(path, Interop.O_RDWR | Interop.O_CREAT, Convert.ToInt32("600", 8));
+            if (fd.IsInvalid)
+                throw Interop.Fail("open", path);
+            if (!Interop.flock(fd, Interop.LOCK_EX | Interop.LOCK_NB))
+            {
+                var holder = ReadPid(fd);
+                fd.Dispose();
+                throw new InvalidOperationException(
+                    $"Domain {folder.Domain} is already taken by another live process{(holder is null ? "" : $" (pid {holder})")} under {folder.Root}: give this process another id (XEN_DOMID).");
+            }
+            // The previous owner unlinks the file before letting go: a lock on an unlinked file claims nothing.
+            if (!DomainFolder.IsCurrent(fd, path) && attempt < 10)
+            {
+                fd.Dispose();
+                continue;
+            }
+            var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n");
+            Interop.ftruncate(fd, 0);
+            fixed (byte* p = pid)
+                Interop.pwrite(fd, p, (nuint)pid.Length, 0);
+            return fd;
         }
-        var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n");
-        Interop.ftruncate(fd, 0);
-        fixed (byte* p = pid)
-            Interop.pwrite(fd, p, (nuint)pid.Length, 0);
-        return fd;
     }
 
     private static string? ReadPid(SafeFd fd)
