@@ -6,6 +6,7 @@ using Mirage.Bench;
 // Each benchmark lives in <Name>Bench.cs and is listed here once.
 var root = new RootCommand("Benchmarks of the Xen drivers, each against a baseline measured in the same run.")
 {
+    RingBench.Create(),
     EvtchnBench.Create(),
 };
 
