@@ -119,6 +119,16 @@ async Task<string> Run(string[] w)
             }
             return seen.Value.ToString(CultureInfo.InvariantCulture);
         }
+        case "ringback":
+        {
+            // ringback <remote> <ref,ref,...> <port> <count>: map the frontend's ring, connect, answer count requests
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            using var ring = memory.MapMany(U16(1), w[2].Split(',').Select(GrantRef.Parse).ToArray(), writable: true);
+            var channel = Ev().Connect(U16(1), Port.Parse(w[3]));
+            var answered = await Xen.Unix.Peer.RingExchange.BackAsync(Ev(), channel, ring, I32(4), timeout.Token).ConfigureAwait(false);
+            Ev().Close(channel);
+            return answered.ToString(CultureInfo.InvariantCulture);
+        }
         case "close":
             Ev().Close(new Channel(Port.Parse(w[1])));
             return "";
