@@ -4,6 +4,10 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Xen.Evtchn;
 using Xen.Evtchn.Unix;
+using Xen.Gnt;
+using Xen.Gnt.Unix;
+using SharedMemoryRing;
+using Xen.Unix.Peer;
 
 namespace Mirage.Bench;
 
@@ -21,10 +25,13 @@ public static partial class EvtchnBench
     {
         var rounds = new Option<int>("--rounds") { Description = "Round trips per measurement.", DefaultValueFactory = _ => 100_000 };
         var trials = new Option<int>("--trials") { Description = "Measurements per variant; the best is kept.", DefaultValueFactory = _ => 3 };
-        var command = new Command("evtchn", "Unix event-channel round trip between two processes vs a raw socketpair ping-pong.") { rounds, trials };
+        var ringItems = new Option<int>("--ring-items") { Description = "Ring round trips per ring measurement (0 skips the ring).", DefaultValueFactory = _ => 2_000_000 };
+        var command = new Command("evtchn", "Unix event-channel round trip between two processes vs a raw socketpair ping-pong; ring throughput across two processes vs one.") { rounds, trials, ringItems };
         command.SetAction(async (result, _) =>
         {
             await RunAsync(result.GetValue(rounds), result.GetValue(trials)).ConfigureAwait(false);
+            if (result.GetValue(ringItems) > 0)
+                await RunRingAsync(result.GetValue(ringItems), result.GetValue(trials)).ConfigureAwait(false);
             return 0;
         });
         var peerArgs = new Argument<string[]>("args") { Arity = ArgumentArity.OneOrMore };
@@ -58,6 +65,66 @@ public static partial class EvtchnBench
         Report("socketpair 1-byte ping-pong (baseline)", raw, raw);
         for (var v = 0; v < variants.Length; v++)
             Report(variants[v].Name, best[v], raw);
+    }
+
+    private const int RingPages = 16;
+
+    /// <summary>The same ring over the Unix backends, its backend in another process and then in this one.</summary>
+    private static async Task RunRingAsync(int items, int trials)
+    {
+        Console.WriteLine($"ring over the Unix backends: {items:N0} request/response round trips (12-byte requests), {RingPages}-page ring, best of {trials}");
+        double across = 0, within = 0;
+        for (var t = 0; t < trials; t++)
+        {
+            across = Math.Max(across, await RingAsync(items, otherProcess: true).ConfigureAwait(false));
+            within = Math.Max(within, await RingAsync(items, otherProcess: false).ConfigureAwait(false));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"backend in this process (baseline)",-45} {within / 1e6,8:F2} M items/s  1.00x"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"backend in another process",-45} {across / 1e6,8:F2} M items/s  {across / within,5:F2}x"));
+    }
+
+    /// <summary>Round trips per second through a ring between domain 1 (front) and domain 2 (back).</summary>
+    private static async Task<double> RingAsync(int items, bool otherProcess)
+    {
+        if (!OperatingSystem.IsLinux())
+            throw new PlatformNotSupportedException("The Unix backends run on Linux.");
+        var root = Path.Combine("/dev/shm", "mirage-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            using var events = UnixEvents.Create(1, root);
+            using var memory = UnixMemory.Create(1, root);
+            using var share = memory.Share(2, RingPages, writable: true);
+            var (port, channel) = events.Listen(2);
+            var ring = FrontRing<RingRequest, RingResponse>.Initialise(share);
+            var refs = string.Join(',', share.Refs);
+            // The clock starts once the backend has mapped the ring, connected and said hello, so a
+            // process start is not counted.
+            using var child = otherProcess ? StartPeer("ring", root, refs, port.ToString(), items.ToString(CultureInfo.InvariantCulture)) : null;
+            var back = otherProcess ? Task.CompletedTask : Task.Run(() => RingBackAsync(root, refs, port.ToString(), items));
+            var hello = await events.RecvAsync(channel, EventCounter.Initial).ConfigureAwait(false);
+            var start = Stopwatch.GetTimestamp();
+            await RingExchange.FrontAsync(events, channel, ring, items, CancellationToken.None).ConfigureAwait(false);
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            await back.ConfigureAwait(false);
+            child?.WaitForExit();
+            return hello.Value > 0 ? items / elapsed.TotalSeconds : 0;
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>Domain 2's end of the ring: map it, connect, answer every request.</summary>
+    private static async Task<int> RingBackAsync(string root, string refs, string port, int items)
+    {
+        using var events = UnixEvents.Create(2, root);
+        using var memory = UnixMemory.Create(2, root);
+        using var ring = memory.MapMany(1, refs.Split(',').Select(GrantRef.Parse).ToArray(), writable: true);
+        var channel = events.Connect(1, Port.Parse(port));
+        events.Send(channel); // hello: mapped and connected
+        return await RingExchange.BackAsync(events, channel, ring, items, CancellationToken.None).ConfigureAwait(false);
     }
 
     private static void Report(string name, double nanoseconds, double baseline) =>
@@ -135,6 +202,12 @@ public static partial class EvtchnBench
 
     private static async Task<int> PeerAsync(string[] args)
     {
+        if (args[0] == "ring")
+        {
+            // ring <root> <refs> <port> <items>
+            await RingBackAsync(args[1], args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture)).ConfigureAwait(false);
+            return 0;
+        }
         if (args[0] == "raw")
         {
             // Both ends were inherited: keep the child's, so the parent's close is an end of file here.

@@ -23,10 +23,15 @@ public static class RingExchange
     private static RingRequest RequestFor(uint id) => new(id, id * 7, id ^ 0x5555);
 
     /// <summary>Sends <paramref name="count"/> requests, as many in flight as the ring holds; returns the checksum of the responses.</summary>
-    public static async Task<ulong> FrontAsync<TEvents>(TEvents events, Channel channel, PageBuffer pages, int count, CancellationToken cancellationToken)
+    /// <param name="events">The events backend.</param>
+    /// <param name="channel">The channel to the backend.</param>
+    /// <param name="ring">The ring, initialised before its pages were published.</param>
+    /// <param name="count">How many requests.</param>
+    /// <param name="cancellationToken">Ends the exchange.</param>
+    public static async Task<ulong> FrontAsync<TEvents>(TEvents events, Channel channel, FrontRing<RingRequest, RingResponse> ring, int count, CancellationToken cancellationToken)
         where TEvents : IEvents
     {
-        var front = new FrontRingChannel<TEvents, RingRequest, RingResponse>(events, channel, FrontRing<RingRequest, RingResponse>.Initialise(pages));
+        var front = new FrontRingChannel<TEvents, RingRequest, RingResponse>(events, channel, ring);
         uint sent = 0, received = 0;
         ulong checksum = 0;
         while (received < count)

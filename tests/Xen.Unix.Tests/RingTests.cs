@@ -1,3 +1,4 @@
+using SharedMemoryRing;
 using Xen.Evtchn.Unix;
 using Xen.Gnt.Unix;
 using Xen.Unix.Peer;
@@ -28,7 +29,7 @@ public sealed class RingTests
         using var backMemory = UnixMemory.Create(2, root.Path);
         using var share = frontMemory.Share(2, 1, writable: true);
         var (port, front) = frontEvents.Listen(2);
-        var exchange = RingExchange.FrontAsync(frontEvents, front, share, Requests, timeout.Token);
+        var exchange = RingExchange.FrontAsync(frontEvents, front, FrontRing<RingRequest, RingResponse>.Initialise(share), Requests, timeout.Token);
         using var mapping = backMemory.Map(1, share.Refs[0], writable: true);
         var back = backEvents.Connect(1, port);
         var answered = RingExchange.BackAsync(backEvents, back, mapping, Requests, timeout.Token);
@@ -46,7 +47,7 @@ public sealed class RingTests
         using var share = memory.Share(2, 2, writable: true);
         var (port, channel) = events.Listen(2);
         using var peer = new PeerProcess(root.Path, 2);
-        var exchange = RingExchange.FrontAsync(events, channel, share, Requests, timeout.Token);
+        var exchange = RingExchange.FrontAsync(events, channel, FrontRing<RingRequest, RingResponse>.Initialise(share), Requests, timeout.Token);
         peer.Post($"ringback 1 {share.Refs[0]},{share.Refs[1]} {port} {Requests}");
         Assert.Equal(ExpectedChecksum(Requests), await exchange);
         Assert.Equal($"ok {Requests}", peer.ReadLine());
