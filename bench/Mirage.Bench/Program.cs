@@ -8,6 +8,7 @@ var root = new RootCommand("Benchmarks of the Xen drivers, each against a baseli
 {
     RingBench.Create(),
     XenstoreBench.Create(),
+    EvtchnBench.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
