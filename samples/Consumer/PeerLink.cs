@@ -47,6 +47,7 @@ internal sealed class PeerLink : IAsyncDisposable
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Cannot start {self}.");
         return new PeerLink(process.StandardInput, process.StandardOutput, async () =>
         {
+            using var _ = process;
             process.StandardInput.Close();
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             try
@@ -57,10 +58,6 @@ internal sealed class PeerLink : IAsyncDisposable
             {
                 process.Kill(entireProcessTree: true);
                 throw new TimeoutException("Domain 2 did not exit.");
-            }
-            finally
-            {
-                process.Dispose();
             }
             if (process.ExitCode != 0)
                 throw new InvalidOperationException($"Domain 2 exited with code {process.ExitCode}.");
