@@ -84,6 +84,7 @@ public sealed class SampleTests(FeedFixture feed)
                 "--packages", feed.PackagesFolder, $"-p:MirageVersion={Repository.Version}");
             Assert.True(build.ExitCode == 0, build.ToString());
             var root = work.CreateSubdirectory("xen-root");
+            root.UnixFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;   // as the backend requires
             var run = DotNet.Program("dotnet", work.FullName, RunTimeout, new Dictionary<string, string> { ["XEN_ROOT"] = root.FullName },
                 Path.Combine(work.FullName, "bin", "Debug", "net10.0", "Consumer.dll"));
             Assert.True(run.ExitCode == 0, run.ToString());
