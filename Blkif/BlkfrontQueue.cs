@@ -1,0 +1,399 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using SharedMemoryRing;
+using Xen.Evtchn;
+using Xen.Gnt;
+
+namespace Blkif;
+
+/// <summary>
+/// One ring of a blkfront: request ids with their granted pages, the submit path (many callers,
+/// under a short lock) and the receive loop that consumes responses, copies read data out and
+/// completes the callers.
+/// </summary>
+internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
+    where TEvents : IEvents
+    where TMemory : IMemory
+{
+    private const int PageSize = PageBuffer.PageSize;
+
+    // Mutable when the backends are structs.
+#pragma warning disable IDE0044
+    private TEvents _events;
+    private TMemory _memory;
+#pragma warning restore IDE0044
+    private readonly ushort _backend;
+    private readonly Share _ringPages;
+    private readonly FrontRing<BlkifRequest, BlkifResponse> _ring;
+    private readonly Channel _channel;
+    private readonly int _spinCount;
+    private readonly int _indirectPages;
+    // Guards the ring, the free ids and the failure: the ring has one producer and one consumer
+    // thread at a time only under it.
+    private readonly Lock _gate = new();
+    private readonly RequestSlot[] _slots;
+    private readonly ushort[] _free;
+    private int _freeCount;
+    private readonly SemaphoreSlim _available;
+    private readonly CancellationTokenSource _stop = new();
+    private Exception? _failure;
+    private Task _receiver = Task.CompletedTask;
+
+    public BlkfrontQueue(TEvents events, TMemory memory, ushort backend, int ringPageOrder, int maxRequests, int maxSegments, int spinCount)
+    {
+        _events = events;
+        _memory = memory;
+        _backend = backend;
+        _spinCount = spinCount;
+        _indirectPages = maxSegments > BlkifConstants.MaxSegmentsPerRequest
+            ? (maxSegments + BlkifConstants.SegmentsPerIndirectFrame - 1) / BlkifConstants.SegmentsPerIndirectFrame
+            : 0;
+        _ringPages = _memory.Share(backend, 1 << ringPageOrder, writable: true);
+        try
+        {
+            _ring = FrontRing<BlkifRequest, BlkifResponse>.Initialise(_ringPages);
+            var (port, channel) = _events.Listen(backend);
+            Port = port;
+            _channel = channel;
+        }
+        catch
+        {
+            _ringPages.Dispose();
+            throw;
+        }
+        var count = maxRequests == 0 ? _ring.Size : Math.Min(maxRequests, _ring.Size);
+        _slots = new RequestSlot[count];
+        _free = new ushort[count];
+        for (var i = 0; i < count; i++)
+        {
+            _slots[i] = new RequestSlot((ushort)i);
+            // The stack pops low ids first: the same few ids (and grants) serve a light load.
+            _free[i] = (ushort)(count - 1 - i);
+        }
+        _freeCount = count;
+        _available = new SemaphoreSlim(count, count);
+    }
+
+    public Port Port { get; }
+
+    public IReadOnlyList<GrantRef> RingRefs => _ringPages.Refs;
+
+    public void Start() => _receiver = Task.Run(ReceiveAsync);
+
+    /// <summary>Takes a free request id at once, if there is one.</summary>
+    public bool TryAcquire(out RequestSlot slot)
+    {
+        if (_available.Wait(0))
+        {
+            slot = Pop();
+            return true;
+        }
+        slot = null!;
+        return false;
+    }
+
+    /// <summary>Waits for a free request id.</summary>
+    public async ValueTask<RequestSlot> AcquireAsync(CancellationToken cancellationToken)
+    {
+        await _available.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return Pop();
+    }
+
+    private RequestSlot Pop()
+    {
+        lock (_gate)
+            return _slots[_free[--_freeCount]];
+    }
+
+    // The caller has claimed the slot's operation (or never posted it).
+    private void Release(RequestSlot slot)
+    {
+        slot.ReadTarget = default;
+        lock (_gate)
+            _free[_freeCount++] = slot.Id;
+        _available.Release();
+    }
+
+    /// <summary>
+    /// Puts one ring request on the ring for <paramref name="slot"/>: fills its pages (copying a
+    /// write's data in), writes the request and pushes it. A failure completes the piece at once.
+    /// </summary>
+    public void Submit(RequestSlot slot, BlockOperation operation, BlkifOperation kind, ulong sector,
+        ReadOnlyMemory<byte> writeData, Memory<byte> readTarget, int bytes)
+    {
+        slot.Operation = operation;
+        slot.Kind = kind;
+        slot.Sector = sector;
+        slot.ReadTarget = readTarget;
+        var request = default(BlkifRequest);
+        request.Id = slot.Id;
+        request.SectorNumber = sector;
+        try
+        {
+            var segments = (bytes + PageSize - 1) / PageSize;
+            if (segments > 0)
+            {
+                slot.EnsurePages(ref _memory, _backend, segments);
+                if (!writeData.IsEmpty)
+                    CopyIn(slot, writeData.Span);
+            }
+            if (segments <= BlkifConstants.MaxSegmentsPerRequest)
+            {
+                request.Operation = kind;
+                request.NrSegments = (byte)segments;
+                Span<BlkifRequestSegment> inline = request.Segments;
+                FillSegments(slot, inline, bytes);
+            }
+            else
+            {
+                // Segments go in the indirect pages; they are written before the push publishes the request.
+                var indirectPages = slot.Indirect(ref _memory, _backend, _indirectPages);
+                FillSegments(slot, MemoryMarshal.Cast<byte, BlkifRequestSegment>(indirectPages.Span), bytes);
+                ref var indirect = ref Unsafe.As<BlkifRequest, BlkifRequestIndirect>(ref request);
+                indirect.Operation = BlkifOperation.Indirect;
+                indirect.IndirectOp = kind;
+                indirect.NrSegments = (ushort)segments;
+                var used = (segments + BlkifConstants.SegmentsPerIndirectFrame - 1) / BlkifConstants.SegmentsPerIndirectFrame;
+                Span<GrantRef> grefs = indirect.IndirectGrefs;
+                for (var i = 0; i < used; i++)
+                    grefs[i] = indirectPages.Refs[i];
+            }
+        }
+        catch (Exception e) when (e is GrantException or ObjectDisposedException)
+        {
+            slot.Operation = null;
+            Release(slot);
+            operation.PieceDone(new BlkifIOException("No page could be granted to the backend for the request.", e));
+            return;
+        }
+        Post(slot, operation, request);
+    }
+
+    /// <summary>Puts a request for a discard on the ring.</summary>
+    public void SubmitDiscard(RequestSlot slot, BlockOperation operation, ulong sector, ulong sectors)
+    {
+        slot.Operation = operation;
+        slot.Kind = BlkifOperation.Discard;
+        slot.Sector = sector;
+        var request = default(BlkifRequest);
+        ref var discard = ref Unsafe.As<BlkifRequest, BlkifRequestDiscard>(ref request);
+        discard.Operation = BlkifOperation.Discard;
+        discard.Id = slot.Id;
+        discard.SectorNumber = sector;
+        discard.NrSectors = sectors;
+        Post(slot, operation, request);
+    }
+
+    private void Post(RequestSlot slot, BlockOperation operation, in BlkifRequest request)
+    {
+        Exception? failure;
+        var notify = false;
+        lock (_gate)
+        {
+            failure = _failure;
+            if (failure is null)
+            {
+                // Never full: each request in flight holds one of at most ring-size ids.
+                _ring.WriteRequest(request);
+                notify = _ring.PushRequests();
+            }
+        }
+        if (failure is not null)
+        {
+            slot.Operation = null;
+            Release(slot);
+            operation.PieceDone(failure);
+            return;
+        }
+        if (notify)
+        {
+            try
+            {
+                _events.Send(_channel);
+            }
+            catch (EventChannelException e)
+            {
+                Fail(e);
+            }
+        }
+    }
+
+    private static unsafe void CopyIn(RequestSlot slot, ReadOnlySpan<byte> data)
+    {
+        for (var p = 0; !data.IsEmpty; p++)
+        {
+            var n = Math.Min(PageSize, data.Length);
+            data[..n].CopyTo(new Span<byte>(slot.Page(p), n));
+            data = data[n..];
+        }
+    }
+
+    private static unsafe void CopyOut(RequestSlot slot, Span<byte> target)
+    {
+        for (var p = 0; !target.IsEmpty; p++)
+        {
+            var n = Math.Min(PageSize, target.Length);
+            new ReadOnlySpan<byte>(slot.Page(p), n).CopyTo(target);
+            target = target[n..];
+        }
+    }
+
+    // Data sits at the start of each page: whole pages, then the last one's first sectors.
+    private static void FillSegments(RequestSlot slot, Span<BlkifRequestSegment> segments, int bytes)
+    {
+        for (var i = 0; bytes > 0; i++)
+        {
+            var n = Math.Min(PageSize, bytes);
+            segments[i] = new BlkifRequestSegment
+            {
+                Gref = slot.Ref(i),
+                FirstSect = 0,
+                LastSect = (byte)(n / BlkifConstants.SectorSize - 1),
+            };
+            bytes -= n;
+        }
+    }
+
+    private async Task ReceiveAsync()
+    {
+        var responses = new BlkifResponse[_ring.Size];
+        var seen = EventCounter.Initial;
+        var token = _stop.Token;
+        try
+        {
+            while (true)
+            {
+                var n = Drain(responses);
+                if (n > 0)
+                {
+                    for (var i = 0; i < n; i++)
+                        Complete(responses[i]);
+                    continue;
+                }
+                if (Spin())
+                    continue;
+                bool pending;
+                lock (_gate)
+                    pending = _ring.FinalCheckForResponses();
+                if (pending)
+                    continue;
+                seen = await _events.RecvAsync(_channel, seen, token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+    }
+
+    private int Drain(BlkifResponse[] responses)
+    {
+        var n = 0;
+        lock (_gate)
+        {
+            while (n < responses.Length && _ring.TryReadResponse(out responses[n]))
+                n++;
+        }
+        return n;
+    }
+
+    // Spin briefly while requests are in flight: a busy backend answers sooner than an event round trip.
+    private bool Spin()
+    {
+        var spinner = default(SpinWait);
+        for (var i = 0; i < _spinCount; i++)
+        {
+            lock (_gate)
+            {
+                if (_freeCount == _slots.Length)
+                    return false;
+                if (_ring.UnconsumedResponses > 0)
+                    return true;
+            }
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+        return false;
+    }
+
+    private void Complete(in BlkifResponse response)
+    {
+        // The id is the backend's word: check it names a request in flight before touching anything.
+        var id = response.Id;
+        // Claiming the operation makes the answer count once, even against a concurrent failure.
+        if (id >= (ulong)_slots.Length)
+            throw new InvalidDataException($"The backend answered request id {id}, which is not one of the {_slots.Length} ids.");
+        var slot = _slots[id];
+        if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
+        {
+            if (Failure is not null)
+                return;
+            throw new InvalidDataException($"The backend answered request id {id}, which is not in flight.");
+        }
+        Exception? error = null;
+        if (response.Status == BlkifStatus.Okay)
+        {
+            if (!slot.ReadTarget.IsEmpty)
+                CopyOut(slot, slot.ReadTarget.Span);
+        }
+        else
+        {
+            error = new BlkifIOException(slot.Kind, response.Status,
+                $"The backend answered {slot.Kind} at sector {slot.Sector} with {response.Status}.");
+        }
+        Release(slot);
+        operation.PieceDone(error);
+    }
+
+    /// <summary>Fails every request in flight and every later one: the backend is gone or broke the ring.</summary>
+    private void Fail(Exception cause)
+    {
+        var failure = cause as BlkifIOException ?? new BlkifIOException(cause switch
+        {
+            OperationCanceledException => "The block device was closed.",
+            PeerClosedException => "The backend closed its end or died.",
+            _ => $"The connection to the backend broke: {cause.Message}",
+        }, cause);
+        List<RequestSlot> inFlight = [];
+        lock (_gate)
+        {
+            if (_failure is not null)
+                return;
+            _failure = failure;
+            foreach (var slot in _slots)
+            {
+                if (slot.Operation is not null)
+                    inFlight.Add(slot);
+            }
+        }
+        foreach (var slot in inFlight)
+        {
+            if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
+                continue;
+            Release(slot);
+            operation.PieceDone(failure);
+        }
+    }
+
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stop.IsCancellationRequested)
+            return;
+        _stop.Cancel();
+        // The receive loop catches everything, so this wait cannot throw.
+        await _receiver.ConfigureAwait(false);
+        Fail(new ObjectDisposedException("Blkfront"));
+        try
+        {
+            _events.Close(_channel);
+        }
+        catch (EventChannelException)
+        {
+        }
+        foreach (var slot in _slots)
+            slot.Dispose();
+        _ringPages.Dispose();
+        _stop.Dispose();
+    }
+}
