@@ -171,7 +171,7 @@ public sealed class BlkfrontTests
         Assert.Equal(VdiskInfo.ReadOnly, disk.Backend.Info.Info);
         var e = await Assert.ThrowsAsync<BlkifIOException>(async () => await disk.Frontend.WriteAsync(0, TestData.Pattern(4096, 8)));
         Assert.Equal(BlkifStatus.Error, e.Status);
-        Assert.All(storage.Bytes.ToArray(), b => Assert.Equal(0, b));
+        Assert.True(storage.Bytes.IndexOfAnyExcept((byte)0) < 0, "the read-only disk was written");
     }
 
     [Fact]
