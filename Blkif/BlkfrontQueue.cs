@@ -38,6 +38,8 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Exception? _failure;
     private Task _receiver = Task.CompletedTask;
+    private readonly Stack<CompletionBatch> _batches = new();
+    private int _batchesInFlight;
 
     public BlkfrontQueue(TEvents events, TMemory memory, ushort backend, int ringPageOrder, int maxRequests, int maxSegments, int spinCount)
     {
@@ -266,8 +268,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
                 var n = Drain(responses);
                 if (n > 0)
                 {
-                    for (var i = 0; i < n; i++)
-                        Complete(responses[i]);
+                    Dispatch(responses.AsSpan(0, n));
                     continue;
                 }
                 if (Spin())
@@ -284,6 +285,101 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         {
             Fail(e);
         }
+    }
+
+    // Claims the requests the responses answer and hands them to one thread-pool work item, which
+    // copies read data out and completes the callers inline: one thread hop per batch, not per
+    // request, and a caller that blocks in its continuation never stops this loop.
+    private void Dispatch(ReadOnlySpan<BlkifResponse> responses)
+    {
+        var batch = RentBatch(responses.Length);
+        try
+        {
+            foreach (ref readonly var response in responses)
+            {
+                // The id is the backend's word: check it names a request in flight before touching anything.
+                var id = response.Id;
+                if (id >= (ulong)_slots.Length)
+                    throw new InvalidDataException($"The backend answered request id {id}, which is not one of the {_slots.Length} ids.");
+                var slot = _slots[id];
+                // Claiming the operation makes the answer count once, even against a concurrent failure.
+                if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
+                    throw new InvalidDataException($"The backend answered request id {id}, which is not in flight.");
+                batch.Add(slot, operation, response.Status);
+            }
+        }
+        finally
+        {
+            if (batch.Count > 0)
+            {
+                Interlocked.Increment(ref _batchesInFlight);
+                ThreadPool.UnsafeQueueUserWorkItem(batch, preferLocal: false);
+            }
+            else
+            {
+                ReturnBatch(batch);
+            }
+        }
+    }
+
+    private void CompleteBatch(CompletionBatch batch)
+    {
+        try
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var (slot, operation, status) = batch.Items[i];
+                Exception? error = null;
+                if (status == BlkifStatus.Okay)
+                {
+                    if (!slot.ReadTarget.IsEmpty)
+                        CopyOut(slot, slot.ReadTarget.Span);
+                }
+                else
+                {
+                    error = new BlkifIOException(slot.Kind, status, $"The backend answered {slot.Kind} at sector {slot.Sector} with {status}.");
+                }
+                Release(slot);
+                operation.PieceDone(error);
+            }
+        }
+        finally
+        {
+            ReturnBatch(batch);
+            Interlocked.Decrement(ref _batchesInFlight);
+        }
+    }
+
+    private CompletionBatch RentBatch(int size)
+    {
+        CompletionBatch? batch;
+        lock (_batches)
+            _batches.TryPop(out batch);
+        batch ??= new CompletionBatch(this, _ring.Size);
+        return batch;
+    }
+
+    private void ReturnBatch(CompletionBatch batch)
+    {
+        batch.Clear();
+        lock (_batches)
+            _batches.Push(batch);
+    }
+
+    private sealed class CompletionBatch(BlkfrontQueue<TEvents, TMemory> owner, int capacity) : IThreadPoolWorkItem
+    {
+        public readonly (RequestSlot Slot, BlockOperation Operation, BlkifStatus Status)[] Items = new (RequestSlot, BlockOperation, BlkifStatus)[capacity];
+        public int Count;
+
+        public void Add(RequestSlot slot, BlockOperation operation, BlkifStatus status) => Items[Count++] = (slot, operation, status);
+
+        public void Clear()
+        {
+            Array.Clear(Items, 0, Count);
+            Count = 0;
+        }
+
+        public void Execute() => owner.CompleteBatch(this);
     }
 
     private int Drain(BlkifResponse[] responses)
@@ -313,35 +409,6 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
             spinner.SpinOnce(sleep1Threshold: -1);
         }
         return false;
-    }
-
-    private void Complete(in BlkifResponse response)
-    {
-        // The id is the backend's word: check it names a request in flight before touching anything.
-        var id = response.Id;
-        // Claiming the operation makes the answer count once, even against a concurrent failure.
-        if (id >= (ulong)_slots.Length)
-            throw new InvalidDataException($"The backend answered request id {id}, which is not one of the {_slots.Length} ids.");
-        var slot = _slots[id];
-        if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
-        {
-            if (Failure is not null)
-                return;
-            throw new InvalidDataException($"The backend answered request id {id}, which is not in flight.");
-        }
-        Exception? error = null;
-        if (response.Status == BlkifStatus.Okay)
-        {
-            if (!slot.ReadTarget.IsEmpty)
-                CopyOut(slot, slot.ReadTarget.Span);
-        }
-        else
-        {
-            error = new BlkifIOException(slot.Kind, response.Status,
-                $"The backend answered {slot.Kind} at sector {slot.Sector} with {response.Status}.");
-        }
-        Release(slot);
-        operation.PieceDone(error);
     }
 
     /// <summary>Fails every request in flight and every later one: the backend is gone or broke the ring.</summary>
@@ -383,6 +450,10 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         _stop.Cancel();
         // The receive loop catches everything, so this wait cannot throw.
         await _receiver.ConfigureAwait(false);
+        // Completion batches still copy out of the slots' pages: let them finish before the pages go.
+        var deadline = Environment.TickCount64 + 10_000;
+        while (Volatile.Read(ref _batchesInFlight) != 0 && Environment.TickCount64 < deadline)
+            await Task.Delay(1).ConfigureAwait(false);
         Fail(new ObjectDisposedException("Blkfront"));
         try
         {

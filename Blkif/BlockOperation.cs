@@ -9,9 +9,9 @@ namespace Blkif;
 internal sealed class BlockOperation : IValueTaskSource
 {
     private readonly OperationPool _pool;
-    // Continuations run on the thread pool, never on the ring's receive loop: a caller that blocks
-    // in its continuation (a synchronous Stream.Read, say) must not stop responses arriving.
-    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    // Continuations run inline where the last piece completes: in a completion batch on the thread
+    // pool, never on the ring's receive loop (see BlkfrontQueue.Dispatch).
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = false };
     private int _pending;
     private Exception? _error;
 
