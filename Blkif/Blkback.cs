@@ -102,7 +102,7 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
         {
             for (var i = 0; i < queues.Length; i++)
                 queues[i] = new BlkbackQueue<TEvents, TMemory>(_events, _memory, _storage, Info, frontendDomain, frontend.Queues[i],
-                    persistent ? _options.MaxPersistentGrantsPerQueue : 0);
+                    persistent ? _options.MaxPersistentGrantsPerQueue : 0, _options.SpinCount);
         }
         catch
         {

@@ -27,8 +27,16 @@ public sealed class BlkbackOptions
     /// <summary><c>feature-discard</c>, if the storage can discard. Default on.</summary>
     public bool FeatureDiscard { get; set; } = true;
 
+    /// <summary>
+    /// Spin rounds on the ring before sleeping on the event channel. Default
+    /// <see cref="BlkifLimits.DefaultSpinCount"/>: rounds that only spin, never yield; a spin that
+    /// yields gives the core away for a whole time slice on a busy machine.
+    /// </summary>
+    public int SpinCount { get; set; } = BlkifLimits.DefaultSpinCount;
+
     internal void Validate()
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(SpinCount);
         if (MaxRingPageOrder is < 0 or > BlkifLimits.MaxRingPageOrder)
             throw new ArgumentOutOfRangeException(nameof(MaxRingPageOrder), MaxRingPageOrder, $"The ring page order must be 0 to {BlkifLimits.MaxRingPageOrder}.");
         if (MaxQueues < 1)

@@ -42,7 +42,7 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
     private int _disposed;
 
     public BlkbackQueue(TEvents events, TMemory memory, IBlockStorage storage, BlkifBackendInfo info, ushort frontend,
-        BlkifRingInfo ring, int maxPersistentGrants)
+        BlkifRingInfo ring, int maxPersistentGrants, int spinCount)
     {
         _events = events;
         _memory = memory;
@@ -65,7 +65,10 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
         try
         {
             var channel = _events.Connect(frontend, ring.EventChannel);
-            _ring = new BackRingChannel<TEvents, BlkifRequest, BlkifResponse>(events, channel, BackRing<BlkifRequest, BlkifResponse>.Attach(_ringPages));
+            _ring = new BackRingChannel<TEvents, BlkifRequest, BlkifResponse>(events, channel, BackRing<BlkifRequest, BlkifResponse>.Attach(_ringPages))
+            {
+                SpinCount = spinCount,
+            };
         }
         catch
         {

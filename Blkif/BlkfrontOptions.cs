@@ -18,8 +18,9 @@ public sealed class BlkfrontOptions
     /// <summary><c>feature-persistent</c>: tell the backend that grants are reused (they always are). Default on.</summary>
     public bool FeaturePersistent { get; set; } = true;
 
-    /// <summary>Spin rounds on the ring before sleeping on the event channel.</summary>
-    public int SpinCount { get; set; } = SharedMemoryRing.RingWait.DefaultSpinCount;
+    /// <summary>Spin rounds on the ring before sleeping on the event channel. Default
+    /// <see cref="BlkifLimits.DefaultSpinCount"/>: rounds that only spin, never yield.</summary>
+    public int SpinCount { get; set; } = BlkifLimits.DefaultSpinCount;
 
     internal void Validate()
     {
