@@ -21,20 +21,18 @@ public sealed unsafe class BackRing<TRequest, TResponse>
     where TRequest : unmanaged
     where TResponse : unmanaged
 {
-    private readonly SharedRingHeader* _sring;
-    private readonly byte* _entries;
-    private readonly uint _size;
-    private uint _rspProdPvt;
-    private uint _reqCons;
-    // The last req_prod read and checked: requests up to it are consumed without touching the header.
-    private uint _reqProdSeen;
+    // Mutable struct! Never readonly: the ring's state lives in it, padded so that the other end's
+    // state, which another thread writes all the time, never shares a cache line with it.
+#pragma warning disable IDE0044
+    private RingCursor _c;
+#pragma warning restore IDE0044
 
     private BackRing(byte* ring, int length, uint firstIndex)
     {
-        _size = SharedRingLayout.Validate<TRequest, TResponse>(ring, length);
-        _sring = (SharedRingHeader*)ring;
-        _entries = ring + SharedRingLayout.EntriesOffset;
-        _rspProdPvt = _reqCons = _reqProdSeen = firstIndex;
+        _c.Size = SharedRingLayout.Validate<TRequest, TResponse>(ring, length);
+        _c.Header = (SharedRingHeader*)ring;
+        _c.Entries = ring + SharedRingLayout.EntriesOffset;
+        _c.Producer = _c.Consumer = _c.Seen = _c.Published = firstIndex;
     }
 
     /// <summary>Attaches the backend to the frontend's ring in <paramref name="pages"/>, without writing to it.
@@ -59,36 +57,36 @@ public sealed unsafe class BackRing<TRequest, TResponse>
         new(ring, length, firstIndex);
 
     /// <summary>The number of entries (<c>RING_SIZE</c>, <c>nr_ents</c>).</summary>
-    public int Size => (int)_size;
+    public int Size => (int)_c.Size;
 
     /// <summary>The private response producer: responses written so far, pushed or not.</summary>
-    public uint RspProdPvt => _rspProdPvt;
+    public uint RspProdPvt => _c.Producer;
 
     /// <summary>The request consumer: requests consumed so far.</summary>
-    public uint ReqCons => _reqCons;
+    public uint ReqCons => _c.Consumer;
 
     /// <summary>Requests consumed that have no response written yet: the slots free for responses.</summary>
-    public int UnansweredRequests => (int)(_reqCons - _rspProdPvt);
+    public int UnansweredRequests => (int)(_c.Consumer - _c.Producer);
 
     /// <summary>
     /// Requests published by the frontend and not yet consumed (<c>RING_HAS_UNCONSUMED_REQUESTS</c>).
     /// </summary>
     /// <exception cref="RingProtocolException">The frontend's <c>req_prod</c> is out of range.</exception>
-    public int UnconsumedRequests => (int)(ReadRequestProducer() - _reqCons);
+    public int UnconsumedRequests => (int)(ReadRequestProducer() - _c.Consumer);
 
     /// <summary>Copies the next request out of shared memory and consumes it; false when there is none.</summary>
     /// <exception cref="RingProtocolException">The frontend's <c>req_prod</c> is out of range.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReadRequest(out TRequest request)
     {
-        var cons = _reqCons;
-        if (cons == _reqProdSeen && cons == ReadRequestProducer())
+        var cons = _c.Consumer;
+        if (cons == _c.Seen && cons == ReadRequestProducer())
         {
             request = default;
             return false;
         }
         request = Unsafe.ReadUnaligned<TRequest>(Slot(cons));
-        _reqCons = cons + 1;
+        _c.Consumer = cons + 1;
         return true;
     }
 
@@ -100,11 +98,11 @@ public sealed unsafe class BackRing<TRequest, TResponse>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWriteResponse(in TResponse response)
     {
-        var prod = _rspProdPvt;
-        if (prod == _reqCons)
+        var prod = _c.Producer;
+        if (prod == _c.Consumer)
             return false;
         Unsafe.WriteUnaligned(Slot(prod), response);
-        _rspProdPvt = prod + 1;
+        _c.Producer = prod + 1;
         return true;
     }
 
@@ -118,21 +116,39 @@ public sealed unsafe class BackRing<TRequest, TResponse>
     }
 
     /// <summary>
+    /// Claims the slot of the oldest unanswered request and returns it, to be filled in place with its
+    /// response (ring.h's <c>RING_GET_RESPONSE(r, r->rsp_prod_pvt++)</c>); the frontend sees it after
+    /// <see cref="PushResponses"/>. The slot still holds the request: set every field.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Every consumed request already has its response.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref TResponse ProduceResponse()
+    {
+        var prod = _c.Producer;
+        if (prod == _c.Consumer)
+            ThrowHelper.NoRequestToAnswer();
+        _c.Producer = prod + 1;
+        return ref Unsafe.AsRef<TResponse>(Slot(prod));
+    }
+
+    /// <summary>
     /// Publishes the written responses (<c>RING_PUSH_RESPONSES_AND_CHECK_NOTIFY</c>) and returns whether the
     /// frontend asked to be notified of them: then send it an event.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PushResponses()
     {
-        var old = Volatile.Read(ref _sring->RspProd);
-        var now = _rspProdPvt;
+        // ring.h reads the old rsp_prod back from the header; ours is the value we last wrote there.
+        var old = _c.Published;
+        var now = _c.Producer;
         if (old == now)
             return false;
+        _c.Published = now;
         // Release: the frontend sees the responses before the index that covers them.
-        Volatile.Write(ref _sring->RspProd, now);
+        Volatile.Write(ref _c.Header->RspProd, now);
         // Full barrier: the new index is visible before we read rsp_event (see FrontRing.PushRequests).
         Interlocked.MemoryBarrier();
-        return now - Volatile.Read(ref _sring->RspEvent) < now - old;
+        return now - Volatile.Read(ref _c.Header->RspEvent) < now - old;
     }
 
     /// <summary>
@@ -143,16 +159,16 @@ public sealed unsafe class BackRing<TRequest, TResponse>
     /// <exception cref="RingProtocolException">The frontend's <c>req_prod</c> is out of range.</exception>
     public bool FinalCheckForRequests()
     {
-        if (ReadRequestProducer() != _reqCons)
+        if (ReadRequestProducer() != _c.Consumer)
             return true;
-        Volatile.Write(ref _sring->ReqEvent, _reqCons + 1);
+        Volatile.Write(ref _c.Header->ReqEvent, _c.Consumer + 1);
         Interlocked.MemoryBarrier();
-        return ReadRequestProducer() != _reqCons;
+        return ReadRequestProducer() != _c.Consumer;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private byte* Slot(uint index) =>
-        _entries + (nuint)(index & (_size - 1)) * (nuint)SharedRingLayout.SlotSize<TRequest, TResponse>();
+        _c.Entries + (nuint)(index & (_c.Size - 1)) * (nuint)SharedRingLayout.SlotSize<TRequest, TResponse>();
 
     // One 32-bit acquire load of req_prod, checked (RING_REQUEST_PROD_OVERFLOW, and no going back):
     // the frontend may fill only the slots that hold no unanswered request, so req_prod - req_cons
@@ -161,10 +177,10 @@ public sealed unsafe class BackRing<TRequest, TResponse>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint ReadRequestProducer()
     {
-        var prod = Volatile.Read(ref _sring->ReqProd);
-        if (prod - _reqCons > _size - (_reqCons - _rspProdPvt))
-            ThrowHelper.RequestOverflow(prod, _reqCons, _rspProdPvt, _size);
-        _reqProdSeen = prod;
+        var prod = Volatile.Read(ref _c.Header->ReqProd);
+        if (prod - _c.Consumer > _c.Size - (_c.Consumer - _c.Producer))
+            ThrowHelper.RequestOverflow(prod, _c.Consumer, _c.Producer, _c.Size);
+        _c.Seen = prod;
         return prod;
     }
 }

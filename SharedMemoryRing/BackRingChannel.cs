@@ -25,7 +25,9 @@ public sealed class BackRingChannel<TEvents, TRequest, TResponse>
     /// <summary>Binds <paramref name="ring"/> to <paramref name="channel"/> of <paramref name="events"/>.</summary>
     public BackRingChannel(TEvents events, Channel channel, BackRing<TRequest, TResponse> ring)
     {
-        ArgumentNullException.ThrowIfNull(events);
+        // No boxing of a struct backend: the JIT drops this test for value types.
+        if (events is null)
+            throw new ArgumentNullException(nameof(events));
         ArgumentNullException.ThrowIfNull(ring);
         _events = events;
         Channel = channel;

@@ -20,20 +20,18 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
     where TRequest : unmanaged
     where TResponse : unmanaged
 {
-    private readonly SharedRingHeader* _sring;
-    private readonly byte* _entries;
-    private readonly uint _size;
-    private uint _reqProdPvt;
-    private uint _rspCons;
-    // The last rsp_prod read and checked: responses up to it are consumed without touching the header.
-    private uint _rspProdSeen;
+    // Mutable struct! Never readonly: the ring's state lives in it, padded so that the other end's
+    // state, which another thread writes all the time, never shares a cache line with it.
+#pragma warning disable IDE0044
+    private RingCursor _c;
+#pragma warning restore IDE0044
 
     private FrontRing(byte* ring, int length, uint firstIndex)
     {
-        _size = SharedRingLayout.Validate<TRequest, TResponse>(ring, length);
-        _sring = (SharedRingHeader*)ring;
-        _entries = ring + SharedRingLayout.EntriesOffset;
-        _reqProdPvt = _rspCons = _rspProdSeen = firstIndex;
+        _c.Size = SharedRingLayout.Validate<TRequest, TResponse>(ring, length);
+        _c.Header = (SharedRingHeader*)ring;
+        _c.Entries = ring + SharedRingLayout.EntriesOffset;
+        _c.Producer = _c.Consumer = _c.Seen = _c.Published = firstIndex;
         SharedRingLayout.Initialise(ring, firstIndex);
     }
 
@@ -60,22 +58,22 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
         new(ring, length, firstIndex);
 
     /// <summary>The number of entries (<c>RING_SIZE</c>, <c>nr_ents</c>).</summary>
-    public int Size => (int)_size;
+    public int Size => (int)_c.Size;
 
     /// <summary>The private request producer: requests written so far, pushed or not.</summary>
-    public uint ReqProdPvt => _reqProdPvt;
+    public uint ReqProdPvt => _c.Producer;
 
     /// <summary>The response consumer: responses consumed so far.</summary>
-    public uint RspCons => _rspCons;
+    public uint RspCons => _c.Consumer;
 
     /// <summary>Free request slots (<c>RING_FREE_REQUESTS</c>). Slots come free as responses are consumed.</summary>
-    public int FreeRequests => (int)(_size - (_reqProdPvt - _rspCons));
+    public int FreeRequests => (int)(_c.Size - (_c.Producer - _c.Consumer));
 
     /// <summary>Whether no request slot is free (<c>RING_FULL</c>).</summary>
-    public bool IsFull => _reqProdPvt - _rspCons >= _size;
+    public bool IsFull => _c.Producer - _c.Consumer >= _c.Size;
 
     /// <summary>Requests written but not yet pushed.</summary>
-    public int UnpushedRequests => (int)(_reqProdPvt - Volatile.Read(ref _sring->ReqProd));
+    public int UnpushedRequests => (int)(_c.Producer - _c.Published);
 
     /// <summary>
     /// Writes <paramref name="request"/> into the next free slot; the backend sees it after
@@ -84,11 +82,11 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWriteRequest(in TRequest request)
     {
-        var prod = _reqProdPvt;
-        if (prod - _rspCons >= _size)
+        var prod = _c.Producer;
+        if (prod - _c.Consumer >= _c.Size)
             return false;
         Unsafe.WriteUnaligned(Slot(prod), request);
-        _reqProdPvt = prod + 1;
+        _c.Producer = prod + 1;
         return true;
     }
 
@@ -102,43 +100,61 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
     }
 
     /// <summary>
+    /// Claims the next free slot and returns it, to be filled in place (ring.h's
+    /// <c>RING_GET_REQUEST(r, r->req_prod_pvt++)</c>); the backend sees it after <see cref="PushRequests"/>.
+    /// The slot still holds an old entry: set every field.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The ring is full.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref TRequest ProduceRequest()
+    {
+        var prod = _c.Producer;
+        if (prod - _c.Consumer >= _c.Size)
+            ThrowHelper.RingFull();
+        _c.Producer = prod + 1;
+        return ref Unsafe.AsRef<TRequest>(Slot(prod));
+    }
+
+    /// <summary>
     /// Publishes the written requests (<c>RING_PUSH_REQUESTS_AND_CHECK_NOTIFY</c>) and returns whether the
     /// backend asked to be notified of them: then send it an event.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PushRequests()
     {
-        var old = Volatile.Read(ref _sring->ReqProd);
-        var now = _reqProdPvt;
+        // ring.h reads the old req_prod back from the header; ours is the value we last wrote there.
+        var old = _c.Published;
+        var now = _c.Producer;
         if (old == now)
             return false;
+        _c.Published = now;
         // Release: the backend sees the requests before the index that covers them.
-        Volatile.Write(ref _sring->ReqProd, now);
+        Volatile.Write(ref _c.Header->ReqProd, now);
         // Full barrier: the new index is visible before we read req_event, or a backend that is
         // just going to sleep and we could both miss each other.
         Interlocked.MemoryBarrier();
-        return now - Volatile.Read(ref _sring->ReqEvent) < now - old;
+        return now - Volatile.Read(ref _c.Header->ReqEvent) < now - old;
     }
 
     /// <summary>
     /// Responses published by the backend and not yet consumed (<c>RING_HAS_UNCONSUMED_RESPONSES</c>).
     /// </summary>
     /// <exception cref="RingProtocolException">The backend's <c>rsp_prod</c> is out of range.</exception>
-    public int UnconsumedResponses => (int)(ReadResponseProducer() - _rspCons);
+    public int UnconsumedResponses => (int)(ReadResponseProducer() - _c.Consumer);
 
     /// <summary>Copies the next response out of shared memory and consumes it; false when there is none.</summary>
     /// <exception cref="RingProtocolException">The backend's <c>rsp_prod</c> is out of range.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReadResponse(out TResponse response)
     {
-        var cons = _rspCons;
-        if (cons == _rspProdSeen && cons == ReadResponseProducer())
+        var cons = _c.Consumer;
+        if (cons == _c.Seen && cons == ReadResponseProducer())
         {
             response = default;
             return false;
         }
         response = Unsafe.ReadUnaligned<TResponse>(Slot(cons));
-        _rspCons = cons + 1;
+        _c.Consumer = cons + 1;
         return true;
     }
 
@@ -150,16 +166,16 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
     /// <exception cref="RingProtocolException">The backend's <c>rsp_prod</c> is out of range.</exception>
     public bool FinalCheckForResponses()
     {
-        if (ReadResponseProducer() != _rspCons)
+        if (ReadResponseProducer() != _c.Consumer)
             return true;
-        Volatile.Write(ref _sring->RspEvent, _rspCons + 1);
+        Volatile.Write(ref _c.Header->RspEvent, _c.Consumer + 1);
         Interlocked.MemoryBarrier();
-        return ReadResponseProducer() != _rspCons;
+        return ReadResponseProducer() != _c.Consumer;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private byte* Slot(uint index) =>
-        _entries + (nuint)(index & (_size - 1)) * (nuint)SharedRingLayout.SlotSize<TRequest, TResponse>();
+        _c.Entries + (nuint)(index & (_c.Size - 1)) * (nuint)SharedRingLayout.SlotSize<TRequest, TResponse>();
 
     // One 32-bit acquire load of rsp_prod, checked: the backend can only answer requests we pushed
     // (a response takes the slot of a consumed request), so rsp_prod - rsp_cons never exceeds
@@ -167,10 +183,10 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint ReadResponseProducer()
     {
-        var prod = Volatile.Read(ref _sring->RspProd);
-        if (prod - _rspCons > _reqProdPvt - _rspCons)
-            ThrowHelper.ResponseOverflow(prod, _rspCons, _reqProdPvt);
-        _rspProdSeen = prod;
+        var prod = Volatile.Read(ref _c.Header->RspProd);
+        if (prod - _c.Consumer > _c.Producer - _c.Consumer)
+            ThrowHelper.ResponseOverflow(prod, _c.Consumer, _c.Producer);
+        _c.Seen = prod;
         return prod;
     }
 }

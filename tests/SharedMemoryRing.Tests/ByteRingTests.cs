@@ -6,11 +6,6 @@ namespace SharedMemoryRing.Tests;
 /// <summary>Byte rings: the Xenstore and console pages, both directions, honest and hostile peers.</summary>
 public sealed unsafe class ByteRingTests
 {
-    // A step: write up to N bytes (positive) or read up to -N bytes (negative).
-    private static readonly Arbitrary<(uint First, int[] Steps)> Schedules = Arb.From(Gen.Zip(
-        Gen.OneOf(Gen.Constant(0u), Gen.Choose(0, 3000).Select(d => uint.MaxValue - (uint)d), Gen.Choose(0, int.MaxValue).Select(i => (uint)i)),
-        Gen.Choose(-1500, 1500).ArrayOf()));
-
     private readonly record struct Indexed(ByteRing Ring, nint ConsAt, nint ProdAt)
     {
         public uint* Cons => (uint*)ConsAt;
@@ -30,50 +25,6 @@ public sealed unsafe class ByteRingTests
             new(console.Out, (nint)(page + ConsoleRingLayout.OutConsOffset), (nint)(page + ConsoleRingLayout.OutProdOffset)),
         ];
     }
-
-    [Fact]
-    public void Every_byte_ring_is_a_fifo_that_loses_and_duplicates_nothing() =>
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), Prop.ForAll(Schedules, schedule =>
-        {
-            using var pages = new GuardedPages(1);
-            foreach (var indexed in Rings(pages.Pointer))
-            {
-                var ring = indexed.Ring;
-                // Both indices start at First, as after a long run.
-                *indexed.Cons = schedule.First;
-                *indexed.Prod = schedule.First;
-                var model = new Queue<byte>();
-                byte next = 0;
-                var buffer = new byte[1500];
-                foreach (var step in schedule.Steps)
-                {
-                    if (step >= 0)
-                    {
-                        for (var i = 0; i < step; i++)
-                            buffer[i] = (byte)(next + i);
-                        var written = ring.Write(buffer.AsSpan(0, step));
-                        var fits = Math.Min(step, ring.Size - (model.Count));
-                        if (written != fits)
-                            return false.Label($"wrote {written} of {step} with {model.Count} queued in {ring.Size}");
-                        for (var i = 0; i < written; i++)
-                            model.Enqueue((byte)(next + i));
-                        next += (byte)written;
-                    }
-                    else
-                    {
-                        var read = ring.Read(buffer.AsSpan(0, -step));
-                        if (read != Math.Min(-step, model.Count))
-                            return false.Label($"read {read} of {-step} with {model.Count} queued");
-                        for (var i = 0; i < read; i++)
-                            if (buffer[i] != model.Dequeue())
-                                return false.Label("bytes out of order");
-                    }
-                    if (ring.Available != model.Count || ring.Free != ring.Size - model.Count)
-                        return false.Label($"available {ring.Available}, free {ring.Free}, model {model.Count}");
-                }
-            }
-            return true.ToProperty();
-        }));
 
     [Fact]
     public void Hostile_indices_never_move_more_than_the_ring_holds() =>

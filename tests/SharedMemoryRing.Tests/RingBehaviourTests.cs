@@ -148,6 +148,44 @@ public sealed unsafe class RingBehaviourTests
     }
 
     [Fact]
+    public void Entries_filled_in_place_cross_the_ring_like_written_ones()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, pages.Length);
+        front.ProduceRequest() = new TestRequest(5, 6, 7);
+        Assert.Equal(1, front.UnpushedRequests);
+        front.PushRequests();
+        Assert.True(back.TryReadRequest(out var request));
+        Assert.Equal(new TestRequest(5, 6, 7), request);
+        back.ProduceResponse() = TestResponse.To(request);
+        back.PushResponses();
+        Assert.True(front.TryReadResponse(out var response));
+        Assert.Equal(new TestResponse(5, 13), response);
+    }
+
+    [Fact]
+    public void Claiming_a_slot_in_a_full_ring_fails()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, TestRings.SmallRingBytes);
+        for (var i = 0; i < 8; i++)
+            front.ProduceRequest() = new TestRequest((uint)i, 0, 0);
+        Assert.Throws<InvalidOperationException>(() => front.ProduceRequest());
+        Assert.Equal(8u, front.ReqProdPvt);
+    }
+
+    [Fact]
+    public void Claiming_a_response_slot_without_a_consumed_request_fails()
+    {
+        using var pages = new GuardedPages(1);
+        FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, pages.Length);
+        Assert.Throws<InvalidOperationException>(() => back.ProduceResponse());
+        Assert.Equal(0u, back.RspProdPvt);
+    }
+
+    [Fact]
     public void Memory_too_small_for_one_entry_is_refused()
     {
         using var pages = new GuardedPages(1);
