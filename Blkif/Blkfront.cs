@@ -26,22 +26,23 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
 {
     private readonly BlkfrontQueue<TEvents, TMemory>[] _queues;
     private readonly OperationPool _pool = new();
-    private readonly int _maxRequestBytes;
+    private readonly int _wantedSegments;
+    private BlkifBackendInfo? _backend;
+    private int _maxRequestBytes;
     private int _next;
     private int _disposed;
 
-    private Blkfront(BlkifBackendInfo backend, BlkfrontQueue<TEvents, TMemory>[] queues, int ringPageOrder, int maxSegments, bool persistent)
+    private Blkfront(BlkfrontQueue<TEvents, TMemory>[] queues, int ringPageOrder, bool persistent, int wantedSegments)
     {
-        BackendInfo = backend;
         _queues = queues;
-        _maxRequestBytes = maxSegments * PageBuffer.PageSize;
-        MaxSegmentsPerRequest = maxSegments;
+        _wantedSegments = wantedSegments;
         FrontendInfo = new BlkifFrontendInfo(ringPageOrder, [.. queues.Select(q => new BlkifRingInfo([.. q.RingRefs], q.Port))], persistent);
     }
 
     /// <summary>
     /// Allocates and initialises the rings and binds their event channels, asking for what
-    /// <paramref name="options"/> wants within what <paramref name="backend"/> offers.
+    /// <paramref name="options"/> wants within what <paramref name="backend"/> offers; the device is
+    /// ready at once (requests wait on the ring until the backend connects).
     /// </summary>
     /// <param name="events">This domain's events.</param>
     /// <param name="memory">This domain's grant table.</param>
@@ -51,21 +52,30 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
     /// <exception cref="InvalidDataException">What the backend published is out of range.</exception>
     public static Blkfront<TEvents, TMemory> Create(TEvents events, TMemory memory, ushort backendDomain, BlkifBackendInfo backend, BlkfrontOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(backend);
+        backend.Validate();
+        var front = Allocate(events, memory, backendDomain, backend.MaxRingPageOrder, backend.MaxQueues, options);
+        front.Attach(backend);
+        return front;
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Create"/>, for Xenbus: rings and channels from the backend's
+    /// transport limits alone, as a backend publishes its disk only when it connects.
+    /// </summary>
+    internal static Blkfront<TEvents, TMemory> Allocate(TEvents events, TMemory memory, ushort backendDomain, int maxRingPageOrder, int maxQueues, BlkfrontOptions? options)
+    {
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(memory);
-        ArgumentNullException.ThrowIfNull(backend);
         options ??= new BlkfrontOptions();
         options.Validate();
-        backend.Validate();
-        var order = Math.Min(options.RingPageOrder, backend.MaxRingPageOrder);
-        var queueCount = Math.Min(options.Queues, backend.MaxQueues);
-        var maxSegments = Math.Min(options.MaxSegmentsPerRequest,
-            backend.MaxIndirectSegments > BlkifConstants.MaxSegmentsPerRequest ? Math.Min(backend.MaxIndirectSegments, BlkifLimits.MaxIndirectSegments) : BlkifConstants.MaxSegmentsPerRequest);
+        var order = Math.Clamp(maxRingPageOrder, 0, options.RingPageOrder);
+        var queueCount = Math.Clamp(maxQueues, 1, options.Queues);
         var queues = new BlkfrontQueue<TEvents, TMemory>[queueCount];
         try
         {
             for (var i = 0; i < queueCount; i++)
-                queues[i] = new BlkfrontQueue<TEvents, TMemory>(events, memory, backendDomain, order, options.MaxRequestsPerQueue, maxSegments, options.SpinCount);
+                queues[i] = new BlkfrontQueue<TEvents, TMemory>(events, memory, backendDomain, order, options.MaxRequestsPerQueue, options.SpinCount);
         }
         catch
         {
@@ -75,17 +85,34 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
         }
         foreach (var queue in queues)
             queue.Start();
-        return new Blkfront<TEvents, TMemory>(backend, queues, order, maxSegments, options.FeaturePersistent);
+        return new Blkfront<TEvents, TMemory>(queues, order, options.FeaturePersistent, options.MaxSegmentsPerRequest);
+    }
+
+    /// <summary>The second half of <see cref="Create"/>: the disk and features the backend published when it connected.</summary>
+    /// <exception cref="InvalidDataException">The backend's info is out of range or does not fit the rings.</exception>
+    internal void Attach(BlkifBackendInfo backend)
+    {
+        backend.Validate();
+        if (FrontendInfo.RingPageOrder > backend.MaxRingPageOrder || FrontendInfo.Queues.Count > backend.MaxQueues)
+            throw new InvalidDataException("The backend's ring limits shrank below the rings already in use.");
+        var maxSegments = Math.Min(_wantedSegments,
+            backend.MaxIndirectSegments > BlkifConstants.MaxSegmentsPerRequest ? Math.Min(backend.MaxIndirectSegments, BlkifLimits.MaxIndirectSegments) : BlkifConstants.MaxSegmentsPerRequest);
+        foreach (var queue in _queues)
+            queue.SetMaxSegments(maxSegments);
+        MaxSegmentsPerRequest = maxSegments;
+        _maxRequestBytes = maxSegments * PageBuffer.PageSize;
+        Volatile.Write(ref _backend, backend);
     }
 
     /// <summary>What the frontend publishes for the backend: rings, event channels, features.</summary>
     public BlkifFrontendInfo FrontendInfo { get; }
 
     /// <summary>What the backend published.</summary>
-    public BlkifBackendInfo BackendInfo { get; }
+    /// <exception cref="InvalidOperationException">The backend has not connected yet.</exception>
+    public BlkifBackendInfo BackendInfo => Volatile.Read(ref _backend) ?? throw new InvalidOperationException("The backend has not published its disk yet.");
 
     /// <summary>The most pages one ring request carries: 11, or the indirect segments agreed on.</summary>
-    public int MaxSegmentsPerRequest { get; }
+    public int MaxSegmentsPerRequest { get; private set; }
 
     /// <inheritdoc />
     public long Length => BackendInfo.Length;

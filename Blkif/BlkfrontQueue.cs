@@ -27,7 +27,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private readonly FrontRing<BlkifRequest, BlkifResponse> _ring;
     private readonly Channel _channel;
     private readonly int _spinCount;
-    private readonly int _indirectPages;
+    private int _indirectPages;
     // Guards the ring, the free ids and the failure: the ring has one producer and one consumer
     // thread at a time only under it.
     private readonly Lock _gate = new();
@@ -41,15 +41,12 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private readonly Stack<CompletionBatch> _batches = new();
     private int _batchesInFlight;
 
-    public BlkfrontQueue(TEvents events, TMemory memory, ushort backend, int ringPageOrder, int maxRequests, int maxSegments, int spinCount)
+    public BlkfrontQueue(TEvents events, TMemory memory, ushort backend, int ringPageOrder, int maxRequests, int spinCount)
     {
         _events = events;
         _memory = memory;
         _backend = backend;
         _spinCount = spinCount;
-        _indirectPages = maxSegments > BlkifConstants.MaxSegmentsPerRequest
-            ? (maxSegments + BlkifConstants.SegmentsPerIndirectFrame - 1) / BlkifConstants.SegmentsPerIndirectFrame
-            : 0;
         _ringPages = _memory.Share(backend, 1 << ringPageOrder, writable: true);
         try
         {
@@ -77,6 +74,12 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     }
 
     public Port Port { get; }
+
+    /// <summary>Sets the segments a request may carry, once the backend's limit is known.</summary>
+    public void SetMaxSegments(int maxSegments) =>
+        _indirectPages = maxSegments > BlkifConstants.MaxSegmentsPerRequest
+            ? (maxSegments + BlkifConstants.SegmentsPerIndirectFrame - 1) / BlkifConstants.SegmentsPerIndirectFrame
+            : 0;
 
     public IReadOnlyList<GrantRef> RingRefs => _ringPages.Refs;
 
