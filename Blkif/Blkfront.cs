@@ -199,7 +199,7 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
         {
             queue.SubmitDiscard(await queue.AcquireAsync(cancellationToken).ConfigureAwait(false), operation, sector, sectors);
         }
-        catch (OperationCanceledException e)
+        catch (Exception e) when (e is OperationCanceledException or BlkifIOException)
         {
             operation.PieceDone(e);
         }
@@ -259,9 +259,9 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
             for (; i < pieces; i++)
                 SubmitPiece(queue, await queue.AcquireAsync(cancellationToken).ConfigureAwait(false), operation, kind, offset, data, target, length, i);
         }
-        catch (OperationCanceledException e)
+        catch (Exception e) when (e is OperationCanceledException or BlkifIOException)
         {
-            // The pieces already on the ring still write into our pages: wait for them, then report the cancellation.
+            // The pieces already on the ring still write into our pages: wait for them, then report.
             for (; i < pieces; i++)
                 operation.PieceDone(e);
         }

@@ -98,9 +98,20 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     }
 
     /// <summary>Waits for a free request id.</summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    /// <exception cref="BlkifIOException">The queue was closed while waiting.</exception>
     public async ValueTask<RequestSlot> AcquireAsync(CancellationToken cancellationToken)
     {
-        await _available.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Disposal must wake the waiters too: they wait on both tokens.
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        try
+        {
+            await _available.WaitAsync(both.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Failure as BlkifIOException ?? new BlkifIOException("The block device was closed.", null);
+        }
         return Pop();
     }
 
@@ -468,6 +479,5 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         foreach (var slot in _slots)
             slot.Dispose();
         _ringPages.Dispose();
-        _stop.Dispose();
     }
 }

@@ -231,6 +231,36 @@ public sealed class BlkfrontTests
         blocked.Release.Set();
     }
 
+    [Fact]
+    public async Task A_call_waiting_for_a_free_request_fails_when_the_device_closes()
+    {
+        var blocked = new BlockingStorage(new MemoryStorage(Disk));
+        await using var disk = InHeapDisk.Start(blocked, frontOptions: new BlkfrontOptions { MaxRequestsPerQueue = 1 });
+        var first = disk.Frontend.WriteAsync(0, new byte[4096]).AsTask();
+        Assert.True(blocked.Entered.Wait(TimeSpan.FromSeconds(10)));
+        var second = disk.Frontend.WriteAsync(4096, new byte[4096]).AsTask();
+        Assert.False(second.IsCompleted);
+        await disk.Frontend.DisposeAsync();
+        await Assert.ThrowsAsync<BlkifIOException>(() => second.WaitAsync(TestData.Timeout()));
+        await Assert.ThrowsAsync<BlkifIOException>(() => first.WaitAsync(TestData.Timeout()));
+        blocked.Release.Set();
+    }
+
+    [Fact]
+    public async Task Cancelling_a_call_waiting_for_a_free_request_cancels_it()
+    {
+        var blocked = new BlockingStorage(new MemoryStorage(Disk));
+        await using var disk = InHeapDisk.Start(blocked, frontOptions: new BlkfrontOptions { MaxRequestsPerQueue = 1 });
+        var first = disk.Frontend.WriteAsync(0, new byte[4096]).AsTask();
+        Assert.True(blocked.Entered.Wait(TimeSpan.FromSeconds(10)));
+        using var cancel = new CancellationTokenSource();
+        var second = disk.Frontend.WriteAsync(4096, new byte[4096], cancel.Token).AsTask();
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.WaitAsync(TestData.Timeout()));
+        blocked.Release.Set();
+        await first.WaitAsync(TestData.Timeout());
+    }
+
     private static async Task RoundTripsManyInFlight(IBlockDevice device, int count)
     {
         var writes = new Task[count];
