@@ -2,8 +2,11 @@ using System.CommandLine;
 using System.Diagnostics;
 using Blkif;
 using Microsoft.Win32.SafeHandles;
+using Xen.Evtchn;
 using Xen.Evtchn.InHeap;
+using Xen.Evtchn.Unix;
 using Xen.Gnt.InHeap;
+using Xen.Gnt.Unix;
 
 namespace Mirage.Bench;
 
@@ -19,9 +22,14 @@ internal static class BlkifBench
         var sizeMiB = new Option<int>("--size") { Description = "Image size in MiB (on /dev/shm).", DefaultValueFactory = _ => 256 };
         var seconds = new Option<double>("--seconds") { Description = "Seconds per measurement.", DefaultValueFactory = _ => 2 };
         var rounds = new Option<int>("--rounds") { Description = "Alternating rounds; the best of each counts.", DefaultValueFactory = _ => 3 };
-        var command = new Command("blkif", "blkfront/blkback reads of an image on tmpfs against pread of the same file.") { sizeMiB, seconds, rounds };
+        var inHeap = new Option<bool>("--in-heap") { Description = "Both ends in this process on the in-heap backends, instead of a backend process over the Unix backends." };
+        var serve = new Option<string?>("--serve") { Description = "Internal: run as the backend process for this image.", Hidden = true };
+        var root = new Option<string?>("--root") { Description = "Internal: the Unix backends' root folder.", Hidden = true };
+        var command = new Command("blkif", "blkfront/blkback reads of an image on tmpfs against pread of the same file.") { sizeMiB, seconds, rounds, inHeap, serve, root };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(serve) is { } image)
+                return await ServeAsync(image, parse.GetValue(root)!, cancellationToken).ConfigureAwait(false);
             var size = (long)parse.GetValue(sizeMiB) << 20;
             var time = TimeSpan.FromSeconds(parse.GetValue(seconds));
             var n = parse.GetValue(rounds);
@@ -29,9 +37,17 @@ internal static class BlkifBench
             try
             {
                 CreateImage(path, size);
-                Console.WriteLine($"blkif bench: {size >> 20} MiB image at {path}, {time.TotalSeconds:F1} s per measurement, best of {n} rounds, {Environment.ProcessorCount} cores");
-                await using var disk = InHeapBlkif.Open(path);
-                await Compare(path, size, disk.Frontend, time, n, cancellationToken).ConfigureAwait(false);
+                var mode = parse.GetValue(inHeap) ? "both ends in one process (in-heap backends)" : "backend in a second process (Unix backends)";
+                Console.WriteLine($"blkif bench: {size >> 20} MiB image at {path}, {mode}, {time.TotalSeconds:F1} s per measurement, best of {n} rounds, {Environment.ProcessorCount} cores");
+                if (parse.GetValue(inHeap))
+                {
+                    await using var disk = InHeapBlkif.Open(path);
+                    await Compare(path, size, disk.Frontend, time, n, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await TwoProcessesAsync(path, size, time, n, cancellationToken).ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -69,6 +85,79 @@ internal static class BlkifBench
         Console.WriteLine($"  pread, 1 thread       {bestSeqPread,12:N0} MiB/s");
         Console.WriteLine($"  blkfront, QD 1        {bestSeq1,12:N0} MiB/s   {bestSeq1 / bestSeqPread,6:P0} of pread");
         Console.WriteLine($"  blkfront, QD 4        {bestSeq4,12:N0} MiB/s   {bestSeq4 / bestSeqPread,6:P0} of pread (goal 70%)");
+    }
+
+    private const ushort BackendDomain = 1;
+    private const ushort FrontendDomain = 2;
+
+    // The frontend here, the backend in a child process; they exchange their Xenstore keys as
+    // "key=value" lines over the child's stdin and stdout, ended by an empty line.
+    private static async Task TwoProcessesAsync(string path, long size, TimeSpan time, int rounds, CancellationToken cancellationToken)
+    {
+        var root = Directory.CreateTempSubdirectory("mirage-blkif-bench-").FullName;
+        try
+        {
+            var self = Environment.ProcessPath!;
+            var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true };
+            if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+                start.ArgumentList.Add(typeof(BlkifBench).Assembly.Location);
+            foreach (var arg in new[] { "blkif", "--serve", path, "--root", root })
+                start.ArgumentList.Add(arg);
+            using var child = Process.Start(start)!;
+            try
+            {
+                var backendKeys = await ReadKeysAsync(child.StandardOutput, cancellationToken).ConfigureAwait(false);
+                using var events = new UnixEvents(new UnixEventsOptions { Domain = FrontendDomain, Root = root });
+                using var memory = new UnixMemory(new UnixMemoryOptions { Domain = FrontendDomain, Root = root });
+                await using (var front = Blkfront<UnixEvents, UnixMemory>.Create(events, memory, BackendDomain, BlkifXenstoreKeys.ParseBackend(backendKeys.GetValueOrDefault)))
+                {
+                    foreach (var (key, value) in BlkifXenstoreKeys.Frontend(front.FrontendInfo))
+                        await child.StandardInput.WriteLineAsync($"{key}={value}").ConfigureAwait(false);
+                    await child.StandardInput.WriteLineAsync().ConfigureAwait(false);
+                    await child.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    await Compare(path, size, front, time, rounds, cancellationToken).ConfigureAwait(false);
+                }
+                await child.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (!child.HasExited)
+                    child.Kill();
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static async Task<int> ServeAsync(string path, string root, CancellationToken cancellationToken)
+    {
+        using var events = new UnixEvents(new UnixEventsOptions { Domain = BackendDomain, Root = root });
+        using var memory = new UnixMemory(new UnixMemoryOptions { Domain = BackendDomain, Root = root });
+        using var storage = RawImageStorage.Open(path, readOnly: true);
+        await using var back = new Blkback<UnixEvents, UnixMemory>(events, memory, storage);
+        var stdout = Console.Out;
+        foreach (var (key, value) in BlkifXenstoreKeys.Backend(back.Info))
+            await stdout.WriteLineAsync($"{key}={value}").ConfigureAwait(false);
+        await stdout.WriteLineAsync().ConfigureAwait(false);
+        await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var frontendKeys = await ReadKeysAsync(Console.In, cancellationToken).ConfigureAwait(false);
+        back.Connect(FrontendDomain, BlkifXenstoreKeys.ParseFrontend(frontendKeys.GetValueOrDefault));
+        // Serves until the frontend closes its channels.
+        await back.Completion.ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<Dictionary<string, string>> ReadKeysAsync(TextReader reader, CancellationToken cancellationToken)
+    {
+        var keys = new Dictionary<string, string>();
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { Length: > 0 } line)
+        {
+            var at = line.IndexOf('=', StringComparison.Ordinal);
+            keys[line[..at]] = line[(at + 1)..];
+        }
+        return keys;
     }
 
     internal static void CreateImage(string path, long size)
