@@ -212,6 +212,9 @@ public sealed class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
     /// <inheritdoc />
     public override int RightOrder => _rightOrder;
 
+    /// <summary>The control page, for tests that play a hostile peer.</summary>
+    internal PageBuffer ControlPage => _control;
+
     /// <summary>The event channel this end is bound to.</summary>
     public Channel Channel => _channel;
 
