@@ -8,14 +8,18 @@ internal sealed class VchanPair : IDisposable
 {
     public const ushort ServerDomain = 1, ClientDomain = 2;
 
-    private VchanPair(VchanEndpoint server, VchanEndpoint client, PageBuffer control)
+    private VchanPair(VchanEndpoint server, VchanEndpoint client, PageBuffer control, Action kick)
     {
+        KickClient = kick;
         Server = server;
         Client = client;
         Control = control;
     }
 
     public VchanEndpoint Server { get; }
+
+    /// <summary>Sends the client an event from the server's channel, as a peer that wrote would.</summary>
+    public Action KickClient { get; }
 
     public VchanEndpoint Client { get; }
 
@@ -29,7 +33,7 @@ internal sealed class VchanPair : IDisposable
         var b = CreateBackends();
         var server = VchanEndpoint.Listen(b.ServerEvents, b.ServerMemory, ClientDomain, leftMin, rightMin);
         var client = VchanEndpoint.Connect(b.ClientEvents, b.ClientMemory, ServerDomain, server.Rendezvous);
-        return new VchanPair(server, client, server.ControlPage);
+        return new VchanPair(server, client, server.ControlPage, () => b.ServerEvents.Send(server.Channel));
     }
 
     public VchanEndpoint End(bool server) => server ? Server : Client;
