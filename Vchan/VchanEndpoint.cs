@@ -20,7 +20,7 @@ namespace Vchan;
 /// <para>A peer that breaks the protocol (indices that claim more bytes than the ring holds, bad orders
 /// or grants) gets a <see cref="VchanProtocolException"/>; nothing outside the shared pages is touched.</para>
 /// </remarks>
-public abstract class VchanEndpoint : IDisposable
+public abstract class VchanEndpoint : IDisposable, IAsyncDisposable
 {
     private protected VchanEndpoint()
     {
@@ -133,11 +133,45 @@ public abstract class VchanEndpoint : IDisposable
         where TEvents : IEvents where TMemory : IMemory =>
         VchanEndpoint<TEvents, TMemory>.Connect(events, memory, serverDomain, rendezvous);
 
+    // Run once after a close, e.g. to remove the rendezvous from Xenstore.
+    private Func<Task>? _onClosed;
+
+    internal void OnClosed(Func<Task> action) => _onClosed = action;
+
     /// <summary>Closes this end: the peer sees the close once it has read what was written. Closing twice does nothing.</summary>
     public void Dispose()
     {
         Dispose(true);
         GC.SuppressFinalize(this);
+        if (Interlocked.Exchange(ref _onClosed, null) is { } after)
+        {
+            try
+            {
+                after().Wait(TimeSpan.FromSeconds(5));
+            }
+            catch (AggregateException)
+            {
+                // The rendezvous is advisory; a store that went away has nothing left to clean.
+            }
+        }
+    }
+
+    /// <summary>Closes this end and waits for its rendezvous to be removed from Xenstore, if it was published there.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+        if (Interlocked.Exchange(ref _onClosed, null) is { } after)
+        {
+            try
+            {
+                await after().ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // The rendezvous is advisory; a store that went away has nothing left to clean.
+            }
+        }
     }
 
     /// <summary>Closes this end.</summary>

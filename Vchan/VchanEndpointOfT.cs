@@ -361,6 +361,7 @@ public sealed class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
     // event past `seen` (taken before the last look at the ring, so no event is missed).
     private int ReadOrPrepareWait(Span<byte> buffer, out EventCounter seen)
     {
+        ThrowIfClosed();
         seen = _readSeen;
         if (buffer.IsEmpty)
             return 0;
@@ -495,6 +496,7 @@ public sealed class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
     // Returns the bytes written, or 0 when the caller must wait for an event past `seen`.
     private int WriteOrPrepareWait(ReadOnlySpan<byte> data, out EventCounter seen)
     {
+        ThrowIfClosed();
         seen = _writeSeen;
         ThrowIfPeerClosed();
         var n = WriteCore(data);
@@ -698,6 +700,12 @@ public sealed class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
             Release();
     }
 
+    private void ThrowIfClosed()
+    {
+        if (_closed)
+            ThrowClosed();
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowClosed() => throw new ObjectDisposedException(GetType().Name, "This vchan end is closed.");
 
@@ -723,10 +731,18 @@ public sealed class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
         {
             // The peer is gone already; nobody to tell.
         }
-        // Wakes our own waiters, which then let go of their leases.
+        // Wakes our own waiters, which then let go of their leases; once the last has, the pages go.
         _events.Close(_channel);
         Exit();
+        var spinner = new SpinWait();
+        var patience = Stopwatch.StartNew();
+        while (Volatile.Read(ref _leases) > 0 && patience.Elapsed < DrainTimeout)
+            spinner.SpinOnce();
     }
+
+    // How long a close waits for operations in flight to notice it, so that the pages are gone
+    // when Dispose returns.
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
 
     private void Release()
     {

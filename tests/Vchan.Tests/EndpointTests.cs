@@ -180,4 +180,31 @@ public class EndpointTests
         Assert.Equal(0, pair.Control.ReadOnlySpan[VchanControlPage.CliLiveOffset]);
         Assert.Equal(1, pair.Control.ReadOnlySpan[VchanControlPage.SrvLiveOffset]);
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_peer_that_dies_is_seen_after_its_bytes_are_read(bool serverDies)
+    {
+        using var pair = VchanPair.Create(0, 0);
+        var dying = pair.End(serverDies);
+        var survivor = pair.End(!serverDies);
+        dying.Write("abc"u8);
+        pair.Kill(serverDies);
+        var buffer = new byte[16];
+        Assert.Equal(3, await survivor.ReadAsync(buffer).AsTask().WaitAsync(Timeout));
+        Assert.Equal(0, await survivor.ReadAsync(buffer).AsTask().WaitAsync(Timeout));
+        Assert.Equal(VchanState.Closed, survivor.State);
+        Assert.Throws<IOException>(() => survivor.Write("x"u8));
+    }
+
+    [Fact]
+    public async Task A_blocked_read_wakes_when_the_peer_dies()
+    {
+        using var pair = VchanPair.Create();
+        var read = pair.Server.ReadAsync(new byte[16]).AsTask();
+        await Task.Delay(20);
+        pair.Kill(server: false);
+        Assert.Equal(0, await read.WaitAsync(Timeout));
+    }
 }
