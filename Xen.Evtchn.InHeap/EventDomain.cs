@@ -40,7 +40,7 @@ internal sealed class EventDomain : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var remote = _hub.FindLocked(remoteDomain)
-                ?? throw new PeerClosedException(default, $"domain {remoteDomain} is not there");
+                ?? throw new PortNotBoundException(remoteDomain, remotePort, $"domain {remoteDomain} is not there");
             if (!remote._channels.TryGetValue(remotePort.Value, out var target))
                 throw new PortNotBoundException(remoteDomain, remotePort, "no such port");
             if (target.RemoteDomain != Id)

@@ -31,9 +31,8 @@ public interface IEvents : IDisposable
     /// Connects to a port that <paramref name="remoteDomain"/> offered to this domain
     /// (Xen's <c>EVTCHNOP_bind_interdomain</c>).
     /// </summary>
-    /// <exception cref="PortNotBoundException">The port does not exist, is already connected, or was
-    /// offered to another domain.</exception>
-    /// <exception cref="PeerClosedException">The remote domain is not there.</exception>
+    /// <exception cref="PortNotBoundException">The remote domain is not there, or the port does not
+    /// exist, is already connected, or was offered to another domain.</exception>
     Channel Connect(ushort remoteDomain, Port remotePort);
 
     /// <summary>Notifies the peer of <paramref name="channel"/>. Never blocks.</summary>

@@ -213,9 +213,9 @@ public sealed class InHeapGrantHub : IDisposable
         }
         // Each fires its notification, as the kernel does when a process dies.
         foreach (var mapping in mappings)
-            ((IDisposable)mapping).Dispose();
+            mapping.Dispose();
         foreach (var share in shares)
-            ((IDisposable)share).Dispose();
+            share.Dispose();
         lock (_gate)
         {
             if (domain.Pages.InUse == 0)

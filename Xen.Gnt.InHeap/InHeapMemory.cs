@@ -41,7 +41,7 @@ public readonly struct InHeapMemory : IMemory
         ArgumentNullException.ThrowIfNull(mapping);
         if (mapping is not InHeapMapping mine || mine.Mapper != Domain)
             throw new ArgumentException($"The mapping does not belong to domain {Domain.Id} on this hub.", nameof(mapping));
-        ((IDisposable)mapping).Dispose();
+        mapping.Dispose();
     }
 
     /// <inheritdoc />
@@ -51,7 +51,7 @@ public readonly struct InHeapMemory : IMemory
         ArgumentNullException.ThrowIfNull(share);
         if (share is not InHeapShare mine || mine.Owner != Domain)
             throw new ArgumentException($"The share does not belong to domain {Domain.Id} on this hub.", nameof(share));
-        ((IDisposable)share).Dispose();
+        share.Dispose();
     }
 
     /// <summary>Unmaps and unshares everything the domain holds and leaves the hub; the domain may then be opened again.</summary>

@@ -94,6 +94,9 @@ public abstract unsafe class PageBuffer : MemoryManager<byte>
     {
     }
 
+    /// <summary>Releases the pages: unmaps a mapping, ends a share, frees a private buffer. Idempotent.</summary>
+    public void Dispose() => ((IDisposable)this).Dispose();
+
     /// <inheritdoc />
     protected sealed override void Dispose(bool disposing)
     {

@@ -78,9 +78,10 @@ public sealed class EventsTests : IDisposable
     }
 
     [Fact]
-    public void Connect_to_a_domain_that_is_not_there_is_peer_closed()
+    public void Connect_to_a_domain_that_is_not_there_is_not_bound()
     {
-        Assert.Throws<PeerClosedException>(() => _dom2.Connect(remoteDomain: 9, new Port(1)));
+        var e = Assert.Throws<PortNotBoundException>(() => _dom2.Connect(remoteDomain: 9, new Port(1)));
+        Assert.Contains("not there", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

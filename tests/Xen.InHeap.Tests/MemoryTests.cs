@@ -231,7 +231,7 @@ public sealed class MemoryTests : IDisposable
         share.Span[4096 + 21] = 1;
         var mapping = _dom2.MapMany(1, [share.Refs[0], share.Refs[1]], writable: true, UnmapNotify.ClearByte(4096 + 21));
         Assert.Equal(1, share.ReadOnlySpan[4096 + 21]);
-        Release(mapping);
+        mapping.Dispose();
         Assert.Equal(0, share.ReadOnlySpan[4096 + 21]);
     }
 
@@ -263,7 +263,7 @@ public sealed class MemoryTests : IDisposable
         share.Span[0] = 1;
         byte seenAtSend = 0xFF;
         using var dom3 = _hub.Open(3, sendEvent: _ => seenAtSend = share.ReadOnlySpan[0]);
-        Release(dom3.Map(1, share.Refs[0], writable: true, UnmapNotify.ClearByteAndSendEvent(0, 5)));
+        dom3.Map(1, share.Refs[0], writable: true, UnmapNotify.ClearByteAndSendEvent(0, 5)).Dispose();
         Assert.Equal(0, seenAtSend);
     }
 
@@ -322,7 +322,7 @@ public sealed class MemoryTests : IDisposable
         Assert.Equal(1, _hub.PagesHeld);
         var e = Assert.Throws<GrantException>(() => _dom2.Map(1, share.Refs[0], writable: false));
         Assert.Equal(GrantStatus.BadDomain, e.Status);
-        Release(mapping);
+        mapping.Dispose();
         Assert.Equal(0, _hub.PagesHeld);
     }
 
@@ -360,7 +360,7 @@ public sealed class MemoryTests : IDisposable
         Assert.Equal(6, _hub.LiveMappings);
 
         foreach (var share in shares)
-            Release(share);
+            share.Dispose();
         Assert.Equal(18, _hub.PagesHeld);   // every shared page is still mapped
         Assert.Equal(3, _hub.LiveGrants);
         foreach (var mapping in mappings)
@@ -378,7 +378,6 @@ public sealed class MemoryTests : IDisposable
     }
 
     // PageBuffer's Dispose is IDisposable's, implemented explicitly by MemoryManager.
-    private static void Release(PageBuffer buffer) => ((IDisposable)buffer).Dispose();
 
     // The permissions /proc/self/maps shows for each page of the buffer.
     private static List<string> Permissions(PageBuffer buffer)
