@@ -215,6 +215,9 @@ public sealed class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
     /// <summary>The control page, for tests that play a hostile peer.</summary>
     internal PageBuffer ControlPage => _control;
 
+    /// <summary>Sends the peer an event, for tests that play a hostile peer.</summary>
+    internal void KickPeer() => SendEvent();
+
     /// <summary>The event channel this end is bound to.</summary>
     public Channel Channel => _channel;
 
