@@ -1,0 +1,12 @@
+using System.Runtime.InteropServices;
+
+namespace Xen.Xenctrl.Native;
+
+internal static partial class Interop
+{
+    internal static partial class Libc
+    {
+        [LibraryImport(Name, EntryPoint = "read", SetLastError = true)]
+        internal static unsafe partial nint Read(SafeDeviceHandle fd, void* buffer, nuint count);
+    }
+}
