@@ -1,8 +1,10 @@
 using System.CommandLine;
+using Mirage.Cli.Commands;
 
 // Each subcommand lives in Commands/<Name>Command.cs and is listed here once.
 var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event channels, grant tables, rings, Xenstore, vchan, netif, blkif).")
 {
+    DemoCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

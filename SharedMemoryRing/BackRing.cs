@@ -1,0 +1,186 @@
+using System.Runtime.CompilerServices;
+using Xen.Gnt;
+
+namespace SharedMemoryRing;
+
+/// <summary>
+/// The backend's end of a <c>ring.h</c> shared ring: it consumes requests and produces responses.
+/// The backend attaches without touching the shared page, which the frontend initialised.
+/// Not thread-safe: one thread drives an end at a time.
+/// </summary>
+/// <remarks>
+/// Read requests with <see cref="TryReadRequest"/>; answer each with <see cref="TryWriteResponse"/>,
+/// publish with <see cref="PushResponses"/> and notify the frontend when it says so; before sleeping call
+/// <see cref="FinalCheckForRequests"/>. Each request is copied out of shared memory once (no double fetch),
+/// and every <c>req_prod</c> read from shared memory is checked: a frontend that claims more requests than
+/// the ring has free slots, or moves <c>req_prod</c> backwards, gets a <see cref="RingProtocolException"/>.
+/// </remarks>
+/// <typeparam name="TRequest">The request struct, as the protocol's C header lays it out.</typeparam>
+/// <typeparam name="TResponse">The response struct, as the protocol's C header lays it out.</typeparam>
+public sealed unsafe class BackRing<TRequest, TResponse>
+    where TRequest : unmanaged
+    where TResponse : unmanaged
+{
+    // Mutable struct! Never readonly: the ring's state lives in it, padded so that the other end's
+    // state, which another thread writes all the time, never shares a cache line with it.
+#pragma warning disable IDE0044
+    private RingCursor _c;
+#pragma warning restore IDE0044
+
+    private BackRing(byte* ring, int length, uint firstIndex)
+    {
+        _c.Size = SharedRingLayout.Validate<TRequest, TResponse>(ring, length);
+        _c.Header = (SharedRingHeader*)ring;
+        _c.Entries = ring + SharedRingLayout.EntriesOffset;
+        _c.Producer = _c.Consumer = _c.Seen = _c.Published = firstIndex;
+    }
+
+    /// <summary>Attaches the backend to the frontend's ring in <paramref name="pages"/>, without writing to it.
+    /// The pages must outlive the ring.</summary>
+    /// <exception cref="ArgumentException">The pages are read-only or too small for one entry.</exception>
+    public static BackRing<TRequest, TResponse> Attach(PageBuffer pages)
+    {
+        ArgumentNullException.ThrowIfNull(pages);
+        if (!pages.Writable)
+            throw new ArgumentException("A shared ring must be writable.", nameof(pages));
+        return new BackRing<TRequest, TResponse>(pages.Pointer, pages.Length, 0);
+    }
+
+    /// <summary>
+    /// Attaches the backend to the frontend's ring at <paramref name="ring"/> (<c>BACK_RING_ATTACH</c>),
+    /// without writing to it. The memory must stay valid and fixed while the ring is in use.
+    /// </summary>
+    /// <param name="ring">The first byte of the shared ring.</param>
+    /// <param name="length">The ring's size in bytes, usually a whole number of pages.</param>
+    /// <param name="firstIndex">The index the frontend initialised the ring at: 0 in every real protocol.</param>
+    public static BackRing<TRequest, TResponse> Attach(byte* ring, int length, uint firstIndex = 0) =>
+        new(ring, length, firstIndex);
+
+    /// <summary>The number of entries (<c>RING_SIZE</c>, <c>nr_ents</c>).</summary>
+    public int Size => (int)_c.Size;
+
+    /// <summary>The private response producer: responses written so far, pushed or not.</summary>
+    public uint RspProdPvt => _c.Producer;
+
+    /// <summary>The request consumer: requests consumed so far.</summary>
+    public uint ReqCons => _c.Consumer;
+
+    /// <summary>Requests consumed that have no response written yet: the slots free for responses.</summary>
+    public int UnansweredRequests => (int)(_c.Consumer - _c.Producer);
+
+    /// <summary>
+    /// Requests published by the frontend and not yet consumed (<c>RING_HAS_UNCONSUMED_REQUESTS</c>).
+    /// </summary>
+    /// <exception cref="RingProtocolException">The frontend's <c>req_prod</c> is out of range.</exception>
+    public int UnconsumedRequests => (int)(ReadRequestProducer() - _c.Consumer);
+
+    /// <summary>Copies the next request out of shared memory and consumes it; false when there is none.</summary>
+    /// <exception cref="RingProtocolException">The frontend's <c>req_prod</c> is out of range.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryReadRequest(out TRequest request)
+    {
+        var cons = _c.Consumer;
+        if (cons == _c.Seen && cons == ReadRequestProducer())
+        {
+            request = default;
+            return false;
+        }
+        request = Unsafe.ReadUnaligned<TRequest>(Slot(cons));
+        _c.Consumer = cons + 1;
+        return true;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="response"/> into the slot of the oldest unanswered request; the frontend sees
+    /// it after <see cref="PushResponses"/>. Returns false, writing nothing, when every consumed request
+    /// already has its response.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryWriteResponse(in TResponse response)
+    {
+        var prod = _c.Producer;
+        if (prod == _c.Consumer)
+            return false;
+        Unsafe.WriteUnaligned(Slot(prod), response);
+        _c.Producer = prod + 1;
+        return true;
+    }
+
+    /// <summary>Writes <paramref name="response"/> into the slot of the oldest unanswered request.</summary>
+    /// <exception cref="InvalidOperationException">Every consumed request already has its response.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteResponse(in TResponse response)
+    {
+        if (!TryWriteResponse(response))
+            ThrowHelper.NoRequestToAnswer();
+    }
+
+    /// <summary>
+    /// Claims the slot of the oldest unanswered request and returns it, to be filled in place with its
+    /// response (ring.h's <c>RING_GET_RESPONSE(r, r->rsp_prod_pvt++)</c>); the frontend sees it after
+    /// <see cref="PushResponses"/>. The slot still holds the request: set every field.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Every consumed request already has its response.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref TResponse ProduceResponse()
+    {
+        var prod = _c.Producer;
+        if (prod == _c.Consumer)
+            ThrowHelper.NoRequestToAnswer();
+        _c.Producer = prod + 1;
+        return ref Unsafe.AsRef<TResponse>(Slot(prod));
+    }
+
+    /// <summary>
+    /// Publishes the written responses (<c>RING_PUSH_RESPONSES_AND_CHECK_NOTIFY</c>) and returns whether the
+    /// frontend asked to be notified of them: then send it an event.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool PushResponses()
+    {
+        // ring.h reads the old rsp_prod back from the header; ours is the value we last wrote there.
+        var old = _c.Published;
+        var now = _c.Producer;
+        if (old == now)
+            return false;
+        _c.Published = now;
+        // Release: the frontend sees the responses before the index that covers them.
+        Volatile.Write(ref _c.Header->RspProd, now);
+        // Full barrier: the new index is visible before we read rsp_event (see FrontRing.PushRequests).
+        Interlocked.MemoryBarrier();
+        return now - Volatile.Read(ref _c.Header->RspEvent) < now - old;
+    }
+
+    /// <summary>
+    /// The check before sleeping (<c>RING_FINAL_CHECK_FOR_REQUESTS</c>): returns true if requests are
+    /// waiting; otherwise asks the frontend to notify on the next request, then checks once more, so a
+    /// request pushed meanwhile is never slept through.
+    /// </summary>
+    /// <exception cref="RingProtocolException">The frontend's <c>req_prod</c> is out of range.</exception>
+    public bool FinalCheckForRequests()
+    {
+        if (ReadRequestProducer() != _c.Consumer)
+            return true;
+        Volatile.Write(ref _c.Header->ReqEvent, _c.Consumer + 1);
+        Interlocked.MemoryBarrier();
+        return ReadRequestProducer() != _c.Consumer;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte* Slot(uint index) =>
+        _c.Entries + (nuint)(index & (_c.Size - 1)) * (nuint)SharedRingLayout.SlotSize<TRequest, TResponse>();
+
+    // One 32-bit acquire load of req_prod, checked (RING_REQUEST_PROD_OVERFLOW, and no going back):
+    // the frontend may fill only the slots that hold no unanswered request, so req_prod - req_cons
+    // never exceeds nr_ents - (req_cons - rsp_prod_pvt). A req_prod behind req_cons wraps to a huge
+    // difference and fails the same check.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint ReadRequestProducer()
+    {
+        var prod = Volatile.Read(ref _c.Header->ReqProd);
+        if (prod - _c.Consumer > _c.Size - (_c.Consumer - _c.Producer))
+            ThrowHelper.RequestOverflow(prod, _c.Consumer, _c.Producer, _c.Size);
+        _c.Seen = prod;
+        return prod;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Runtime.CompilerServices;
+using Xen.Evtchn;
+
+namespace SharedMemoryRing;
+
+/// <summary>
+/// A <see cref="BackRing{TRequest, TResponse}"/> bound to its event channel: pushes notify the frontend
+/// only when it asked, and waits spin briefly, then do the final check and sleep on the channel's
+/// event counter, so a request pushed at any moment wakes the waiter. One thread drives it at a time.
+/// </summary>
+/// <typeparam name="TEvents">The event-channel backend; a struct backend is specialised, not boxed.</typeparam>
+/// <typeparam name="TRequest">The request struct.</typeparam>
+/// <typeparam name="TResponse">The response struct.</typeparam>
+public sealed class BackRingChannel<TEvents, TRequest, TResponse>
+    where TEvents : IEvents
+    where TRequest : unmanaged
+    where TResponse : unmanaged
+{
+    // Mutable when TEvents is a struct: never readonly, or every call would be made on a defensive copy.
+#pragma warning disable IDE0044
+    private TEvents _events;
+#pragma warning restore IDE0044
+    private EventCounter _seen;
+
+    /// <summary>Binds <paramref name="ring"/> to <paramref name="channel"/> of <paramref name="events"/>.</summary>
+    public BackRingChannel(TEvents events, Channel channel, BackRing<TRequest, TResponse> ring)
+    {
+        // No boxing of a struct backend: the JIT drops this test for value types.
+        if (events is null)
+            throw new ArgumentNullException(nameof(events));
+        ArgumentNullException.ThrowIfNull(ring);
+        _events = events;
+        Channel = channel;
+        Ring = ring;
+    }
+
+    /// <summary>The ring.</summary>
+    public BackRing<TRequest, TResponse> Ring { get; }
+
+    /// <summary>The event channel to the frontend.</summary>
+    public Channel Channel { get; }
+
+    /// <summary>Spin rounds before blocking; <see cref="RingWait.DefaultSpinCount"/> unless set.</summary>
+    public int SpinCount { get; set; } = RingWait.DefaultSpinCount;
+
+    /// <summary>Publishes the written responses and notifies the frontend if it asked. Returns whether it notified.</summary>
+    /// <exception cref="PeerClosedException">The frontend closed its end of the channel.</exception>
+    public bool PushResponses()
+    {
+        if (!Ring.PushResponses())
+            return false;
+        _events.Send(Channel);
+        return true;
+    }
+
+    /// <summary>Completes when requests are waiting to be consumed.</summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    /// <exception cref="PeerClosedException">The frontend closed its end of the channel.</exception>
+    /// <exception cref="RingProtocolException">The frontend's <c>req_prod</c> is out of range.</exception>
+    public ValueTask WaitForRequestsAsync(CancellationToken cancellationToken = default) =>
+        Ring.UnconsumedRequests > 0 ? default : WaitSlowAsync(cancellationToken);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WaitSlowAsync(CancellationToken cancellationToken)
+    {
+        var spinner = default(SpinWait);
+        for (var i = 0; i < SpinCount; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (Ring.UnconsumedRequests > 0)
+                return;
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            // See FrontRingChannel: the final check asks for a notification, which moves the counter.
+            if (Ring.FinalCheckForRequests())
+                return;
+            _seen = await _events.RecvAsync(Channel, _seen, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace SharedMemoryRing;
+
+/// <summary>Cold throws, kept out of the hot methods so that those stay small enough to inline.</summary>
+internal static class ThrowHelper
+{
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void RequestOverflow(uint reqProd, uint reqCons, uint rspProdPvt, uint size) =>
+        throw new RingProtocolException(
+            $"The frontend's req_prod {reqProd} claims {unchecked(reqProd - reqCons)} new requests after req_cons {reqCons}, " +
+            $"but only {size - unchecked(reqCons - rspProdPvt)} of the ring's {size} slots are free to it (rsp_prod_pvt {rspProdPvt}).");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ResponseOverflow(uint rspProd, uint rspCons, uint reqProdPvt) =>
+        throw new RingProtocolException(
+            $"The backend's rsp_prod {rspProd} claims {unchecked(rspProd - rspCons)} responses after rsp_cons {rspCons}, " +
+            $"but only {unchecked(reqProdPvt - rspCons)} requests are outstanding (req_prod_pvt {reqProdPvt}).");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ByteRingOverflow(uint prod, uint cons, uint size) =>
+        throw new RingProtocolException(
+            $"The byte ring's indices prod {prod} and cons {cons} claim {unchecked(prod - cons)} bytes in a ring of {size}.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void RingFull() =>
+        throw new InvalidOperationException("The ring has no free request slot: wait for responses and consume them first.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void NoRequestToAnswer() =>
+        throw new InvalidOperationException("Every consumed request already has its response: a response needs the slot of a consumed request.");
+}

@@ -1,0 +1,141 @@
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace SharedMemoryRing.Tests;
+
+/// <summary>
+/// A hostile peer writes arbitrary values into the shared page between the honest side's steps.
+/// The honest side must never read or write outside the ring (the ring ends at a guard page, so an
+/// out-of-range access crashes the run), never loop without end, never hold more than
+/// <c>nr_ents</c> entries, and report every impossible index as a <see cref="RingProtocolException"/>.
+/// </summary>
+public sealed unsafe class HostilePeerTests
+{
+    // A hostile write: which 32-bit word of the header or entries, and the value.
+    public readonly record struct Scribble(int Word, uint Value);
+
+    private static readonly Gen<uint> AnyIndex = Gen.OneOf(
+        Gen.Choose(int.MinValue, int.MaxValue).Select(i => unchecked((uint)i)),
+        Gen.Choose(-20, 20).Select(i => unchecked((uint)i)),
+        Gen.Choose(-20, 20).Select(i => unchecked(0x8000_0000u + (uint)i)));
+
+    private static readonly Arbitrary<(uint First, Scribble[] Scribbles)> Attacks = Arb.From(Gen.Zip(
+        Gen.OneOf(Gen.Constant(0u), Gen.Choose(0, 10).Select(d => uint.MaxValue - (uint)d)),
+        Gen.Zip(Gen.Choose(0, (TestRings.SmallRingBytes / 4) - 1), AnyIndex).Select(t => new Scribble(t.Item1, t.Item2)).ArrayOf()));
+
+    [Fact]
+    public void A_backend_never_accepts_more_requests_than_the_ring_holds() =>
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(1000), Prop.ForAll(Attacks, attack =>
+        {
+            using var pages = new GuardedPages(1);
+            var at = pages.Pointer + pages.Length - TestRings.SmallRingBytes;
+            // The hostile frontend's page starts honestly initialised.
+            FrontRing<TestRequest, TestResponse>.Initialise(at, TestRings.SmallRingBytes, attack.First);
+            var back = BackRing<TestRequest, TestResponse>.Attach(at, TestRings.SmallRingBytes, attack.First);
+            foreach (var scribble in attack.Scribbles)
+            {
+                ((uint*)at)[scribble.Word] = scribble.Value;
+                try
+                {
+                    var unanswered = back.UnansweredRequests;
+                    var read = 0;
+                    // Bounded: a correct ring stops by itself long before this.
+                    while (read <= back.Size && back.TryReadRequest(out _))
+                        read++;
+                    if (unanswered + read > back.Size)
+                        return false.Label($"the backend holds {unanswered + read} requests in a ring of {back.Size}");
+                    // Answer about half, so that slots come free and the ring moves on.
+                    for (var i = 0; i < (read + 1) / 2; i++)
+                        back.WriteResponse(new TestResponse(0, 0));
+                    back.PushResponses();
+                    back.FinalCheckForRequests();
+                }
+                catch (RingProtocolException)
+                {
+                    // Detected: a real backend disconnects here.
+                    return true.ToProperty();
+                }
+            }
+            return true.ToProperty();
+        }));
+
+    [Fact]
+    public void A_frontend_never_accepts_more_responses_than_it_has_requests_outstanding() =>
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(1000), Prop.ForAll(Attacks, attack =>
+        {
+            using var pages = new GuardedPages(1);
+            var at = pages.Pointer + pages.Length - TestRings.SmallRingBytes;
+            var front = FrontRing<TestRequest, TestResponse>.Initialise(at, TestRings.SmallRingBytes, attack.First);
+            foreach (var scribble in attack.Scribbles)
+            {
+                ((uint*)at)[scribble.Word] = scribble.Value;
+                try
+                {
+                    var outstanding = front.Size - front.FreeRequests;
+                    var read = 0;
+                    while (read <= front.Size && front.TryReadResponse(out _))
+                        read++;
+                    if (read > outstanding)
+                        return false.Label($"the frontend accepted {read} responses for {outstanding} outstanding requests");
+                    if (front.FreeRequests is < 0 or > 8)
+                        return false.Label($"free requests {front.FreeRequests}");
+                    for (var i = 0; i < 3 && front.TryWriteRequest(new TestRequest(1, 1, 1)); i++) { }
+                    front.PushRequests();
+                    front.FinalCheckForResponses();
+                }
+                catch (RingProtocolException)
+                {
+                    return true.ToProperty();
+                }
+            }
+            return true.ToProperty();
+        }));
+
+    [Fact]
+    public void A_request_producer_beyond_the_free_slots_is_a_protocol_error()
+    {
+        using var pages = new GuardedPages(1);
+        FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, TestRings.SmallRingBytes);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, TestRings.SmallRingBytes);
+        pages.Word(SharedRingLayout.ReqProdOffset) = 9;
+        Assert.Throws<RingProtocolException>(() => back.TryReadRequest(out _));
+    }
+
+    [Fact]
+    public void A_request_producer_that_moves_backwards_is_a_protocol_error()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, TestRings.SmallRingBytes);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, TestRings.SmallRingBytes);
+        for (var i = 0; i < 4; i++)
+            front.WriteRequest(new TestRequest((uint)i, 0, 0));
+        front.PushRequests();
+        while (back.TryReadRequest(out _)) { }
+        pages.Word(SharedRingLayout.ReqProdOffset) = 2;
+        Assert.Throws<RingProtocolException>(() => back.UnconsumedRequests);
+    }
+
+    [Fact]
+    public void A_response_without_an_outstanding_request_is_a_protocol_error()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, TestRings.SmallRingBytes);
+        front.WriteRequest(new TestRequest(1, 0, 0));
+        front.PushRequests();
+        pages.Word(SharedRingLayout.RspProdOffset) = 2;
+        Assert.Throws<RingProtocolException>(() => front.TryReadResponse(out _));
+    }
+
+    [Fact]
+    public void A_request_is_copied_out_once_so_a_later_rewrite_of_its_slot_does_not_change_it()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, pages.Length);
+        front.WriteRequest(new TestRequest(1, 2, 3));
+        front.PushRequests();
+        Assert.True(back.TryReadRequest(out var request));
+        pages.Word(SharedRingLayout.EntriesOffset) = 99;
+        Assert.Equal(new TestRequest(1, 2, 3), request);
+    }
+}

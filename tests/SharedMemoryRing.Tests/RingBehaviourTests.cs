@@ -1,0 +1,226 @@
+using Xen.Gnt;
+
+namespace SharedMemoryRing.Tests;
+
+/// <summary>One behaviour of the request/response rings per test.</summary>
+public sealed unsafe class RingBehaviourTests
+{
+    [Theory]
+    [InlineData(4096, 12, 256)] // netif tx
+    [InlineData(4096, 8, 256)] // netif rx
+    [InlineData(4096, 16, 128)] // netif ctrl
+    [InlineData(4096, 112, 32)] // blkif, one page
+    [InlineData(8192, 112, 64)] // blkif, two pages
+    [InlineData(65536, 112, 512)] // blkif, sixteen pages
+    [InlineData(64 + 12, 12, 1)]
+    [InlineData(64 + 11, 12, 0)]
+    public void Entries_are_the_slots_after_the_header_rounded_down_to_a_power_of_two(int bytes, int slot, int entries) =>
+        Assert.Equal(entries, SharedRingLayout.EntriesFor(bytes, slot));
+
+    [Fact]
+    public void The_slot_is_the_larger_of_request_and_response() =>
+        Assert.Equal(112, SharedRingLayout.SlotSize<BigRequest, BigResponse>());
+
+    [Fact]
+    public void Initialising_the_front_sets_producers_to_zero_events_to_one_and_clears_the_padding()
+    {
+        using var pages = new GuardedPages(1);
+        pages.Span.Fill(0xAB);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        Assert.Equal(0u, pages.Word(SharedRingLayout.ReqProdOffset));
+        Assert.Equal(1u, pages.Word(SharedRingLayout.ReqEventOffset));
+        Assert.Equal(0u, pages.Word(SharedRingLayout.RspProdOffset));
+        Assert.Equal(1u, pages.Word(SharedRingLayout.RspEventOffset));
+        Assert.True(pages.Span[SharedRingLayout.PrivateOffset..SharedRingLayout.EntriesOffset].IndexOfAnyExcept((byte)0) < 0);
+        Assert.Equal(256, front.Size);
+        Assert.Equal(256, front.FreeRequests);
+    }
+
+    [Fact]
+    public void Attaching_the_back_writes_nothing_to_the_shared_page()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        front.WriteRequest(new TestRequest(7, 1, 2));
+        front.PushRequests();
+        var before = pages.Span.ToArray();
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, pages.Length);
+        Assert.Equal(before, pages.Span.ToArray());
+        Assert.True(back.TryReadRequest(out var request));
+        Assert.Equal(new TestRequest(7, 1, 2), request);
+    }
+
+    [Fact]
+    public void A_full_front_ring_refuses_a_request()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, TestRings.SmallRingBytes);
+        for (var i = 0; i < 8; i++)
+            front.WriteRequest(new TestRequest((uint)i, 0, 0));
+        Assert.True(front.IsFull);
+        Assert.False(front.TryWriteRequest(new TestRequest(9, 0, 0)));
+        Assert.Throws<InvalidOperationException>(() => front.WriteRequest(new TestRequest(9, 0, 0)));
+    }
+
+    [Fact]
+    public void The_first_push_notifies_because_the_backend_starts_asking_for_request_one()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        front.WriteRequest(new TestRequest(1, 0, 0));
+        Assert.True(front.PushRequests());
+        front.WriteRequest(new TestRequest(2, 0, 0));
+        Assert.False(front.PushRequests());
+    }
+
+    [Fact]
+    public void A_push_with_nothing_new_does_not_notify()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        Assert.False(front.PushRequests());
+    }
+
+    [Fact]
+    public void The_final_check_asks_for_the_next_request_and_the_next_push_notifies()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, pages.Length);
+        front.WriteRequest(new TestRequest(1, 0, 0));
+        front.PushRequests();
+        Assert.True(back.TryReadRequest(out _));
+        Assert.False(back.FinalCheckForRequests());
+        Assert.Equal(2u, pages.Word(SharedRingLayout.ReqEventOffset));
+        front.WriteRequest(new TestRequest(2, 0, 0));
+        Assert.True(front.PushRequests());
+    }
+
+    [Fact]
+    public void The_final_check_reports_work_that_is_already_there_without_asking_for_more()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, pages.Length);
+        front.WriteRequest(new TestRequest(1, 0, 0));
+        front.WriteRequest(new TestRequest(2, 0, 0));
+        front.PushRequests();
+        back.TryReadRequest(out _);
+        Assert.True(back.FinalCheckForRequests());
+        Assert.Equal(1u, pages.Word(SharedRingLayout.ReqEventOffset));
+    }
+
+    [Fact]
+    public void A_response_needs_the_slot_of_a_consumed_request()
+    {
+        using var pages = new GuardedPages(1);
+        FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, pages.Length);
+        Assert.False(back.TryWriteResponse(new TestResponse(1, 1)));
+        Assert.Throws<InvalidOperationException>(() => back.WriteResponse(new TestResponse(1, 1)));
+    }
+
+    [Fact]
+    public void A_multi_page_ring_uses_every_slot_of_its_pages()
+    {
+        using var pages = new GuardedPages(16);
+        var front = FrontRing<BigRequest, BigResponse>.Initialise(pages.Pointer, pages.Length);
+        var back = BackRing<BigRequest, BigResponse>.Attach(pages.Pointer, pages.Length);
+        Assert.Equal(512, front.Size);
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < 512; i++)
+                front.WriteRequest(new BigRequest { Id = (ulong)(round * 512 + i), Sector = (ulong)i });
+            front.PushRequests();
+            for (var i = 0; i < 512; i++)
+            {
+                Assert.True(back.TryReadRequest(out var request));
+                Assert.Equal((ulong)(round * 512 + i), request.Id);
+                back.WriteResponse(new BigResponse { Id = request.Id });
+            }
+            back.PushResponses();
+            for (var i = 0; i < 512; i++)
+            {
+                Assert.True(front.TryReadResponse(out var response));
+                Assert.Equal((ulong)(round * 512 + i), response.Id);
+            }
+        }
+    }
+
+    [Fact]
+    public void Entries_filled_in_place_cross_the_ring_like_written_ones()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, pages.Length);
+        front.ProduceRequest() = new TestRequest(5, 6, 7);
+        Assert.Equal(1, front.UnpushedRequests);
+        front.PushRequests();
+        Assert.True(back.TryReadRequest(out var request));
+        Assert.Equal(new TestRequest(5, 6, 7), request);
+        back.ProduceResponse() = TestResponse.To(request);
+        back.PushResponses();
+        Assert.True(front.TryReadResponse(out var response));
+        Assert.Equal(new TestResponse(5, 13), response);
+    }
+
+    [Fact]
+    public void Claiming_a_slot_in_a_full_ring_fails()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, TestRings.SmallRingBytes);
+        for (var i = 0; i < 8; i++)
+            front.ProduceRequest() = new TestRequest((uint)i, 0, 0);
+        Assert.Throws<InvalidOperationException>(() => front.ProduceRequest());
+        Assert.Equal(8u, front.ReqProdPvt);
+    }
+
+    [Fact]
+    public void Claiming_a_response_slot_without_a_consumed_request_fails()
+    {
+        using var pages = new GuardedPages(1);
+        FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, pages.Length);
+        Assert.Throws<InvalidOperationException>(() => back.ProduceResponse());
+        Assert.Equal(0u, back.RspProdPvt);
+    }
+
+    [Fact]
+    public void Memory_too_small_for_one_entry_is_refused()
+    {
+        using var pages = new GuardedPages(1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, 64 + 11));
+    }
+
+    [Fact]
+    public void Read_only_pages_are_refused()
+    {
+        using var pages = new ReadOnlyPages();
+        Assert.Throws<ArgumentException>(() => BackRing<TestRequest, TestResponse>.Attach(pages));
+    }
+
+    [Fact]
+    public void A_page_buffer_carries_a_ring()
+    {
+        using var pages = PageBuffer.Allocate(2);
+        var front = FrontRing<BigRequest, BigResponse>.Initialise(pages);
+        var back = BackRing<BigRequest, BigResponse>.Attach(pages);
+        Assert.Equal(64, back.Size);
+        front.WriteRequest(new BigRequest { Id = 42 });
+        front.PushRequests();
+        Assert.True(back.TryReadRequest(out var request));
+        Assert.Equal(42ul, request.Id);
+    }
+
+    private sealed class ReadOnlyPages() : PageBuffer(Owned.Address, 1, writable: false)
+    {
+        private static class Owned
+        {
+            public static readonly nint Address = (nint)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(4096, 4096);
+        }
+
+        protected override void Release(bool disposing)
+        {
+        }
+    }
+}
