@@ -35,7 +35,9 @@ public interface IMemory : IDisposable
     /// <param name="notify">What to do when the mapping goes away, including when this process dies.</param>
     /// <exception cref="GrantException">The ref is not granted to this domain
     /// (<see cref="GrantStatus.BadGntref"/>, <see cref="GrantStatus.PermissionDenied"/>) or the domain is unknown
-    /// (<see cref="GrantStatus.BadDomain"/>).</exception>
+    /// (<see cref="GrantStatus.BadDomain"/>). Where the status comes from a real hypervisor or kernel it is
+    /// theirs: Xen answers a grant that names another domain, or a writable map of a read-only grant, with
+    /// <see cref="GrantStatus.GeneralError"/>, and Linux's gntdev does not say which.</exception>
     Mapping Map(ushort remoteDomain, GrantRef grant, bool writable, UnmapNotify notify = default);
 
     /// <summary>Maps several pages that <paramref name="remoteDomain"/> granted as one contiguous view, in the order given.</summary>

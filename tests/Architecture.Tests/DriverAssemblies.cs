@@ -8,5 +8,6 @@ public static class DriverAssemblies
     [
         "Netif",
         "Blkif",
+        "SharedMemoryRing",
     ];
 }

@@ -1,0 +1,24 @@
+namespace Netif;
+
+/// <summary>
+/// The other side of a netback: where the frames the frontend sends go, and where the frames it
+/// receives come from. In the shape of a channel's reader and writer: try, and wait when that fails.
+/// Implementations: <see cref="NetworkLink.CreatePair"/> (another endpoint in the same process),
+/// <see cref="NetworkLink.CreateLoopback"/> (frames come back), and a Linux TAP device.
+/// </summary>
+/// <remarks>Several netback queues may use one link at once: implementations are thread-safe.</remarks>
+public interface INetworkLink
+{
+    /// <summary>Passes a frame the frontend sent to the outside. False, taking nothing, when the link is full.</summary>
+    bool TryWrite(ReadOnlySpan<byte> frame, FrameOffload offload);
+
+    /// <summary>Completes with true when a write may succeed, false when the link is closed.</summary>
+    ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Copies the next frame from the outside into <paramref name="destination"/>. False when none
+    /// is waiting. A frame longer than the destination is dropped by the link.</summary>
+    bool TryRead(Span<byte> destination, out ReceivedFrame frame);
+
+    /// <summary>Completes with true when a frame is waiting, false when the link is closed and drained.</summary>
+    ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default);
+}

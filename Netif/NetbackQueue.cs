@@ -1,0 +1,408 @@
+using System.Runtime.CompilerServices;
+using SharedMemoryRing;
+using Xen.Evtchn;
+using Xen.Gnt;
+
+namespace Netif;
+
+/// <summary>
+/// One netback queue: the frontend's two rings mapped, its event channels connected, and two loops.
+/// The tx loop copies each frame the frontend sends out of its granted pages, checks every field of
+/// the copied requests, hands the frame to the link and answers each slot. The rx loop takes frames
+/// from the link and copies each into pages the frontend posted (rx-copy).
+/// </summary>
+internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
+    where TEvents : IEvents
+    where TMemory : IMemory
+{
+    private const int Page = PageBuffer.PageSize;
+    private const int BatchLimit = 64;
+
+#pragma warning disable IDE0044 // Mutable when a struct.
+    private TEvents _events;
+    private TMemory _memory;
+#pragma warning restore IDE0044
+    private readonly NetfrontFeatures _frontend;
+    private readonly NetbackFeatures _offered;
+    private readonly INetworkLink _link;
+    private readonly NetifCounters _counters;
+    private readonly Mapping _txRing, _rxRing;
+    private readonly Channel _txChannel, _rxChannel;
+    private readonly BackRingChannel<TEvents, NetifTxRequest, NetifTxResponse> _tx;
+    private readonly BackRingChannel<TEvents, NetifRxRequest, NetifRxResponse> _rx;
+    private readonly GrantMapCache<TMemory> _txMaps, _rxMaps;
+    private readonly byte[] _txFrame = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1, pinned: true);
+    private readonly byte[] _rxFrame = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1, pinned: true);
+    // Copies of one frame's requests: a chain is never longer than the ring.
+    private readonly NetifTxRequest[] _txSlots = new NetifTxRequest[NetifConstants.TxRingSize];
+    private readonly NetifRxRequest[] _rxSlots = new NetifRxRequest[Frames.MaxSlots + 1];
+    private readonly Mapping?[] _rxPages = new Mapping?[Frames.MaxSlots];
+    private EventCounter _rxSeen;
+
+    public NetbackQueue(TEvents events, TMemory memory, ushort frontendDomain, NetifQueueRefs refs,
+        NetfrontFeatures frontend, NetbackFeatures offered, INetworkLink link, int cacheSize, NetifCounters counters)
+    {
+        _events = events;
+        _memory = memory;
+        _frontend = frontend;
+        _offered = offered;
+        _link = link;
+        _counters = counters;
+        var done = new List<Action>();
+        try
+        {
+            _txRing = memory.Map(frontendDomain, refs.TxRingRef, writable: true);
+            done.Add(() => memory.Unmap(_txRing));
+            _rxRing = memory.Map(frontendDomain, refs.RxRingRef, writable: true);
+            done.Add(() => memory.Unmap(_rxRing));
+            _txChannel = events.Connect(frontendDomain, refs.TxEventChannel);
+            var tx = _txChannel;
+            done.Add(() => events.Close(tx));
+            _rxChannel = refs.SplitEventChannels ? events.Connect(frontendDomain, refs.RxEventChannel) : _txChannel;
+        }
+        catch
+        {
+            for (var i = done.Count - 1; i >= 0; i--)
+                done[i]();
+            throw;
+        }
+        // Attach only: the frontend initialised the shared pages.
+        _tx = new BackRingChannel<TEvents, NetifTxRequest, NetifTxResponse>(events, _txChannel, BackRing<NetifTxRequest, NetifTxResponse>.Attach(_txRing));
+        _rx = new BackRingChannel<TEvents, NetifRxRequest, NetifRxResponse>(events, _rxChannel, BackRing<NetifRxRequest, NetifRxResponse>.Attach(_rxRing));
+        _txMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: false, cacheSize);
+        _rxMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: true, cacheSize);
+    }
+
+    public NetifCounters Counters => _counters;
+
+    // ---- tx: frontend to link --------------------------------------------------------------
+
+    public async Task RunTxAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await _tx.WaitForRequestsAsync(cancellationToken).ConfigureAwait(false);
+            for (var batch = 0; batch < BatchLimit && _tx.Ring.UnconsumedRequests > 0; batch++)
+            {
+                var length = TakeTxFrame(out var offload);
+                if (length < 0)
+                    continue;
+                while (!_link.TryWrite(_txFrame.AsSpan(0, length), offload))
+                {
+                    // The frame is copied: let the frontend have its pages back while we wait.
+                    PushTxResponses();
+                    _counters.TxRingFullWaits++;
+                    if (!await _link.WaitToWriteAsync(cancellationToken).ConfigureAwait(false))
+                        return;
+                }
+            }
+            PushTxResponses();
+        }
+    }
+
+    private void PushTxResponses()
+    {
+        if (_tx.PushResponses())
+            _counters.TxNotifications++;
+    }
+
+    /// <summary>
+    /// Consumes one frame's requests, checks them, copies the frame into <see cref="_txFrame"/> and
+    /// writes its responses. Returns the frame's length, or -1 when it was dropped.
+    /// </summary>
+    private int TakeTxFrame(out FrameOffload offload)
+    {
+        var ring = _tx.Ring;
+        var available = ring.UnconsumedRequests;
+        ring.TryReadRequest(out var first);
+        var used = 1;
+        NetifDropReason? bad = null;
+        offload = new FrameOffload((first.Flags & NetifTxFlags.CsumBlank) != 0 ? FrameChecksum.Blank
+            : (first.Flags & NetifTxFlags.DataValidated) != 0 ? FrameChecksum.Validated : FrameChecksum.None);
+
+        // Extra-info slots follow the first.
+        var extras = 0;
+        if ((first.Flags & NetifTxFlags.ExtraInfo) != 0)
+        {
+            var more = true;
+            while (more)
+            {
+                if (used >= available)
+                    Fatal($"A frame's extra-info slots run past the {available} requests pushed.");
+                ring.TryReadRequest(out var slot);
+                used++;
+                extras++;
+                var info = Unsafe.As<NetifTxRequest, NetifExtraInfo>(ref slot);
+                more = (info.Flags & NetifExtraFlags.More) != 0;
+                if (extras > Frames.MaxExtras)
+                    bad ??= NetifDropReason.TooManySlots;
+                else if (info.Type is NetifExtraType.None or >= NetifExtraType.Max)
+                    bad ??= NetifDropReason.BadExtraInfo;
+                else if (info.Type == NetifExtraType.Gso)
+                {
+                    if (info.Gso.Size == 0 || !Offers(info.Gso.Type))
+                        bad ??= NetifDropReason.BadExtraInfo;
+                    else
+                        offload = offload with { GsoType = info.Gso.Type, GsoSize = info.Gso.Size };
+                }
+            }
+        }
+
+        // Then the frame's other slots, while more_data is set.
+        var frags = 0;
+        var flags = first.Flags;
+        while ((flags & NetifTxFlags.MoreData) != 0)
+        {
+            if (used >= available)
+                Fatal($"A frame claims more slots than the {available} requests pushed.");
+            ring.TryReadRequest(out _txSlots[frags]);
+            flags = _txSlots[frags].Flags;
+            used++;
+            frags++;
+        }
+
+        // Check the copies: sizes, bounds, counts.
+        var length = (int)first.Size;
+        var remaining = length;
+        for (var i = 0; i < frags; i++)
+        {
+            if (_txSlots[i].Size > remaining)
+            {
+                bad ??= NetifDropReason.SizeMismatch;
+                break;
+            }
+            remaining -= _txSlots[i].Size;
+            if (_txSlots[i].Offset + _txSlots[i].Size > Page)
+                bad ??= NetifDropReason.SlotCrossesPage;
+        }
+        var firstOwn = remaining;
+        if (frags + 1 > Frames.MaxSlots)
+            bad ??= NetifDropReason.TooManySlots;
+        if (frags > 0 && !_offered.Sg)
+            bad ??= NetifDropReason.NotNegotiated;
+        if (length < Frames.EthernetHeader)
+            bad ??= NetifDropReason.BadSize;
+        if (first.Offset + firstOwn > Page)
+            bad ??= NetifDropReason.SlotCrossesPage;
+
+        // Copy out of the frontend's pages.
+        if (bad is null)
+        {
+            var frame = _txFrame.AsSpan();
+            if (!CopyOut(first.Gref, first.Offset, firstOwn, frame))
+                bad = NetifDropReason.BadGrantRef;
+            var at = firstOwn;
+            for (var i = 0; bad is null && i < frags; i++)
+            {
+                if (!CopyOut(_txSlots[i].Gref, _txSlots[i].Offset, _txSlots[i].Size, frame[at..]))
+                    bad = NetifDropReason.BadGrantRef;
+                at += _txSlots[i].Size;
+            }
+        }
+
+        // Answer every slot: the first, a null per extra, then the others.
+        var status = bad is null ? NetifStatus.Okay : NetifStatus.Error;
+        ring.TryWriteResponse(new NetifTxResponse { Id = first.Id, Status = status });
+        for (var i = 0; i < extras; i++)
+            ring.TryWriteResponse(new NetifTxResponse { Id = 0, Status = NetifStatus.Null });
+        for (var i = 0; i < frags; i++)
+            ring.TryWriteResponse(new NetifTxResponse { Id = _txSlots[i].Id, Status = status });
+
+        if (bad is { } reason)
+        {
+            _counters.TxDrops[(int)reason]++;
+            return -1;
+        }
+        _counters.TxFrames++;
+        _counters.TxBytes += length;
+        return length;
+    }
+
+    private unsafe bool CopyOut(GrantRef grant, int offset, int size, Span<byte> destination)
+    {
+        if (size == 0)
+            return true;
+        var page = _txMaps.TryGet(grant);
+        if (page is null)
+            return false;
+        new ReadOnlySpan<byte>(page.Pointer + offset, size).CopyTo(destination);
+        return true;
+    }
+
+    private bool Offers(NetifGsoType type) => type switch
+    {
+        NetifGsoType.TcpV4 => _offered.GsoTcpV4,
+        NetifGsoType.TcpV6 => _offered.GsoTcpV6,
+        _ => false,
+    };
+
+    private void Fatal(string message)
+    {
+        _counters.TxDrops[(int)NetifDropReason.Disconnected]++;
+        throw new NetifProtocolException(message);
+    }
+
+    // ---- rx: link to frontend --------------------------------------------------------------
+
+    public async Task RunRxAsync(CancellationToken cancellationToken)
+    {
+        var batch = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!_link.TryRead(_rxFrame, out var frame))
+            {
+                PushRxResponses();
+                batch = 0;
+                if (!await _link.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                    return;
+                continue;
+            }
+            var needed = RxSlotsFor(frame);
+            if (needed < 0)
+                continue;
+            if (_rx.Ring.UnconsumedRequests < needed)
+            {
+                PushRxResponses();
+                batch = 0;
+                _counters.RxRingFullWaits++;
+                await WaitForRxRequestsAsync(needed, cancellationToken).ConfigureAwait(false);
+            }
+            PutRxFrame(frame, needed);
+            if (++batch >= BatchLimit)
+            {
+                PushRxResponses();
+                batch = 0;
+            }
+        }
+    }
+
+    /// <summary>The rx requests a frame takes (data slots, plus one for a GSO extra), or -1 if it is dropped.</summary>
+    private int RxSlotsFor(ReceivedFrame frame)
+    {
+        NetifDropReason? bad = null;
+        if (frame.Length < Frames.EthernetHeader || frame.Length > Frames.MaxFrame)
+            bad = NetifDropReason.BadSize;
+        else if (frame.Length > Page && !_frontend.Sg)
+            bad = NetifDropReason.NotNegotiated;
+        else if (frame.Offload.IsGso && (!_frontend.Accepts(frame.Offload.GsoType) || frame.Offload.GsoSize == 0))
+            bad = NetifDropReason.NotNegotiated;
+        if (bad is { } reason)
+        {
+            _counters.RxDrops[(int)reason]++;
+            return -1;
+        }
+        return Frames.SlotsFor(frame.Length) + (frame.Offload.IsGso ? 1 : 0);
+    }
+
+    private async ValueTask WaitForRxRequestsAsync(int needed, CancellationToken cancellationToken)
+    {
+        var spinner = default(SpinWait);
+        for (var i = 0; i < _rx.SpinCount; i++)
+        {
+            if (_rx.Ring.UnconsumedRequests >= needed)
+                return;
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var available = _rx.Ring.UnconsumedRequests;
+            if (available >= needed)
+                return;
+            // As Linux's netback: ask to be woken by the next request, then look again.
+            AskForRxEvent(_rx.Ring.ReqCons + (uint)available + 1);
+            if (_rx.Ring.UnconsumedRequests >= needed)
+                return;
+            _rxSeen = await _events.RecvAsync(_rxChannel, _rxSeen, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private unsafe void AskForRxEvent(uint at)
+    {
+        Volatile.Write(ref *(uint*)(_rxRing.Pointer + SharedRingLayout.ReqEventOffset), at);
+        Interlocked.MemoryBarrier();
+    }
+
+    private unsafe void PutRxFrame(ReceivedFrame frame, int needed)
+    {
+        var ring = _rx.Ring;
+        var gso = frame.Offload.IsGso;
+        var dataSlots = needed - (gso ? 1 : 0);
+        for (var i = 0; i < needed; i++)
+            ring.TryReadRequest(out _rxSlots[i]);
+
+        // Map every data page first: a bad ref fails the frame before anything is answered.
+        var ok = true;
+        for (var d = 0; d < dataSlots; d++)
+        {
+            var page = _rxMaps.TryGet(_rxSlots[RequestOf(d, gso)].Gref);
+            _rxPages[d] = page;
+            ok &= page is not null;
+        }
+        if (!ok)
+        {
+            for (var i = 0; i < needed; i++)
+                ring.TryWriteResponse(new NetifRxResponse { Id = _rxSlots[i].Id, Status = (short)NetifStatus.Error });
+            _counters.RxDrops[(int)NetifDropReason.BadGrantRef]++;
+            return;
+        }
+
+        var flags = frame.Offload.Checksum switch
+        {
+            FrameChecksum.Blank => NetifRxFlags.CsumBlank | NetifRxFlags.DataValidated,
+            FrameChecksum.Validated => NetifRxFlags.DataValidated,
+            _ => NetifRxFlags.None,
+        };
+        var source = _rxFrame.AsSpan(0, frame.Length);
+        var at = 0;
+        for (var d = 0; d < dataSlots; d++)
+        {
+            var chunk = Math.Min(frame.Length - at, Page);
+            source.Slice(at, chunk).CopyTo(new Span<byte>(_rxPages[d]!.Pointer, chunk));
+            at += chunk;
+            var slotFlags = (d == 0 ? flags | (gso ? NetifRxFlags.ExtraInfo : 0) : NetifRxFlags.None)
+                | (at < frame.Length ? NetifRxFlags.MoreData : NetifRxFlags.None);
+            ring.TryWriteResponse(new NetifRxResponse { Id = _rxSlots[RequestOf(d, gso)].Id, Offset = 0, Flags = slotFlags, Status = (short)chunk });
+            if (d == 0 && gso)
+            {
+                var extra = default(NetifRxResponse);
+                ref var info = ref Unsafe.As<NetifRxResponse, NetifExtraInfo>(ref extra);
+                info.Type = NetifExtraType.Gso;
+                info.Gso.Size = frame.Offload.GsoSize;
+                info.Gso.Type = frame.Offload.GsoType;
+                ring.TryWriteResponse(extra);
+            }
+            _rxPages[d] = null;
+        }
+        _counters.RxFrames++;
+        _counters.RxBytes += frame.Length;
+    }
+
+    // The extra-info slot takes the second request, so data slot d >= 1 uses request d + 1.
+    private static int RequestOf(int dataSlot, bool gso) => dataSlot == 0 || !gso ? dataSlot : dataSlot + 1;
+
+    private void PushRxResponses()
+    {
+        if (_rx.PushResponses())
+            _counters.RxNotifications++;
+    }
+
+    /// <summary>Closes the channels, so the frontend's waiters learn at once. Safe while loops run.</summary>
+    public void CloseChannels()
+    {
+        _events.Close(_txChannel);
+        if (_rxChannel != _txChannel)
+            _events.Close(_rxChannel);
+    }
+
+    /// <summary>Unmaps everything. Only once both loops have ended.</summary>
+    public void Dispose()
+    {
+        CloseChannels();
+        _txMaps.Dispose();
+        _rxMaps.Dispose();
+        _memory.Unmap(_txRing);
+        _memory.Unmap(_rxRing);
+    }
+}

@@ -1,0 +1,403 @@
+using System.Runtime.CompilerServices;
+using SharedMemoryRing;
+using Xen.Evtchn;
+using Xen.Gnt;
+
+namespace Netif;
+
+/// <summary>
+/// A netfront queue over <typeparamref name="TEvents"/> and <typeparamref name="TMemory"/>: two rings,
+/// one or two event channels, and a pool of granted pages per direction (one page per ring slot).
+/// </summary>
+/// <remarks>
+/// Tx: slot ids and pages go together (id <c>i</c> is page <c>i</c>); an id is in use from the request
+/// until its response, so a response to an id not in use is the backend's error and is ignored.
+/// Rx: the request at ring index <c>j</c> has id <c>j mod 256</c> and page <c>j mod 256</c>; the
+/// backend answers in order, so the response at index <c>j</c> must carry that id and lies in that
+/// page. Pages go back on the ring only once the frame they hold has been copied out.
+/// </remarks>
+internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisposable
+    where TEvents : IEvents
+    where TMemory : IMemory
+{
+    private const int RingSize = NetifConstants.TxRingSize;
+    private const int Mask = RingSize - 1;
+    private const int Page = PageBuffer.PageSize;
+
+#pragma warning disable IDE0044 // Mutable when a struct.
+    private TEvents _events;
+    private TMemory _memory;
+#pragma warning restore IDE0044
+    private readonly NetfrontFeatures _features;
+    private readonly NetifCounters _counters;
+    private readonly Share _txRingPage, _rxRingPage, _txPages, _rxPages;
+    private readonly FrontRingChannel<TEvents, NetifTxRequest, NetifTxResponse> _tx;
+    private readonly FrontRingChannel<TEvents, NetifRxRequest, NetifRxResponse> _rx;
+    private readonly unsafe byte* _txData;
+    private readonly unsafe byte* _rxData;
+    private readonly GrantRef[] _txRefs;
+    private readonly GrantRef[] _rxRefs;
+
+    // Tx ids: a stack of free ids, and which ids await a response.
+    private readonly ushort[] _freeTxIds = new ushort[RingSize];
+    private int _freeTx;
+    private readonly bool[] _txInUse = new bool[RingSize];
+
+    // Rx: the frame being put together from consecutive responses.
+    private readonly ushort[] _chainOffset = new ushort[Frames.MaxSlots];
+    private readonly ushort[] _chainLength = new ushort[Frames.MaxSlots];
+    private readonly int[] _chainPage = new int[Frames.MaxSlots];
+    private int _chainData;          // data slots recorded
+    private int _chainConsumed;      // responses consumed for this frame, not yet reposted
+    private int _chainBytes;
+    private bool _inChain, _firstPending, _moreData, _extraPending;
+    private NetifDropReason? _chainBad;
+    private FrameOffload _chainOffload;
+    private int _toRepost;           // responses of finished frames whose pages may go back on the ring
+
+    public unsafe NetfrontQueueCore(int index, TEvents events, TMemory memory, ushort backendDomain, NetfrontFeatures features,
+        bool splitEvents, int maxFrame, NetifCounters counters)
+        : base(index, maxFrame)
+    {
+        _events = events;
+        _memory = memory;
+        _features = features;
+        _counters = counters;
+        var made = new List<IDisposable>();
+        try
+        {
+            _txRingPage = Track(made, memory.Share(backendDomain, 1, writable: true));
+            _rxRingPage = Track(made, memory.Share(backendDomain, 1, writable: true));
+            // The backend only reads what we send, and only writes where we receive.
+            _txPages = Track(made, memory.Share(backendDomain, RingSize, writable: false));
+            _rxPages = Track(made, memory.Share(backendDomain, RingSize, writable: true));
+            var (txPort, txChannel) = events.Listen(backendDomain);
+            made.Add(new ChannelCloser(events, txChannel));
+            var (rxPort, rxChannel) = (txPort, txChannel);
+            if (splitEvents)
+            {
+                (rxPort, rxChannel) = events.Listen(backendDomain);
+                made.Add(new ChannelCloser(events, rxChannel));
+            }
+            Refs = new NetifQueueRefs(_txRingPage.Refs[0], _rxRingPage.Refs[0], txPort, rxPort);
+            _tx = new FrontRingChannel<TEvents, NetifTxRequest, NetifTxResponse>(events, txChannel, FrontRing<NetifTxRequest, NetifTxResponse>.Initialise(_txRingPage));
+            _rx = new FrontRingChannel<TEvents, NetifRxRequest, NetifRxResponse>(events, rxChannel, FrontRing<NetifRxRequest, NetifRxResponse>.Initialise(_rxRingPage));
+            _txData = _txPages.Pointer;
+            _rxData = _rxPages.Pointer;
+            _txRefs = [.. _txPages.Refs];
+            _rxRefs = [.. _rxPages.Refs];
+        }
+        catch
+        {
+            for (var i = made.Count - 1; i >= 0; i--)
+                made[i].Dispose();
+            throw;
+        }
+        for (var i = 0; i < RingSize; i++)
+            _freeTxIds[i] = (ushort)(RingSize - 1 - i);
+        _freeTx = RingSize;
+        // Offer every rx page at once; the backend fills them as frames come.
+        _toRepost = RingSize;
+        Repost();
+        _rx.Ring.PushRequests();
+    }
+
+    private static T Track<T>(List<IDisposable> made, T item) where T : IDisposable
+    {
+        made.Add(item);
+        return item;
+    }
+
+    /// <summary>What the backend needs to attach this queue.</summary>
+    public NetifQueueRefs Refs { get; }
+
+    // ---- tx -------------------------------------------------------------------------------
+
+    public override unsafe bool TrySend(ReadOnlySpan<byte> frame, FrameOffload offload = default)
+    {
+        var length = frame.Length;
+        ValidateSend(length, offload);
+        CollectTxResponses();
+        var dataSlots = Frames.SlotsFor(length);
+        var slots = dataSlots + (offload.IsGso ? 1 : 0);
+        if (_tx.Ring.FreeRequests < slots || _freeTx < dataSlots)
+            return false;
+
+        var flags = offload.Checksum switch
+        {
+            FrameChecksum.Blank => NetifTxFlags.CsumBlank | NetifTxFlags.DataValidated,
+            FrameChecksum.Validated => NetifTxFlags.DataValidated,
+            _ => NetifTxFlags.None,
+        };
+        if (offload.IsGso)
+            flags |= NetifTxFlags.ExtraInfo;
+        var done = 0;
+        for (var slot = 0; slot < dataSlots; slot++)
+        {
+            var chunk = Math.Min(length - done, Page);
+            var id = _freeTxIds[--_freeTx];
+            _txInUse[id] = true;
+            frame.Slice(done, chunk).CopyTo(new Span<byte>(_txData + (nint)id * Page, chunk));
+            done += chunk;
+            var request = new NetifTxRequest
+            {
+                Gref = _txRefs[id],
+                Offset = 0,
+                Flags = (slot == 0 ? flags : NetifTxFlags.None) | (done < length ? NetifTxFlags.MoreData : NetifTxFlags.None),
+                Id = id,
+                // The first slot carries the whole frame's size; the others their own.
+                Size = (ushort)(slot == 0 ? length : chunk),
+            };
+            _tx.Ring.TryWriteRequest(request);
+            if (slot == 0 && offload.IsGso)
+            {
+                var extra = default(NetifTxRequest);
+                ref var info = ref Unsafe.As<NetifTxRequest, NetifExtraInfo>(ref extra);
+                info.Type = NetifExtraType.Gso;
+                info.Gso.Size = offload.GsoSize;
+                info.Gso.Type = offload.GsoType;
+                _tx.Ring.TryWriteRequest(extra);
+            }
+        }
+        _counters.TxFrames++;
+        _counters.TxBytes += length;
+        return true;
+    }
+
+    private void ValidateSend(int length, FrameOffload offload)
+    {
+        if (length < Frames.EthernetHeader)
+            ThrowHelper.FrameTooShort(length);
+        if (length > (offload.IsGso ? Frames.MaxFrame : MaxFrame))
+            ThrowHelper.FrameTooLong(length, offload.IsGso ? Frames.MaxFrame : MaxFrame);
+        if (length > Page && !_features.Sg)
+            ThrowHelper.NeedsScatterGather(length);
+        if (offload.IsGso && (offload.GsoSize == 0 || !_features.Accepts(offload.GsoType)))
+            ThrowHelper.BadGso(offload);
+    }
+
+    private void CollectTxResponses()
+    {
+        while (_tx.Ring.TryReadResponse(out var response))
+        {
+            if (response.Status == NetifStatus.Null)
+                continue; // the slot of an extra-info request
+            var id = response.Id;
+            if (id >= RingSize || !_txInUse[id])
+            {
+                _counters.TxDrops[(int)NetifDropReason.UnknownId]++;
+                continue;
+            }
+            _txInUse[id] = false;
+            _freeTxIds[_freeTx++] = id;
+            if (response.Status != NetifStatus.Okay)
+                _counters.TxDrops[(int)NetifDropReason.PeerError]++;
+        }
+    }
+
+    public override void Flush()
+    {
+        if (_tx.PushRequests())
+            _counters.TxNotifications++;
+    }
+
+    public override ValueTask WaitToSendAsync(CancellationToken cancellationToken = default)
+    {
+        CollectTxResponses();
+        if (_tx.Ring.FreeRequests >= Frames.MaxSlots + 1 && _freeTx >= Frames.MaxSlots)
+            return default;
+        return WaitForTxSpaceAsync(cancellationToken);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WaitForTxSpaceAsync(CancellationToken cancellationToken)
+    {
+        Flush();
+        _counters.TxRingFullWaits++;
+        await _tx.WaitForResponsesAsync(cancellationToken).ConfigureAwait(false);
+        CollectTxResponses();
+    }
+
+    // ---- rx -------------------------------------------------------------------------------
+
+    public override bool TryReceive(Span<byte> destination, out ReceivedFrame frame)
+    {
+        while (true)
+        {
+            var index = _rx.Ring.RspCons;
+            if (!_rx.Ring.TryReadResponse(out var response))
+            {
+                RepostAndPush();
+                frame = default;
+                return false;
+            }
+            _chainConsumed++;
+            if (!_inChain)
+                StartChain();
+            if (_extraPending)
+                TakeExtra(Unsafe.As<NetifRxResponse, NetifExtraInfo>(ref response));
+            else
+                TakeData(response, index);
+
+            if (_chainBad is not null)
+            {
+                // Nothing of a bad frame is copied: its pages may go back at once.
+                _toRepost += _chainConsumed;
+                _chainConsumed = 0;
+            }
+            if (_moreData || _extraPending)
+                continue;
+
+            // The frame is complete.
+            var delivered = FinishChain(destination, out frame);
+            if (_toRepost >= 32)
+                RepostAndPush();
+            if (delivered)
+                return true;
+        }
+    }
+
+    private void StartChain()
+    {
+        _inChain = true;
+        _chainData = 0;
+        _chainBytes = 0;
+        _chainBad = null;
+        _chainOffload = default;
+        _firstPending = true;
+        _moreData = _extraPending = false;
+    }
+
+    private void TakeExtra(NetifExtraInfo extra)
+    {
+        _extraPending = (extra.Flags & NetifExtraFlags.More) != 0;
+        if (extra.Type is NetifExtraType.None or >= NetifExtraType.Max)
+        {
+            _chainBad ??= NetifDropReason.BadExtraInfo;
+            return;
+        }
+        if (extra.Type == NetifExtraType.Gso)
+        {
+            if (extra.Gso.Size == 0 || !_features.Accepts(extra.Gso.Type))
+                _chainBad ??= NetifDropReason.BadExtraInfo;
+            else
+                _chainOffload = _chainOffload with { GsoType = extra.Gso.Type, GsoSize = extra.Gso.Size };
+        }
+    }
+
+    private void TakeData(NetifRxResponse response, uint index)
+    {
+        var first = _firstPending;
+        _firstPending = false;
+        _moreData = (response.Flags & NetifRxFlags.MoreData) != 0;
+        if (first)
+        {
+            _extraPending = (response.Flags & NetifRxFlags.ExtraInfo) != 0;
+            _chainOffload = new FrameOffload((response.Flags & NetifRxFlags.CsumBlank) != 0 ? FrameChecksum.Blank
+                : (response.Flags & NetifRxFlags.DataValidated) != 0 ? FrameChecksum.Validated : FrameChecksum.None);
+        }
+        var page = (int)(index & Mask);
+        if (response.Id != page)
+        {
+            _chainBad ??= NetifDropReason.UnknownId;
+            return;
+        }
+        if (response.Status < 0)
+        {
+            _chainBad ??= NetifDropReason.PeerError;
+            return;
+        }
+        if (response.Offset + response.Status > Page)
+        {
+            _chainBad ??= NetifDropReason.SlotCrossesPage;
+            return;
+        }
+        if (_chainData == Frames.MaxSlots)
+        {
+            _chainBad ??= NetifDropReason.TooManySlots;
+            return;
+        }
+        if (_chainData > 0 && !_features.Sg)
+        {
+            _chainBad ??= NetifDropReason.NotNegotiated;
+            return;
+        }
+        _chainOffset[_chainData] = response.Offset;
+        _chainLength[_chainData] = (ushort)response.Status;
+        _chainPage[_chainData] = page;
+        _chainData++;
+        _chainBytes += response.Status;
+    }
+
+    private unsafe bool FinishChain(Span<byte> destination, out ReceivedFrame frame)
+    {
+        _inChain = false;
+        var bad = _chainBad;
+        if (bad is null && (_chainBytes < Frames.EthernetHeader || _chainBytes > Frames.MaxFrame))
+            bad = NetifDropReason.BadSize;
+        if (bad is null && _chainBytes > destination.Length)
+            bad = NetifDropReason.BufferTooSmall;
+        if (bad is { } reason)
+        {
+            _counters.RxDrops[(int)reason]++;
+            _toRepost += _chainConsumed;
+            _chainConsumed = 0;
+            frame = default;
+            return false;
+        }
+        var at = 0;
+        for (var i = 0; i < _chainData; i++)
+        {
+            new ReadOnlySpan<byte>(_rxData + (nint)_chainPage[i] * Page + _chainOffset[i], _chainLength[i]).CopyTo(destination[at..]);
+            at += _chainLength[i];
+        }
+        _toRepost += _chainConsumed;
+        _chainConsumed = 0;
+        _counters.RxFrames++;
+        _counters.RxBytes += at;
+        frame = new ReceivedFrame(at, _chainOffload);
+        return true;
+    }
+
+    private void Repost()
+    {
+        var ring = _rx.Ring;
+        for (; _toRepost > 0; _toRepost--)
+        {
+            var id = (ushort)(ring.ReqProdPvt & Mask);
+            if (!ring.TryWriteRequest(new NetifRxRequest { Id = id, Gref = _rxRefs[id] }))
+                break;
+        }
+    }
+
+    private void RepostAndPush()
+    {
+        if (_toRepost == 0)
+            return;
+        Repost();
+        if (_rx.PushRequests())
+            _counters.RxNotifications++;
+    }
+
+    public override ValueTask WaitToReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        RepostAndPush();
+        return _rx.WaitForResponsesAsync(cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        _events.Close(_tx.Channel);
+        if (_rx.Channel != _tx.Channel)
+            _events.Close(_rx.Channel);
+        _memory.Unshare(_txRingPage);
+        _memory.Unshare(_rxRingPage);
+        _memory.Unshare(_txPages);
+        _memory.Unshare(_rxPages);
+    }
+
+    private sealed class ChannelCloser(TEvents events, Channel channel) : IDisposable
+    {
+        public void Dispose() => events.Close(channel);
+    }
+}

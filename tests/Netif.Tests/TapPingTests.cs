@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Net;
+using Xen.Evtchn.InHeap;
+using Xen.Gnt.InHeap;
+using Xen.InHeap;
+
+namespace Netif.Tests;
+
+/// <summary>
+/// Linux's own ping against a netfront: a TAP interface in a private network namespace, a netback on
+/// it, a netfront answering ARP and ICMP echo for 10.0.0.2. In one process over the in-heap backends.
+/// Runs alone: ping counts a reply later than twice the slowest round trip as lost, and the
+/// property tests that block pool threads would otherwise delay replies.
+/// </summary>
+[Collection(nameof(Alone))]
+public sealed class TapPingTests
+{
+    private static (int Code, string Output) Run(string command)
+    {
+        using var p = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        var error = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(60_000))
+            p.Kill(entireProcessTree: true);
+        return (p.ExitCode, output.Result + error.Result);
+    }
+
+    [RootFact]
+    public async Task Linux_pings_a_netfront_through_a_tap_with_no_loss()
+    {
+        var id = Environment.ProcessId % 100000;
+        var ns = $"mnetif{id}";
+        var tap = $"mtap{id}";
+        using var events = new InHeapEventHub();
+        using var grants = new InHeapGrantHub();
+        using var back = InHeapDomain.Open(events, grants, 0);
+        using var front = InHeapDomain.Open(events, grants, 1);
+        Assert.Equal(0, Run($"ip netns add {ns}").Code);
+        try
+        {
+            using var link = TapLink.Open(tap);
+            var setup = Run($"ip link set {tap} netns {ns} && ip -n {ns} link set lo up && ip -n {ns} addr add 10.0.0.1/24 dev {tap} && ip -n {ns} link set {tap} up");
+            Assert.True(setup.Code == 0, setup.Output);
+            var offered = new NetbackFeatures();
+            using var netfront = Netfront<InHeapEvents, InHeapMemory>.Create(front.Events, front.Memory, 0, offered);
+            await using var netback = Netback<InHeapEvents, InHeapMemory>.Attach(back.Events, back.Memory, netfront.Rendezvous, link);
+            var responder = new Ipv4Responder(netfront.Mac, IPAddress.Parse("10.0.0.2"));
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var queue = netfront.Queues[0];
+            var answering = Task.Run(async () =>
+            {
+                var buffer = new byte[Frames.MaxFrame];
+                var reply = new byte[Frames.MaxFrame];
+                try
+                {
+                    while (true)
+                    {
+                        var frame = await queue.ReceiveAsync(buffer, stop.Token);
+                        var n = responder.TryAnswer(buffer.AsSpan(0, frame.Length), reply);
+                        if (n > 0)
+                            await queue.SendAsync(reply.AsMemory(0, n), cancellationToken: stop.Token);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            });
+            var ping = await Task.Run(() => Run($"ip netns exec {ns} ping -c 20 -i 0.05 -w 30 10.0.0.2"));
+            await stop.CancelAsync();
+            await answering;
+            Assert.True(ping.Code == 0, ping.Output);
+            Assert.True(ping.Output.Contains(" 0% packet loss", StringComparison.Ordinal), ping.Output);
+            Assert.Equal(20, responder.EchoReplies);
+        }
+        finally
+        {
+            Run($"ip netns del {ns}");
+        }
+    }
+}
+
+/// <summary>Tests that run with no other test beside them.</summary>
+[CollectionDefinition(nameof(Alone), DisableParallelization = true)]
+public sealed class Alone;
