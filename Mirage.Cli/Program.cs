@@ -5,6 +5,7 @@ using Mirage.Cli.Commands;
 var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event channels, grant tables, rings, Xenstore, vchan, netif, blkif).")
 {
     DemoCommand.Create(),
+    XenstoredCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -7,6 +7,9 @@ using Mirage.Bench;
 var root = new RootCommand("Benchmarks of the Xen drivers, each against a baseline measured in the same run.")
 {
     RingBench.Create(),
+    XenstoreBench.Create(),
+    EvtchnBench.Create(),
+    BlkifBench.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

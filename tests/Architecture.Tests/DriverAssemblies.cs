@@ -9,5 +9,6 @@ public static class DriverAssemblies
         "Netif",
         "Blkif",
         "SharedMemoryRing",
+        "Xen.Store",
     ];
 }

@@ -1,0 +1,48 @@
+namespace Blkif;
+
+/// <summary>What a <see cref="Blkback{TEvents, TMemory}"/> offers beyond what its storage decides.</summary>
+public sealed class BlkbackOptions
+{
+    /// <summary><c>max-ring-page-order</c>: rings of up to 2^order pages, 0 to <see cref="BlkifLimits.MaxRingPageOrder"/>. Default 4 (16 pages).</summary>
+    public int MaxRingPageOrder { get; set; } = BlkifLimits.MaxRingPageOrder;
+
+    /// <summary><c>multi-queue-max-queues</c>. Default: the processor count.</summary>
+    public int MaxQueues { get; set; } = Environment.ProcessorCount;
+
+    /// <summary><c>feature-max-indirect-segments</c>; 0 turns indirect requests off. Default 256 (1 MiB per request).</summary>
+    public int MaxIndirectSegments { get; set; } = 256;
+
+    /// <summary><c>feature-persistent</c>: keep the frontend's grants mapped between requests. Default on.</summary>
+    public bool FeaturePersistent { get; set; } = true;
+
+    /// <summary>How many grants one queue keeps mapped at most; past it, requests map and unmap their pages. Default 4096 (16 MiB).</summary>
+    public int MaxPersistentGrantsPerQueue { get; set; } = 4096;
+
+    /// <summary><c>feature-flush-cache</c>. Default on.</summary>
+    public bool FeatureFlushCache { get; set; } = true;
+
+    /// <summary><c>feature-barrier</c>. Default on.</summary>
+    public bool FeatureBarrier { get; set; } = true;
+
+    /// <summary><c>feature-discard</c>, if the storage can discard. Default on.</summary>
+    public bool FeatureDiscard { get; set; } = true;
+
+    /// <summary>
+    /// Spin rounds on the ring before sleeping on the event channel. Default
+    /// <see cref="BlkifLimits.DefaultSpinCount"/>: rounds that only spin, never yield; a spin that
+    /// yields gives the core away for a whole time slice on a busy machine.
+    /// </summary>
+    public int SpinCount { get; set; } = BlkifLimits.DefaultSpinCount;
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(SpinCount);
+        if (MaxRingPageOrder is < 0 or > BlkifLimits.MaxRingPageOrder)
+            throw new ArgumentOutOfRangeException(nameof(MaxRingPageOrder), MaxRingPageOrder, $"The ring page order must be 0 to {BlkifLimits.MaxRingPageOrder}.");
+        if (MaxQueues < 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxQueues), MaxQueues, "At least one queue.");
+        if (MaxIndirectSegments != 0 && MaxIndirectSegments is < BlkifConstants.MaxSegmentsPerRequest or > BlkifLimits.MaxIndirectSegments)
+            throw new ArgumentOutOfRangeException(nameof(MaxIndirectSegments), MaxIndirectSegments, $"Indirect segments must be 0 (off) or {BlkifConstants.MaxSegmentsPerRequest} to {BlkifLimits.MaxIndirectSegments}.");
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxPersistentGrantsPerQueue);
+    }
+}

@@ -1,0 +1,293 @@
+using System.Runtime.CompilerServices;
+using Xen.Evtchn;
+using Xen.Gnt;
+
+namespace Blkif;
+
+/// <summary>
+/// The frontend of a Xen virtual block device: an <see cref="IBlockDevice"/> whose requests travel
+/// over one or more shared rings to a blkback. Calls larger than a request are split; requests of
+/// more than 11 pages use indirect pages; each request id owns granted pages that are reused
+/// (persistent grants), so a call copies its data once and allocates nothing in steady state.
+/// </summary>
+/// <remarks>
+/// <para><see cref="Create"/> allocates the rings and binds the event channels; publish
+/// <see cref="FrontendInfo"/> (Xenstore's frontend keys) for the backend to connect. Requests made
+/// before it connects wait on the ring.</para>
+/// <para>A request on the ring cannot be taken back: cancellation stops a call only while it waits
+/// for a free request id. If the backend dies, closes its channel or breaks the ring, every call in
+/// flight and every later one fails with <see cref="BlkifIOException"/>.</para>
+/// </remarks>
+/// <typeparam name="TEvents">The event-channel backend.</typeparam>
+/// <typeparam name="TMemory">The grant-table backend.</typeparam>
+public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
+    where TEvents : IEvents
+    where TMemory : IMemory
+{
+    private readonly BlkfrontQueue<TEvents, TMemory>[] _queues;
+    private readonly OperationPool _pool = new();
+    private readonly int _wantedSegments;
+    private BlkifBackendInfo? _backend;
+    private int _maxRequestBytes;
+    private int _next;
+    private int _disposed;
+
+    private Blkfront(BlkfrontQueue<TEvents, TMemory>[] queues, int ringPageOrder, bool persistent, int wantedSegments)
+    {
+        _queues = queues;
+        _wantedSegments = wantedSegments;
+        FrontendInfo = new BlkifFrontendInfo(ringPageOrder, [.. queues.Select(q => new BlkifRingInfo([.. q.RingRefs], q.Port))], persistent);
+    }
+
+    /// <summary>
+    /// Allocates and initialises the rings and binds their event channels, asking for what
+    /// <paramref name="options"/> wants within what <paramref name="backend"/> offers; the device is
+    /// ready at once (requests wait on the ring until the backend connects).
+    /// </summary>
+    /// <param name="events">This domain's events.</param>
+    /// <param name="memory">This domain's grant table.</param>
+    /// <param name="backendDomain">The backend's domain.</param>
+    /// <param name="backend">What the backend published.</param>
+    /// <param name="options">What to ask for.</param>
+    /// <exception cref="InvalidDataException">What the backend published is out of range.</exception>
+    public static Blkfront<TEvents, TMemory> Create(TEvents events, TMemory memory, ushort backendDomain, BlkifBackendInfo backend, BlkfrontOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        backend.Validate();
+        var front = Allocate(events, memory, backendDomain, backend.MaxRingPageOrder, backend.MaxQueues, options);
+        front.Attach(backend);
+        return front;
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Create"/>, for Xenbus: rings and channels from the backend's
+    /// transport limits alone, as a backend publishes its disk only when it connects.
+    /// </summary>
+    internal static Blkfront<TEvents, TMemory> Allocate(TEvents events, TMemory memory, ushort backendDomain, int maxRingPageOrder, int maxQueues, BlkfrontOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(memory);
+        options ??= new BlkfrontOptions();
+        options.Validate();
+        var order = Math.Clamp(maxRingPageOrder, 0, options.RingPageOrder);
+        var queueCount = Math.Clamp(maxQueues, 1, options.Queues);
+        var queues = new BlkfrontQueue<TEvents, TMemory>[queueCount];
+        try
+        {
+            for (var i = 0; i < queueCount; i++)
+                queues[i] = new BlkfrontQueue<TEvents, TMemory>(events, memory, backendDomain, order, options.MaxRequestsPerQueue, options.SpinCount);
+        }
+        catch
+        {
+            foreach (var queue in queues)
+                queue?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+        foreach (var queue in queues)
+            queue.Start();
+        return new Blkfront<TEvents, TMemory>(queues, order, options.FeaturePersistent, options.MaxSegmentsPerRequest);
+    }
+
+    /// <summary>The second half of <see cref="Create"/>: the disk and features the backend published when it connected.</summary>
+    /// <exception cref="InvalidDataException">The backend's info is out of range or does not fit the rings.</exception>
+    internal void Attach(BlkifBackendInfo backend)
+    {
+        backend.Validate();
+        if (FrontendInfo.RingPageOrder > backend.MaxRingPageOrder || FrontendInfo.Queues.Count > backend.MaxQueues)
+            throw new InvalidDataException("The backend's ring limits shrank below the rings already in use.");
+        var maxSegments = Math.Min(_wantedSegments,
+            backend.MaxIndirectSegments > BlkifConstants.MaxSegmentsPerRequest ? Math.Min(backend.MaxIndirectSegments, BlkifLimits.MaxIndirectSegments) : BlkifConstants.MaxSegmentsPerRequest);
+        foreach (var queue in _queues)
+            queue.SetMaxSegments(maxSegments);
+        MaxSegmentsPerRequest = maxSegments;
+        _maxRequestBytes = maxSegments * PageBuffer.PageSize;
+        Volatile.Write(ref _backend, backend);
+    }
+
+    /// <summary>What the frontend publishes for the backend: rings, event channels, features.</summary>
+    public BlkifFrontendInfo FrontendInfo { get; }
+
+    /// <summary>What the backend published.</summary>
+    /// <exception cref="InvalidOperationException">The backend has not connected yet.</exception>
+    public BlkifBackendInfo BackendInfo => Volatile.Read(ref _backend) ?? throw new InvalidOperationException("The backend has not published its disk yet.");
+
+    /// <summary>The most pages one ring request carries: 11, or the indirect segments agreed on.</summary>
+    public int MaxSegmentsPerRequest { get; private set; }
+
+    /// <inheritdoc />
+    public long Length => BackendInfo.Length;
+
+    /// <inheritdoc />
+    public int SectorSize => BackendInfo.SectorSize;
+
+    /// <inheritdoc />
+    public bool IsReadOnly => BackendInfo.ReadOnly;
+
+    /// <inheritdoc />
+    public bool CanDiscard => BackendInfo.FeatureDiscard;
+
+    /// <inheritdoc />
+    public int DiscardGranularity => BackendInfo.DiscardGranularity == 0 ? SectorSize : (int)BackendInfo.DiscardGranularity;
+
+    /// <inheritdoc />
+    public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        CheckRange(offset, buffer.Length);
+        return buffer.IsEmpty ? default : Transfer(BlkifOperation.Read, offset, default, buffer, buffer.Length, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        CheckRange(offset, data.Length);
+        return data.IsEmpty ? default : Transfer(BlkifOperation.Write, offset, data, default, data.Length, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="data"/> as barrier requests (<c>BLKIF_OP_WRITE_BARRIER</c>): the backend
+    /// completes every request it received earlier on the same ring first, and the data is durable
+    /// when the call completes.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The backend does not offer <c>feature-barrier</c>.</exception>
+    /// <exception cref="BlkifIOException">The backend failed the write.</exception>
+    public ValueTask WriteBarrierAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        if (!BackendInfo.FeatureBarrier)
+            throw new NotSupportedException("The backend does not offer feature-barrier.");
+        CheckRange(offset, data.Length);
+        return Transfer(BlkifOperation.WriteBarrier, offset, data, default, data.Length, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends <c>BLKIF_OP_FLUSH_DISKCACHE</c>, or an empty barrier if the backend offers only barriers.
+    /// A backend that offers neither has no cache to flush: the call completes at once.
+    /// </summary>
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        if (BackendInfo.FeatureFlushCache)
+            return Transfer(BlkifOperation.FlushDiskcache, 0, default, default, 0, cancellationToken);
+        if (BackendInfo.FeatureBarrier)
+            return Transfer(BlkifOperation.WriteBarrier, 0, default, default, 0, cancellationToken);
+        return default;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DiscardAsync(long offset, long length, CancellationToken cancellationToken = default)
+    {
+        if (!CanDiscard)
+            throw new NotSupportedException("The backend does not offer feature-discard.");
+        CheckRange(offset, length);
+        if (length == 0)
+            return default;
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var queue = NextQueue();
+        var operation = _pool.Rent(1);
+        var sector = (ulong)offset / BlkifConstants.SectorSize;
+        var sectors = (ulong)length / BlkifConstants.SectorSize;
+        if (queue.TryAcquire(out var slot))
+        {
+            queue.SubmitDiscard(slot, operation, sector, sectors);
+            return operation.AsValueTask();
+        }
+        return DiscardSlowAsync(queue, operation, sector, sectors, cancellationToken);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask DiscardSlowAsync(BlkfrontQueue<TEvents, TMemory> queue, BlockOperation operation, ulong sector, ulong sectors, CancellationToken cancellationToken)
+    {
+        try
+        {
+            queue.SubmitDiscard(await queue.AcquireAsync(cancellationToken).ConfigureAwait(false), operation, sector, sectors);
+        }
+        catch (Exception e) when (e is OperationCanceledException or BlkifIOException)
+        {
+            operation.PieceDone(e);
+        }
+        await operation.AsValueTask().ConfigureAwait(false);
+    }
+
+    /// <summary>A seekable stream over the device; reads and writes at any offset, partial sectors read, modified and written back.</summary>
+    public Stream AsStream() => new BlockDeviceStream(this);
+
+    /// <summary>Fails calls still in flight, closes the event channels and ends the grants.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        foreach (var queue in _queues)
+            await queue.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void CheckRange(long offset, long length)
+    {
+        if (offset < 0 || offset % SectorSize != 0)
+            throw new ArgumentOutOfRangeException(nameof(offset), offset, $"The offset must be a non-negative multiple of the {SectorSize}-byte sector.");
+        if (length % SectorSize != 0)
+            throw new ArgumentException($"The length {length} is not a whole number of {SectorSize}-byte sectors.", nameof(length));
+        if (offset > Length || length > Length - offset)
+            throw new ArgumentOutOfRangeException(nameof(offset), offset, $"{length} bytes at offset {offset} lie past the end of the {Length}-byte device.");
+    }
+
+    private BlkfrontQueue<TEvents, TMemory> NextQueue() =>
+        _queues.Length == 1 ? _queues[0] : _queues[(int)((uint)Interlocked.Increment(ref _next) % (uint)_queues.Length)];
+
+    private ValueTask Transfer(BlkifOperation kind, long offset, ReadOnlyMemory<byte> data, Memory<byte> target, int length, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (cancellationToken.IsCancellationRequested)
+            return ValueTask.FromCanceled(cancellationToken);
+        var queue = NextQueue();
+        var pieces = Pieces(kind, length);
+        var operation = _pool.Rent(pieces);
+        for (var i = 0; i < pieces; i++)
+        {
+            if (!queue.TryAcquire(out var slot))
+                return TransferSlowAsync(queue, operation, kind, offset, data, target, length, i, cancellationToken);
+            SubmitPiece(queue, slot, operation, kind, offset, data, target, length, i);
+        }
+        return operation.AsValueTask();
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask TransferSlowAsync(BlkfrontQueue<TEvents, TMemory> queue, BlockOperation operation, BlkifOperation kind, long offset,
+        ReadOnlyMemory<byte> data, Memory<byte> target, int length, int first, CancellationToken cancellationToken)
+    {
+        var pieces = Pieces(kind, length);
+        var i = first;
+        try
+        {
+            for (; i < pieces; i++)
+                SubmitPiece(queue, await queue.AcquireAsync(cancellationToken).ConfigureAwait(false), operation, kind, offset, data, target, length, i);
+        }
+        catch (Exception e) when (e is OperationCanceledException or BlkifIOException)
+        {
+            // The pieces already on the ring still write into our pages: wait for them, then report.
+            for (; i < pieces; i++)
+                operation.PieceDone(e);
+        }
+        await operation.AsValueTask().ConfigureAwait(false);
+    }
+
+    // Indirect requests carry only reads and writes: barriers and flushes with data stay direct.
+    private int MaxRequestBytes(BlkifOperation kind) =>
+        kind is BlkifOperation.Read or BlkifOperation.Write ? _maxRequestBytes : BlkifConstants.MaxSegmentsPerRequest * PageBuffer.PageSize;
+
+    private int Pieces(BlkifOperation kind, int length)
+    {
+        var max = MaxRequestBytes(kind);
+        return Math.Max(1, (length + max - 1) / max);
+    }
+
+    private void SubmitPiece(BlkfrontQueue<TEvents, TMemory> queue, RequestSlot slot, BlockOperation operation, BlkifOperation kind, long offset,
+        ReadOnlyMemory<byte> data, Memory<byte> target, int length, int piece)
+    {
+        var max = MaxRequestBytes(kind);
+        var start = piece * max;
+        var bytes = Math.Min(max, length - start);
+        var sector = (ulong)(offset + start) / BlkifConstants.SectorSize;
+        queue.Submit(slot, operation, kind, sector,
+            data.IsEmpty ? default : data.Slice(start, bytes),
+            target.IsEmpty ? default : target.Slice(start, bytes),
+            bytes);
+    }
+}

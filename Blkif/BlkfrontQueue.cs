@@ -1,0 +1,483 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using SharedMemoryRing;
+using Xen.Evtchn;
+using Xen.Gnt;
+
+namespace Blkif;
+
+/// <summary>
+/// One ring of a blkfront: request ids with their granted pages, the submit path (many callers,
+/// under a short lock) and the receive loop that consumes responses, copies read data out and
+/// completes the callers.
+/// </summary>
+internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
+    where TEvents : IEvents
+    where TMemory : IMemory
+{
+    private const int PageSize = PageBuffer.PageSize;
+
+    // Mutable when the backends are structs.
+#pragma warning disable IDE0044
+    private TEvents _events;
+    private TMemory _memory;
+#pragma warning restore IDE0044
+    private readonly ushort _backend;
+    private readonly Share _ringPages;
+    private readonly FrontRing<BlkifRequest, BlkifResponse> _ring;
+    private readonly Channel _channel;
+    private readonly int _spinCount;
+    private int _indirectPages;
+    // Guards the ring, the free ids and the failure: the ring has one producer and one consumer
+    // thread at a time only under it.
+    private readonly Lock _gate = new();
+    private readonly RequestSlot[] _slots;
+    private readonly ushort[] _free;
+    private int _freeCount;
+    private readonly SemaphoreSlim _available;
+    private readonly CancellationTokenSource _stop = new();
+    private Exception? _failure;
+    private Task _receiver = Task.CompletedTask;
+    private readonly Stack<CompletionBatch> _batches = new();
+    private int _batchesInFlight;
+
+    public BlkfrontQueue(TEvents events, TMemory memory, ushort backend, int ringPageOrder, int maxRequests, int spinCount)
+    {
+        _events = events;
+        _memory = memory;
+        _backend = backend;
+        _spinCount = spinCount;
+        _ringPages = _memory.Share(backend, 1 << ringPageOrder, writable: true);
+        try
+        {
+            _ring = FrontRing<BlkifRequest, BlkifResponse>.Initialise(_ringPages);
+            var (port, channel) = _events.Listen(backend);
+            Port = port;
+            _channel = channel;
+        }
+        catch
+        {
+            _ringPages.Dispose();
+            throw;
+        }
+        var count = maxRequests == 0 ? _ring.Size : Math.Min(maxRequests, _ring.Size);
+        _slots = new RequestSlot[count];
+        _free = new ushort[count];
+        for (var i = 0; i < count; i++)
+        {
+            _slots[i] = new RequestSlot((ushort)i);
+            // The stack pops low ids first: the same few ids (and grants) serve a light load.
+            _free[i] = (ushort)(count - 1 - i);
+        }
+        _freeCount = count;
+        _available = new SemaphoreSlim(count, count);
+    }
+
+    public Port Port { get; }
+
+    /// <summary>Sets the segments a request may carry, once the backend's limit is known.</summary>
+    public void SetMaxSegments(int maxSegments) =>
+        _indirectPages = maxSegments > BlkifConstants.MaxSegmentsPerRequest
+            ? (maxSegments + BlkifConstants.SegmentsPerIndirectFrame - 1) / BlkifConstants.SegmentsPerIndirectFrame
+            : 0;
+
+    public IReadOnlyList<GrantRef> RingRefs => _ringPages.Refs;
+
+    public void Start() => _receiver = Task.Run(ReceiveAsync);
+
+    /// <summary>Takes a free request id at once, if there is one.</summary>
+    public bool TryAcquire(out RequestSlot slot)
+    {
+        if (_available.Wait(0))
+        {
+            slot = Pop();
+            return true;
+        }
+        slot = null!;
+        return false;
+    }
+
+    /// <summary>Waits for a free request id.</summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    /// <exception cref="BlkifIOException">The queue was closed while waiting.</exception>
+    public async ValueTask<RequestSlot> AcquireAsync(CancellationToken cancellationToken)
+    {
+        // Disposal must wake the waiters too: they wait on both tokens.
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        try
+        {
+            await _available.WaitAsync(both.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Failure as BlkifIOException ?? new BlkifIOException("The block device was closed.", null);
+        }
+        return Pop();
+    }
+
+    private RequestSlot Pop()
+    {
+        lock (_gate)
+            return _slots[_free[--_freeCount]];
+    }
+
+    // The caller has claimed the slot's operation (or never posted it).
+    private void Release(RequestSlot slot)
+    {
+        slot.ReadTarget = default;
+        lock (_gate)
+            _free[_freeCount++] = slot.Id;
+        _available.Release();
+    }
+
+    /// <summary>
+    /// Puts one ring request on the ring for <paramref name="slot"/>: fills its pages (copying a
+    /// write's data in), writes the request and pushes it. A failure completes the piece at once.
+    /// </summary>
+    public void Submit(RequestSlot slot, BlockOperation operation, BlkifOperation kind, ulong sector,
+        ReadOnlyMemory<byte> writeData, Memory<byte> readTarget, int bytes)
+    {
+        slot.Operation = operation;
+        slot.Kind = kind;
+        slot.Sector = sector;
+        slot.ReadTarget = readTarget;
+        var request = default(BlkifRequest);
+        request.Id = slot.Id;
+        request.SectorNumber = sector;
+        try
+        {
+            var segments = (bytes + PageSize - 1) / PageSize;
+            if (segments > 0)
+            {
+                slot.EnsurePages(ref _memory, _backend, segments);
+                if (!writeData.IsEmpty)
+                    CopyIn(slot, writeData.Span);
+            }
+            if (segments <= BlkifConstants.MaxSegmentsPerRequest)
+            {
+                request.Operation = kind;
+                request.NrSegments = (byte)segments;
+                Span<BlkifRequestSegment> inline = request.Segments;
+                FillSegments(slot, inline, bytes);
+            }
+            else
+            {
+                // Segments go in the indirect pages; they are written before the push publishes the request.
+                var indirectPages = slot.Indirect(ref _memory, _backend, _indirectPages);
+                FillSegments(slot, MemoryMarshal.Cast<byte, BlkifRequestSegment>(indirectPages.Span), bytes);
+                ref var indirect = ref Unsafe.As<BlkifRequest, BlkifRequestIndirect>(ref request);
+                indirect.Operation = BlkifOperation.Indirect;
+                indirect.IndirectOp = kind;
+                indirect.NrSegments = (ushort)segments;
+                var used = (segments + BlkifConstants.SegmentsPerIndirectFrame - 1) / BlkifConstants.SegmentsPerIndirectFrame;
+                Span<GrantRef> grefs = indirect.IndirectGrefs;
+                for (var i = 0; i < used; i++)
+                    grefs[i] = indirectPages.Refs[i];
+            }
+        }
+        catch (Exception e) when (e is GrantException or ObjectDisposedException)
+        {
+            slot.Operation = null;
+            Release(slot);
+            operation.PieceDone(new BlkifIOException("No page could be granted to the backend for the request.", e));
+            return;
+        }
+        Post(slot, operation, request);
+    }
+
+    /// <summary>Puts a request for a discard on the ring.</summary>
+    public void SubmitDiscard(RequestSlot slot, BlockOperation operation, ulong sector, ulong sectors)
+    {
+        slot.Operation = operation;
+        slot.Kind = BlkifOperation.Discard;
+        slot.Sector = sector;
+        var request = default(BlkifRequest);
+        ref var discard = ref Unsafe.As<BlkifRequest, BlkifRequestDiscard>(ref request);
+        discard.Operation = BlkifOperation.Discard;
+        discard.Id = slot.Id;
+        discard.SectorNumber = sector;
+        discard.NrSectors = sectors;
+        Post(slot, operation, request);
+    }
+
+    private void Post(RequestSlot slot, BlockOperation operation, in BlkifRequest request)
+    {
+        Exception? failure;
+        var notify = false;
+        lock (_gate)
+        {
+            failure = _failure;
+            if (failure is null)
+            {
+                // Never full: each request in flight holds one of at most ring-size ids.
+                _ring.WriteRequest(request);
+                notify = _ring.PushRequests();
+            }
+        }
+        if (failure is not null)
+        {
+            slot.Operation = null;
+            Release(slot);
+            operation.PieceDone(failure);
+            return;
+        }
+        if (notify)
+        {
+            try
+            {
+                _events.Send(_channel);
+            }
+            catch (EventChannelException e)
+            {
+                Fail(e);
+            }
+        }
+    }
+
+    private static unsafe void CopyIn(RequestSlot slot, ReadOnlySpan<byte> data)
+    {
+        for (var p = 0; !data.IsEmpty; p++)
+        {
+            var n = Math.Min(PageSize, data.Length);
+            data[..n].CopyTo(new Span<byte>(slot.Page(p), n));
+            data = data[n..];
+        }
+    }
+
+    private static unsafe void CopyOut(RequestSlot slot, Span<byte> target)
+    {
+        for (var p = 0; !target.IsEmpty; p++)
+        {
+            var n = Math.Min(PageSize, target.Length);
+            new ReadOnlySpan<byte>(slot.Page(p), n).CopyTo(target);
+            target = target[n..];
+        }
+    }
+
+    // Data sits at the start of each page: whole pages, then the last one's first sectors.
+    private static void FillSegments(RequestSlot slot, Span<BlkifRequestSegment> segments, int bytes)
+    {
+        for (var i = 0; bytes > 0; i++)
+        {
+            var n = Math.Min(PageSize, bytes);
+            segments[i] = new BlkifRequestSegment
+            {
+                Gref = slot.Ref(i),
+                FirstSect = 0,
+                LastSect = (byte)(n / BlkifConstants.SectorSize - 1),
+            };
+            bytes -= n;
+        }
+    }
+
+    private async Task ReceiveAsync()
+    {
+        var responses = new BlkifResponse[_ring.Size];
+        var seen = EventCounter.Initial;
+        var token = _stop.Token;
+        try
+        {
+            while (true)
+            {
+                var n = Drain(responses);
+                if (n > 0)
+                {
+                    Dispatch(responses.AsSpan(0, n));
+                    continue;
+                }
+                if (Spin())
+                    continue;
+                bool pending;
+                lock (_gate)
+                    pending = _ring.FinalCheckForResponses();
+                if (pending)
+                    continue;
+                seen = await _events.RecvAsync(_channel, seen, token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+    }
+
+    // Claims the requests the responses answer and hands them to one thread-pool work item, which
+    // copies read data out and completes the callers inline: one thread hop per batch, not per
+    // request, and a caller that blocks in its continuation never stops this loop.
+    private void Dispatch(ReadOnlySpan<BlkifResponse> responses)
+    {
+        var batch = RentBatch(responses.Length);
+        try
+        {
+            foreach (ref readonly var response in responses)
+            {
+                // The id is the backend's word: check it names a request in flight before touching anything.
+                var id = response.Id;
+                if (id >= (ulong)_slots.Length)
+                    throw new InvalidDataException($"The backend answered request id {id}, which is not one of the {_slots.Length} ids.");
+                var slot = _slots[id];
+                // Claiming the operation makes the answer count once, even against a concurrent failure.
+                if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
+                    throw new InvalidDataException($"The backend answered request id {id}, which is not in flight.");
+                batch.Add(slot, operation, response.Status);
+            }
+        }
+        finally
+        {
+            if (batch.Count > 0)
+            {
+                Interlocked.Increment(ref _batchesInFlight);
+                ThreadPool.UnsafeQueueUserWorkItem(batch, preferLocal: false);
+            }
+            else
+            {
+                ReturnBatch(batch);
+            }
+        }
+    }
+
+    private void CompleteBatch(CompletionBatch batch)
+    {
+        try
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var (slot, operation, status) = batch.Items[i];
+                Exception? error = null;
+                if (status == BlkifStatus.Okay)
+                {
+                    if (!slot.ReadTarget.IsEmpty)
+                        CopyOut(slot, slot.ReadTarget.Span);
+                }
+                else
+                {
+                    error = new BlkifIOException(slot.Kind, status, $"The backend answered {slot.Kind} at sector {slot.Sector} with {status}.");
+                }
+                Release(slot);
+                operation.PieceDone(error);
+            }
+        }
+        finally
+        {
+            ReturnBatch(batch);
+            Interlocked.Decrement(ref _batchesInFlight);
+        }
+    }
+
+    private CompletionBatch RentBatch(int size)
+    {
+        CompletionBatch? batch;
+        lock (_batches)
+            _batches.TryPop(out batch);
+        batch ??= new CompletionBatch(this, _ring.Size);
+        return batch;
+    }
+
+    private void ReturnBatch(CompletionBatch batch)
+    {
+        batch.Clear();
+        lock (_batches)
+            _batches.Push(batch);
+    }
+
+    private sealed class CompletionBatch(BlkfrontQueue<TEvents, TMemory> owner, int capacity) : IThreadPoolWorkItem
+    {
+        public readonly (RequestSlot Slot, BlockOperation Operation, BlkifStatus Status)[] Items = new (RequestSlot, BlockOperation, BlkifStatus)[capacity];
+        public int Count;
+
+        public void Add(RequestSlot slot, BlockOperation operation, BlkifStatus status) => Items[Count++] = (slot, operation, status);
+
+        public void Clear()
+        {
+            Array.Clear(Items, 0, Count);
+            Count = 0;
+        }
+
+        public void Execute() => owner.CompleteBatch(this);
+    }
+
+    private int Drain(BlkifResponse[] responses)
+    {
+        var n = 0;
+        lock (_gate)
+        {
+            while (n < responses.Length && _ring.TryReadResponse(out responses[n]))
+                n++;
+        }
+        return n;
+    }
+
+    // Spin briefly while requests are in flight: a busy backend answers sooner than an event round trip.
+    private bool Spin()
+    {
+        var spinner = default(SpinWait);
+        for (var i = 0; i < _spinCount; i++)
+        {
+            lock (_gate)
+            {
+                if (_freeCount == _slots.Length)
+                    return false;
+                if (_ring.UnconsumedResponses > 0)
+                    return true;
+            }
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+        return false;
+    }
+
+    /// <summary>Fails every request in flight and every later one: the backend is gone or broke the ring.</summary>
+    private void Fail(Exception cause)
+    {
+        var failure = cause as BlkifIOException ?? new BlkifIOException(cause switch
+        {
+            OperationCanceledException => "The block device was closed.",
+            PeerClosedException => "The backend closed its end or died.",
+            _ => $"The connection to the backend broke: {cause.Message}",
+        }, cause);
+        List<RequestSlot> inFlight = [];
+        lock (_gate)
+        {
+            if (_failure is not null)
+                return;
+            _failure = failure;
+            foreach (var slot in _slots)
+            {
+                if (slot.Operation is not null)
+                    inFlight.Add(slot);
+            }
+        }
+        foreach (var slot in inFlight)
+        {
+            if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
+                continue;
+            Release(slot);
+            operation.PieceDone(failure);
+        }
+    }
+
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stop.IsCancellationRequested)
+            return;
+        _stop.Cancel();
+        // The receive loop catches everything, so this wait cannot throw.
+        await _receiver.ConfigureAwait(false);
+        // Completion batches still copy out of the slots' pages: let them finish before the pages go.
+        var deadline = Environment.TickCount64 + 10_000;
+        while (Volatile.Read(ref _batchesInFlight) != 0 && Environment.TickCount64 < deadline)
+            await Task.Delay(1).ConfigureAwait(false);
+        Fail(new ObjectDisposedException("Blkfront"));
+        try
+        {
+            _events.Close(_channel);
+        }
+        catch (EventChannelException)
+        {
+        }
+        foreach (var slot in _slots)
+            slot.Dispose();
+        _ringPages.Dispose();
+    }
+}

@@ -1,0 +1,195 @@
+using System.Buffers;
+using Microsoft.Win32.SafeHandles;
+
+namespace Blkif;
+
+/// <summary>
+/// A disk backed by a raw image file: sector <c>n</c> is bytes <c>n * SectorSize</c> onwards of the
+/// file. Reads and writes are <c>preadv</c>/<c>pwritev</c> straight from and into the caller's
+/// buffers (the frontend's granted pages), a flush is <c>fdatasync</c>, a discard punches a hole
+/// (<c>fallocate(PUNCH_HOLE | KEEP_SIZE)</c>). Thread-safe, as the system calls are.
+/// </summary>
+public sealed unsafe class RawImageStorage : IBlockStorage
+{
+    // Linux's IOV_MAX: one preadv takes at most this many vectors.
+    private const int MaxVectors = 1024;
+
+    private readonly SafeFileHandle _file;
+    private readonly int _fd;
+
+    private RawImageStorage(SafeFileHandle file, long length, int sectorSize, bool readOnly, bool canDiscard)
+    {
+        _file = file;
+        _fd = (int)file.DangerousGetHandle();
+        Length = length;
+        SectorSize = sectorSize;
+        IsReadOnly = readOnly;
+        CanDiscard = canDiscard && !readOnly;
+    }
+
+    /// <summary>
+    /// Opens the image at <paramref name="path"/>. Its size, rounded down to whole sectors, is the disk's size.
+    /// </summary>
+    /// <param name="path">The image file; it must exist and hold at least one sector.</param>
+    /// <param name="readOnly">Open it read-only: the backend refuses writes and discards.</param>
+    /// <param name="sectorSize">The logical sector size: 512 or 4096.</param>
+    /// <param name="canDiscard">Whether to offer discard (hole punching).</param>
+    /// <exception cref="IOException">The file cannot be opened or is smaller than one sector.</exception>
+    public static RawImageStorage Open(string path, bool readOnly = false, int sectorSize = 512, bool canDiscard = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        StorageChecks.SectorSize(sectorSize);
+        var file = File.OpenHandle(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.ReadWrite);
+        try
+        {
+            var length = RandomAccess.GetLength(file) / sectorSize * sectorSize;
+            if (length == 0)
+                throw new IOException($"The image '{path}' is smaller than one {sectorSize}-byte sector.");
+            return new RawImageStorage(file, length, sectorSize, readOnly, canDiscard);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public long Length { get; }
+
+    /// <inheritdoc />
+    public int SectorSize { get; }
+
+    /// <inheritdoc />
+    public int PhysicalSectorSize => SectorSize;
+
+    /// <inheritdoc />
+    public bool IsReadOnly { get; }
+
+    /// <inheritdoc />
+    public bool CanDiscard { get; }
+
+    /// <summary>A page: file systems punch holes in whole blocks and zero the rest.</summary>
+    public int DiscardGranularity => Math.Max(SectorSize, 4096);
+
+    /// <inheritdoc />
+    public void Read(long offset, ReadOnlySpan<Memory<byte>> buffers)
+    {
+        ObjectDisposedException.ThrowIf(_file.IsClosed, this);
+        var handles = ArrayPool<MemoryHandle>.Shared.Rent(buffers.Length);
+        var vectors = ArrayPool<Interop.Libc.IOVector>.Shared.Rent(buffers.Length);
+        try
+        {
+            long total = 0;
+            for (var i = 0; i < buffers.Length; i++)
+            {
+                handles[i] = buffers[i].Pin();
+                vectors[i] = new Interop.Libc.IOVector { Base = (byte*)handles[i].Pointer, Count = (nuint)buffers[i].Length };
+                total += buffers[i].Length;
+            }
+            StorageChecks.Range(offset, total, Length);
+            Transfer(offset, vectors.AsSpan(0, buffers.Length), write: false);
+        }
+        finally
+        {
+            for (var i = 0; i < buffers.Length; i++)
+                handles[i].Dispose();
+            ArrayPool<MemoryHandle>.Shared.Return(handles, clearArray: true);
+            ArrayPool<Interop.Libc.IOVector>.Shared.Return(vectors);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Write(long offset, ReadOnlySpan<ReadOnlyMemory<byte>> buffers)
+    {
+        ObjectDisposedException.ThrowIf(_file.IsClosed, this);
+        StorageChecks.Writable(IsReadOnly);
+        var handles = ArrayPool<MemoryHandle>.Shared.Rent(buffers.Length);
+        var vectors = ArrayPool<Interop.Libc.IOVector>.Shared.Rent(buffers.Length);
+        try
+        {
+            long total = 0;
+            for (var i = 0; i < buffers.Length; i++)
+            {
+                handles[i] = buffers[i].Pin();
+                vectors[i] = new Interop.Libc.IOVector { Base = (byte*)handles[i].Pointer, Count = (nuint)buffers[i].Length };
+                total += buffers[i].Length;
+            }
+            StorageChecks.Range(offset, total, Length);
+            Transfer(offset, vectors.AsSpan(0, buffers.Length), write: true);
+        }
+        finally
+        {
+            for (var i = 0; i < buffers.Length; i++)
+                handles[i].Dispose();
+            ArrayPool<MemoryHandle>.Shared.Return(handles, clearArray: true);
+            ArrayPool<Interop.Libc.IOVector>.Shared.Return(vectors);
+        }
+    }
+
+    /// <summary><c>fdatasync</c>: the data written so far, and the metadata needed to read it, reach the disk.</summary>
+    public void Flush()
+    {
+        ObjectDisposedException.ThrowIf(_file.IsClosed, this);
+        while (Interop.Libc.FDataSync(_fd) != 0)
+        {
+            if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Interop.Libc.EINTR)
+                throw Interop.Error("fdatasync of the image");
+        }
+    }
+
+    /// <summary>Punches a hole: the range reads as zeros and, where it covers whole blocks, stops taking space.</summary>
+    public void Discard(long offset, long length)
+    {
+        ObjectDisposedException.ThrowIf(_file.IsClosed, this);
+        StorageChecks.Writable(IsReadOnly);
+        if (!CanDiscard)
+            throw new NotSupportedException("This image was opened without discard.");
+        StorageChecks.Range(offset, length, Length);
+        if (length == 0)
+            return;
+        while (Interop.Libc.FAllocate(_fd, Interop.Libc.FALLOC_FL_PUNCH_HOLE | Interop.Libc.FALLOC_FL_KEEP_SIZE, offset, length) != 0)
+        {
+            if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Interop.Libc.EINTR)
+                throw Interop.Error("Punching a hole in the image");
+        }
+    }
+
+    /// <summary>Closes the image.</summary>
+    public void Dispose() => _file.Dispose();
+
+    // preadv/pwritev over the vectors, IOV_MAX at a time, resuming after a short transfer. The
+    // vectors are ours (built from pinned buffers), so they may be advanced in place.
+    private void Transfer(long offset, Span<Interop.Libc.IOVector> vectors, bool write)
+    {
+        while (!vectors.IsEmpty && vectors[0].Count == 0)
+            vectors = vectors[1..];
+        while (!vectors.IsEmpty)
+        {
+            var n = Math.Min(vectors.Length, MaxVectors);
+            nint done;
+            fixed (Interop.Libc.IOVector* v = vectors)
+                done = write ? Interop.Libc.PWriteV(_fd, v, n, offset) : Interop.Libc.PReadV(_fd, v, n, offset);
+            if (done < 0)
+            {
+                if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Interop.Libc.EINTR)
+                    continue;
+                throw Interop.Error(write ? "pwritev to the image" : "preadv from the image");
+            }
+            if (done == 0)
+                throw new IOException($"The image ended at offset {offset}: was it truncated while in use?");
+            offset += done;
+            var left = (nuint)done;
+            while (!vectors.IsEmpty && left >= vectors[0].Count)
+            {
+                left -= vectors[0].Count;
+                vectors = vectors[1..];
+            }
+            if (left > 0)
+            {
+                vectors[0].Base += left;
+                vectors[0].Count -= left;
+            }
+        }
+    }
+}

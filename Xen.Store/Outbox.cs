@@ -1,0 +1,112 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Xen.Store;
+
+/// <summary>
+/// The messages waiting to go to one peer: replies from its own requests and watch events from
+/// anyone's, written under a lock in the order they happen, then sent by one pump loop.
+/// </summary>
+internal sealed class Outbox
+{
+    // No pause threshold: writers never wait, they are counted instead; the request loop holds back
+    // a peer that does not read its replies, and watch events to it are dropped with the peer.
+    private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+    private readonly Lock _lock = new();
+    private readonly long _limit;
+    private long _pending;
+    private bool _completed;
+    private TaskCompletionSource? _drained;
+
+    public Outbox(long limit) => _limit = limit;
+
+    /// <summary>Bytes written and not yet sent.</summary>
+    public long Pending
+    {
+        get
+        {
+            lock (_lock)
+                return _pending;
+        }
+    }
+
+    /// <summary>Queues one message; false when the outbox is closed or over its limit.</summary>
+    public bool TryWrite(XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload, bool evenOverLimit = true)
+    {
+        var length = XsWireHeader.Size + payload.Length;
+        lock (_lock)
+        {
+            if (_completed || (!evenOverLimit && _pending + length > _limit))
+                return false;
+            var span = _pipe.Writer.GetSpan(length);
+            new XsWireHeader(type, reqId, txId, (uint)payload.Length).Write(span);
+            payload.CopyTo(span[XsWireHeader.Size..]);
+            _pipe.Writer.Advance(length);
+            // Completes at once: the pipe never pauses its writer.
+            _pipe.Writer.FlushAsync().GetAwaiter().GetResult();
+            _pending += length;
+            return true;
+        }
+    }
+
+    /// <summary>Completes when at most half the limit is waiting.</summary>
+    public Task WhenDrainedAsync()
+    {
+        lock (_lock)
+        {
+            if (_completed || _pending <= _limit / 2)
+                return Task.CompletedTask;
+            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _drained.Task;
+        }
+    }
+
+    /// <summary>Stops taking messages; the pump sends what is queued and ends.</summary>
+    public void Complete()
+    {
+        lock (_lock)
+        {
+            if (_completed)
+                return;
+            _completed = true;
+            _pipe.Writer.Complete();
+            _drained?.TrySetResult();
+        }
+    }
+
+    /// <summary>Sends queued messages to <paramref name="output"/> until <see cref="Complete"/> or a failed send.</summary>
+    public async Task PumpAsync(PipeWriter output, CancellationToken cancellationToken)
+    {
+        var reader = _pipe.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                // Measured before AdvanceTo: the buffer's segments go back to the pool there.
+                var sent = buffer.Length;
+                foreach (var segment in buffer)
+                    output.Write(segment.Span);
+                reader.AdvanceTo(buffer.End);
+                var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                lock (_lock)
+                {
+                    _pending -= sent;
+                    if (_drained is not null && _pending <= _limit / 2)
+                    {
+                        _drained.TrySetResult();
+                        _drained = null;
+                    }
+                }
+                if (result.IsCompleted || flush.IsCompleted)
+                    break;
+            }
+        }
+        finally
+        {
+            Complete();
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,381 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading.Channels;
+
+namespace Xen.Store;
+
+/// <summary>
+/// A Xenstore client over any duplex byte stream: a daemon's Unix socket (<see cref="ConnectAsync"/>),
+/// an in-heap server, or a device such as <c>/dev/xen/xenbus</c> opened as a <see cref="Stream"/>.
+/// </summary>
+/// <remarks>
+/// Requests are pipelined: any number may be in flight, each matched to its reply by <c>req_id</c>.
+/// Watch events are delivered to the <see cref="WatchAsync"/> enumeration that registered them.
+/// Thread-safe.
+/// </remarks>
+public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable
+{
+    private readonly IDuplexPipe _transport;
+    private readonly Outbox _outbox = new(long.MaxValue);
+    private readonly Lock _lock = new();
+    private readonly Dictionary<uint, TaskCompletionSource<(XsMessageType, byte[])>> _pending = [];
+    private readonly Dictionary<string, Channel<WatchEvent>> _watches = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _closing = new();
+    private readonly Task _pump;
+    private readonly Task _reader;
+    private uint _nextRequest;
+    private long _nextToken;
+    private Exception? _closed;
+
+    private XenstoreClient(IDuplexPipe transport)
+    {
+        _transport = transport;
+        _pump = _outbox.PumpAsync(transport.Output, _closing.Token);
+        _reader = ReadRepliesAsync();
+    }
+
+    /// <summary>Connects to a daemon's Unix socket: <paramref name="socketPath"/>, else <see cref="XsWire.DefaultSocketPath"/>.</summary>
+    public static async Task<XenstoreClient> ConnectAsync(string? socketPath = null, CancellationToken cancellationToken = default)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath ?? XsWire.DefaultSocketPath), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return Connect(new NetworkStream(socket, ownsSocket: true));
+    }
+
+    /// <summary>A client over a stream that carries <c>xs_wire.h</c> messages both ways; the client owns it.</summary>
+    public static XenstoreClient Connect(Stream stream) =>
+        Connect(new Transport(PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true)), PipeWriter.Create(stream)));
+
+    /// <summary>
+    /// A guest's client over its Xenstore shared page: <paramref name="page"/> is the page it granted
+    /// to the daemon's domain and <paramref name="channel"/> the event channel it offered, both
+    /// announced by dom0's <c>INTRODUCE</c> (see <see cref="XenstoreServer.AcceptDomainPages"/>).
+    /// The caller keeps owning the page and the channel and may release them once the client is disposed.
+    /// </summary>
+    public static XenstoreClient ConnectPage<TEvents>(TEvents events, Xen.Evtchn.Channel channel, Xen.Gnt.PageBuffer page)
+        where TEvents : Xen.Evtchn.IEvents
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        return new XenstoreClient(new XenstorePageTransport<TEvents>(events, channel, page, daemon: false));
+    }
+
+    /// <summary>A client over a duplex pipe, e.g. <see cref="XenstoreServer.Connect"/>'s.</summary>
+    public static XenstoreClient Connect(IDuplexPipe transport)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return new XenstoreClient(transport);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> in a transaction and commits it; when the commit conflicts
+    /// (<see cref="XsError.EAGAIN"/>) the whole body runs again in a new transaction. If the body
+    /// throws, the transaction is aborted and nothing is left behind.
+    /// </summary>
+    public async Task<T> TransactionAsync<T>(Func<XenstoreTransaction, Task<T>> body, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        for (var attempt = 0; ; attempt++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var id = uint.Parse(Encoding.ASCII.GetString(await RequestAsync(XsMessageType.TransactionStart, [0], 0, cancellationToken).ConfigureAwait(false)).TrimEnd('\0'), CultureInfo.InvariantCulture);
+            var tx = new XenstoreTransaction(this, id);
+            T result;
+            try
+            {
+                result = await body(tx).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                await AbortQuietlyAsync(id).ConfigureAwait(false);
+                if (e is XenstoreException { Error: XsError.EAGAIN })
+                    continue;
+                throw;
+            }
+            try
+            {
+                await RequestAsync(XsMessageType.TransactionEnd, "T\0"u8.ToArray(), id, cancellationToken).ConfigureAwait(false);
+                return result;
+            }
+            catch (XenstoreException e) when (e.Error == XsError.EAGAIN)
+            {
+                // Someone committed what we read: back off a little, more as conflicts repeat.
+                if (attempt > 2)
+                    await Task.Delay(Random.Shared.Next(0, Math.Min(attempt, 20)), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="body"/> in a transaction, retried on <see cref="XsError.EAGAIN"/>.</summary>
+    public Task TransactionAsync(Func<XenstoreTransaction, Task> body, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return TransactionAsync(async tx =>
+        {
+            await body(tx).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Watches <paramref name="path"/> (or a special path such as <see cref="XsWire.ReleaseDomain"/>):
+    /// the first event comes at once, then one for every change to the path or below it. The watch
+    /// is removed when the enumeration ends.
+    /// </summary>
+    public async IAsyncEnumerable<WatchEvent> WatchAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var token = "mirage-" + Interlocked.Increment(ref _nextToken).ToString(CultureInfo.InvariantCulture);
+        var channel = Channel.CreateUnbounded<WatchEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        lock (_lock)
+        {
+            if (_closed is not null)
+                throw new XenstoreException("The connection to the daemon is closed.", _closed);
+            _watches.Add(token, channel);
+        }
+        try
+        {
+            await RequestAsync(XsMessageType.Watch, Args(path, token), 0, cancellationToken).ConfigureAwait(false);
+            await foreach (var e in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                yield return e;
+        }
+        finally
+        {
+            lock (_lock)
+                _watches.Remove(token);
+            if (_closed is null)
+            {
+                try
+                {
+                    await RequestAsync(XsMessageType.Unwatch, Args(path, token), 0, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (XenstoreException)
+                {
+                }
+            }
+        }
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds, checking it now and after every change at or below <paramref name="path"/>.</summary>
+    public async Task WaitUntilAsync(string path, Func<XenstoreClient, Task<bool>> condition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        await foreach (var _ in WatchAsync(path, cancellationToken).ConfigureAwait(false))
+        {
+            if (await condition(this).ConfigureAwait(false))
+                return;
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        throw new XenstoreException(XsError.EIO, "The connection closed while waiting.");
+    }
+
+    /// <summary>Waits until the value at <paramref name="path"/> (null while the node is missing) satisfies <paramref name="condition"/>, and returns it.</summary>
+    public async Task<string?> WaitForValueAsync(string path, Func<string?, bool> condition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        string? value = null;
+        await WaitUntilAsync(path, async c =>
+        {
+            value = await c.TryReadAsync(path, cancellationToken).ConfigureAwait(false);
+            return condition(value);
+        }, cancellationToken).ConfigureAwait(false);
+        return value;
+    }
+
+    /// <summary>The home path of <paramref name="domain"/>, as the daemon says (<c>GET_DOMAIN_PATH</c>).</summary>
+    public async Task<string> GetDomainPathAsync(ushort domain, CancellationToken cancellationToken = default) =>
+        Split(await RequestAsync(XsMessageType.GetDomainPath, Args(domain.ToString(CultureInfo.InvariantCulture)), 0, cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>
+    /// Makes this connection act as <paramref name="domain"/> from now on: its permissions,
+    /// quotas and relative paths become that domain's. Only a dom0 connection may do this, and only
+    /// once. Sent as <c>XS_CONTROL "restrict|&lt;domid&gt;|"</c>; see docs/xenstore.md.
+    /// </summary>
+    public Task ActAsDomainAsync(ushort domain, CancellationToken cancellationToken = default) =>
+        RequestAsync(XsMessageType.Control, Args("restrict", domain.ToString(CultureInfo.InvariantCulture)), 0, cancellationToken);
+
+    /// <summary>Dom0 tells the daemon about a domain (<c>INTRODUCE</c>), firing <c>@introduceDomain</c>.</summary>
+    public Task IntroduceAsync(ushort domain, long mfn, uint port, CancellationToken cancellationToken = default) =>
+        RequestAsync(XsMessageType.Introduce, Args(domain.ToString(CultureInfo.InvariantCulture), mfn.ToString(CultureInfo.InvariantCulture), port.ToString(CultureInfo.InvariantCulture)), 0, cancellationToken);
+
+    /// <summary>Dom0 tells the daemon a domain is gone (<c>RELEASE</c>), firing <c>@releaseDomain</c>.</summary>
+    public Task ReleaseAsync(ushort domain, CancellationToken cancellationToken = default) =>
+        RequestAsync(XsMessageType.Release, Args(domain.ToString(CultureInfo.InvariantCulture)), 0, cancellationToken);
+
+    /// <summary>Whether the daemon talks to <paramref name="domain"/> (<c>IS_DOMAIN_INTRODUCED</c>).</summary>
+    public async Task<bool> IsDomainIntroducedAsync(ushort domain, CancellationToken cancellationToken = default) =>
+        Split(await RequestAsync(XsMessageType.IsDomainIntroduced, Args(domain.ToString(CultureInfo.InvariantCulture)), 0, cancellationToken).ConfigureAwait(false))[0] == "T";
+
+    /// <summary>Closes the connection; requests in flight fail with <see cref="XenstoreException"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _outbox.Complete();
+        try
+        {
+            await _pump.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or InvalidOperationException)
+        {
+        }
+        await _transport.Output.CompleteAsync().ConfigureAwait(false);
+        await _closing.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _reader.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        _closing.Dispose();
+    }
+
+    private protected override Task<byte[]> SendAsync(XsMessageType type, byte[] payload, CancellationToken cancellationToken) =>
+        RequestAsync(type, payload, 0, cancellationToken);
+
+    /// <summary>Sends one request and waits for its reply's payload; an error reply throws.</summary>
+    internal async Task<byte[]> RequestAsync(XsMessageType type, byte[] payload, uint txId, CancellationToken cancellationToken)
+    {
+        if (payload.Length > XsWire.PayloadMax)
+            throw new XenstoreException(XsError.E2BIG, $"A request carries at most {XsWire.PayloadMax} bytes.");
+        var reply = new TaskCompletionSource<(XsMessageType, byte[])>(TaskCreationOptions.RunContinuationsAsynchronously);
+        uint id;
+        lock (_lock)
+        {
+            if (_closed is not null)
+                throw new XenstoreException("The connection to the daemon is closed.", _closed);
+            do
+            {
+                id = ++_nextRequest;
+            }
+            while (_pending.ContainsKey(id));
+            _pending.Add(id, reply);
+            _outbox.TryWrite(type, id, txId, payload);
+        }
+        (XsMessageType Type, byte[] Payload) result;
+        using (cancellationToken.Register(() => reply.TrySetCanceled(cancellationToken)))
+            result = await reply.Task.ConfigureAwait(false);
+        if (result.Type == XsMessageType.Error)
+        {
+            var error = XsWire.ParseError(result.Payload);
+            throw new XenstoreException(error, $"{type} failed: {error}.");
+        }
+        if (result.Type != type)
+            throw new XenstoreException(XsError.EIO, $"The reply to {type} has type {result.Type}.");
+        return result.Payload;
+    }
+
+    private async Task AbortQuietlyAsync(uint id)
+    {
+        try
+        {
+            await RequestAsync(XsMessageType.TransactionEnd, "F\0"u8.ToArray(), id, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (XenstoreException)
+        {
+        }
+    }
+
+    private async Task ReadRepliesAsync()
+    {
+        var input = _transport.Input;
+        Exception reason = new XenstoreException(XsError.EIO, "The daemon closed the connection.");
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(_closing.Token).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                while (TryTake(ref buffer, out var header, out var payload))
+                    Dispatch(header, payload);
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                    break;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            reason = new XenstoreException(XsError.EIO, "The client was closed.");
+        }
+        catch (Exception e) when (e is IOException or SocketException or InvalidOperationException or XenstoreException)
+        {
+            reason = e;
+        }
+        finally
+        {
+            await input.CompleteAsync().ConfigureAwait(false);
+            Close(reason);
+        }
+    }
+
+    private static bool TryTake(ref ReadOnlySequence<byte> buffer, out XsWireHeader header, out byte[] payload)
+    {
+        header = default;
+        payload = [];
+        if (buffer.Length < XsWireHeader.Size)
+            return false;
+        Span<byte> bytes = stackalloc byte[XsWireHeader.Size];
+        buffer.Slice(0, XsWireHeader.Size).CopyTo(bytes);
+        header = XsWireHeader.Read(bytes);
+        if (header.Len > XsWire.PayloadMax)
+            throw new XenstoreException(XsError.EIO, $"The daemon sent a payload of {header.Len} bytes.");
+        if (buffer.Length < XsWireHeader.Size + header.Len)
+            return false;
+        payload = buffer.Slice(XsWireHeader.Size, header.Len).ToArray();
+        buffer = buffer.Slice(XsWireHeader.Size + header.Len);
+        return true;
+    }
+
+    private void Dispatch(XsWireHeader header, byte[] payload)
+    {
+        if (header.Type == XsMessageType.WatchEvent)
+        {
+            var parts = Split(payload);
+            if (parts.Length < 2)
+                return;
+            Channel<WatchEvent>? channel;
+            lock (_lock)
+                _watches.TryGetValue(parts[1], out channel);
+            channel?.Writer.TryWrite(new WatchEvent(parts[0], parts[1]));
+            return;
+        }
+        TaskCompletionSource<(XsMessageType, byte[])>? reply;
+        lock (_lock)
+            _pending.Remove(header.ReqId, out reply);
+        reply?.TrySetResult((header.Type, payload));
+    }
+
+    private void Close(Exception reason)
+    {
+        List<TaskCompletionSource<(XsMessageType, byte[])>> pending;
+        List<Channel<WatchEvent>> watches;
+        lock (_lock)
+        {
+            _closed ??= reason;
+            pending = [.. _pending.Values];
+            _pending.Clear();
+            watches = [.. _watches.Values];
+        }
+        _outbox.Complete();
+        foreach (var p in pending)
+            p.TrySetException(new XenstoreException("The connection to the daemon is closed.", reason));
+        foreach (var w in watches)
+            w.Writer.TryComplete(new XenstoreException("The connection to the daemon is closed.", reason));
+    }
+
+    private sealed class Transport(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+}

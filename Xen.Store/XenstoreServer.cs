@@ -1,0 +1,186 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Xen.Store;
+
+/// <summary>
+/// A Xenstore daemon: one store shared by any number of connections, each a duplex byte pipe that
+/// carries <c>xs_wire.h</c> messages. Host it on a Unix socket (<see cref="ListenAsync"/>), in the
+/// heap for tests (<see cref="Connect"/>), or on any transport (<see cref="ServeAsync"/>).
+/// </summary>
+/// <remarks>
+/// Requests are processed one at a time across all connections, as in the C daemon, so every
+/// request sees a consistent store. Each connection gets its replies in request order, with watch
+/// events interleaved. A connection that breaks the framing (a length above
+/// <see cref="XsWire.PayloadMax"/>) is dropped; every other malformed request gets an error reply.
+/// </remarks>
+public sealed partial class XenstoreServer : IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly Store _store;
+    private readonly List<Watch> _watches = [];
+    private readonly HashSet<ServerConnection> _connections = [];
+    private readonly HashSet<ushort> _introduced = [];
+    private readonly Dictionary<ushort, ushort> _targets = [];
+    private readonly XenstoreServerOptions _options;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly byte[] _reply = new byte[XsWire.PayloadMax];
+    private int _nextConnection;
+    private uint _nextTransaction;
+
+    /// <summary>Creates a server with an empty store (just the root, owned by dom0).</summary>
+    public XenstoreServer(XenstoreServerOptions? options = null)
+    {
+        _options = options ?? new XenstoreServerOptions();
+        _store = new Store(_options.MaxNodesPerDomain);
+    }
+
+    /// <summary>How many connections are open.</summary>
+    public int ConnectionCount
+    {
+        get
+        {
+            lock (_lock)
+                return _connections.Count;
+        }
+    }
+
+    /// <summary>Bytes of replies and events queued and not yet sent, over all connections.</summary>
+    internal long PendingOutputBytes
+    {
+        get
+        {
+            lock (_lock)
+                return _connections.Sum(c => c.Outbox.Pending);
+        }
+    }
+
+    /// <summary>
+    /// Serves one connection until the peer closes it, breaks the framing, is dropped, or
+    /// <paramref name="cancellationToken"/> fires. The connection acts as <paramref name="domain"/>.
+    /// </summary>
+    public async Task ServeAsync(IDuplexPipe transport, ushort domain = 0, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ServerConnection connection;
+        lock (_lock)
+        {
+            connection = new ServerConnection(++_nextConnection, domain, _options.MaxPendingOutputBytes);
+            _connections.Add(connection);
+        }
+        Log($"{connection} opened");
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connection.Aborted, _stopping.Token);
+        var pump = connection.Outbox.PumpAsync(transport.Output, linked.Token);
+        try
+        {
+            await ReadRequestsAsync(connection, transport.Input, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            Log($"{connection}: {e.Message}");
+        }
+        finally
+        {
+            Disconnect(connection);
+            try
+            {
+                await pump.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+            {
+            }
+            await transport.Input.CompleteAsync().ConfigureAwait(false);
+            await transport.Output.CompleteAsync().ConfigureAwait(false);
+            Log($"{connection} closed");
+        }
+    }
+
+    /// <summary>Opens an in-heap connection acting as <paramref name="domain"/> and returns the client's end of it.</summary>
+    /// <remarks>The connection is served in the background until the client completes its output or the server is disposed.</remarks>
+    public IDuplexPipe Connect(ushort domain = 0)
+    {
+        var options = new PipeOptions(useSynchronizationContext: false);
+        var toServer = new Pipe(options);
+        var toClient = new Pipe(options);
+        _ = ServeAsync(new DuplexPipe(toServer.Reader, toClient.Writer), domain);
+        return new DuplexPipe(toClient.Reader, toServer.Writer);
+    }
+
+    /// <summary>Drops every connection and stops listening.</summary>
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        lock (_lock)
+        {
+            foreach (var c in _connections)
+                c.Abort();
+        }
+    }
+
+    private async Task ReadRequestsAsync(ServerConnection connection, PipeReader input, CancellationToken cancellationToken)
+    {
+        var payload = new byte[XsWire.PayloadMax];
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var violation = false;
+            while (buffer.Length >= XsWireHeader.Size)
+            {
+                var header = ReadHeader(buffer);
+                if (header.Len > XsWire.PayloadMax)
+                {
+                    Log($"{connection}: payload length {header.Len} above {XsWire.PayloadMax}; dropping it");
+                    violation = true;
+                    break;
+                }
+                var length = XsWireHeader.Size + header.Len;
+                if (buffer.Length < length)
+                    break;
+                buffer.Slice(XsWireHeader.Size, header.Len).CopyTo(payload);
+                Process(connection, header, payload.AsSpan(0, (int)header.Len));
+                buffer = buffer.Slice(length);
+            }
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (violation)
+                return;
+            if (result.IsCompleted)
+            {
+                if (!buffer.IsEmpty)
+                    Log($"{connection}: closed in the middle of a message");
+                return;
+            }
+            await connection.Outbox.WhenDrainedAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static XsWireHeader ReadHeader(in ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> header = stackalloc byte[XsWireHeader.Size];
+        buffer.Slice(0, XsWireHeader.Size).CopyTo(header);
+        return XsWireHeader.Read(header);
+    }
+
+    private void Disconnect(ServerConnection connection)
+    {
+        lock (_lock)
+        {
+            _connections.Remove(connection);
+            _watches.RemoveAll(w => w.Connection == connection);
+            connection.Transactions.Clear();
+        }
+        connection.Abort();
+    }
+
+    private void Log(string message) => _options.Log?.Invoke(message);
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+}

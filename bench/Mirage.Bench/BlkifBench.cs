@@ -1,0 +1,284 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Blkif;
+using Microsoft.Win32.SafeHandles;
+using Xen.Evtchn;
+using Xen.Evtchn.InHeap;
+using Xen.Evtchn.Unix;
+using Xen.Gnt.InHeap;
+using Xen.Gnt.Unix;
+
+namespace Mirage.Bench;
+
+/// <summary>
+/// Block device throughput: reads through blkfront and blkback from an image on tmpfs, against
+/// <c>pread</c> of the same file from this process, in the same run. 4 KiB random reads at queue
+/// depth 32 (IOPS) and 1 MiB sequential reads (MiB/s). Rounds alternate; the best of each counts.
+/// </summary>
+internal static class BlkifBench
+{
+    public static Command Create()
+    {
+        var sizeMiB = new Option<int>("--size") { Description = "Image size in MiB (on /dev/shm).", DefaultValueFactory = _ => 256 };
+        var seconds = new Option<double>("--seconds") { Description = "Seconds per measurement.", DefaultValueFactory = _ => 2 };
+        var rounds = new Option<int>("--rounds") { Description = "Alternating rounds; the best of each counts.", DefaultValueFactory = _ => 3 };
+        var inHeap = new Option<bool>("--in-heap") { Description = "Both ends in this process on the in-heap backends, instead of a backend process over the Unix backends." };
+        var serve = new Option<string?>("--serve") { Description = "Internal: run as the backend process for this image.", Hidden = true };
+        var root = new Option<string?>("--root") { Description = "Internal: the Unix backends' root folder.", Hidden = true };
+        var command = new Command("blkif", "blkfront/blkback reads of an image on tmpfs against pread of the same file.") { sizeMiB, seconds, rounds, inHeap, serve, root };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (parse.GetValue(serve) is { } image)
+                return await ServeAsync(image, parse.GetValue(root)!, cancellationToken).ConfigureAwait(false);
+            var size = (long)parse.GetValue(sizeMiB) << 20;
+            var time = TimeSpan.FromSeconds(parse.GetValue(seconds));
+            var n = parse.GetValue(rounds);
+            var path = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"mirage-blkif-bench-{Environment.ProcessId}.img");
+            try
+            {
+                CreateImage(path, size);
+                var mode = parse.GetValue(inHeap) ? "both ends in one process (in-heap backends)" : "backend in a second process (Unix backends)";
+                Console.WriteLine($"blkif bench: {size >> 20} MiB image at {path}, {mode}, {time.TotalSeconds:F1} s per measurement, best of {n} rounds, {Environment.ProcessorCount} cores");
+                if (parse.GetValue(inHeap))
+                {
+                    await using var disk = InHeapBlkif.Open(path);
+                    await Compare(path, size, disk.Frontend, time, n, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await TwoProcessesAsync(path, size, time, n, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    internal static async Task Compare(string path, long size, IBlockDevice device, TimeSpan time, int rounds, CancellationToken cancellationToken)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        // Warm up both paths.
+        PreadRandom(file, size, TimeSpan.FromMilliseconds(300));
+        await DeviceRandom(device, size, 32, TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
+        await DeviceSequential(device, size, 4, TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
+
+        double bestPread = 0, bestRandom = 0, bestSeqPread = 0, bestSeq1 = 0, bestSeq4 = 0, allocated = double.MaxValue;
+        for (var round = 0; round < rounds; round++)
+        {
+            bestPread = Math.Max(bestPread, PreadRandom(file, size, time));
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+            var (iops, count) = await DeviceRandom(device, size, 32, time, cancellationToken).ConfigureAwait(false);
+            allocated = Math.Min(allocated, (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)count);
+            bestRandom = Math.Max(bestRandom, iops);
+            bestSeqPread = Math.Max(bestSeqPread, PreadSequential(file, size, time));
+            bestSeq1 = Math.Max(bestSeq1, await DeviceSequential(device, size, 1, time, cancellationToken).ConfigureAwait(false));
+            bestSeq4 = Math.Max(bestSeq4, await DeviceSequential(device, size, 4, time, cancellationToken).ConfigureAwait(false));
+        }
+        Console.WriteLine("4 KiB random reads:");
+        Console.WriteLine($"  pread, 1 thread       {bestPread,12:N0} IOPS");
+        Console.WriteLine($"  blkfront, QD 32       {bestRandom,12:N0} IOPS   {bestRandom / bestPread,6:P0} of pread (goal 50%)   {allocated:F1} bytes allocated/read");
+        Console.WriteLine("1 MiB sequential reads:");
+        Console.WriteLine($"  pread, 1 thread       {bestSeqPread,12:N0} MiB/s");
+        Console.WriteLine($"  blkfront, QD 1        {bestSeq1,12:N0} MiB/s   {bestSeq1 / bestSeqPread,6:P0} of pread");
+        Console.WriteLine($"  blkfront, QD 4        {bestSeq4,12:N0} MiB/s   {bestSeq4 / bestSeqPread,6:P0} of pread (goal 70%)");
+    }
+
+    private const ushort BackendDomain = 1;
+    private const ushort FrontendDomain = 2;
+
+    // The frontend here, the backend in a child process; they exchange their Xenstore keys as
+    // "key=value" lines over the child's stdin and stdout, ended by an empty line.
+    private static async Task TwoProcessesAsync(string path, long size, TimeSpan time, int rounds, CancellationToken cancellationToken)
+    {
+        var root = Directory.CreateTempSubdirectory("mirage-blkif-bench-").FullName;
+        try
+        {
+            var self = Environment.ProcessPath!;
+            var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true };
+            if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+                start.ArgumentList.Add(typeof(BlkifBench).Assembly.Location);
+            foreach (var arg in new[] { "blkif", "--serve", path, "--root", root })
+                start.ArgumentList.Add(arg);
+            using var child = Process.Start(start)!;
+            try
+            {
+                var backendKeys = await ReadKeysAsync(child.StandardOutput, cancellationToken).ConfigureAwait(false);
+                using var events = new UnixEvents(new UnixEventsOptions { Domain = FrontendDomain, Root = root });
+                using var memory = new UnixMemory(new UnixMemoryOptions { Domain = FrontendDomain, Root = root });
+                await using (var front = Blkfront<UnixEvents, UnixMemory>.Create(events, memory, BackendDomain, BlkifXenstoreKeys.ParseBackend(backendKeys.GetValueOrDefault)))
+                {
+                    foreach (var (key, value) in BlkifXenstoreKeys.Frontend(front.FrontendInfo))
+                        await child.StandardInput.WriteLineAsync($"{key}={value}").ConfigureAwait(false);
+                    await child.StandardInput.WriteLineAsync().ConfigureAwait(false);
+                    await child.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    await Compare(path, size, front, time, rounds, cancellationToken).ConfigureAwait(false);
+                }
+                await child.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (!child.HasExited)
+                    child.Kill();
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static async Task<int> ServeAsync(string path, string root, CancellationToken cancellationToken)
+    {
+        using var events = new UnixEvents(new UnixEventsOptions { Domain = BackendDomain, Root = root });
+        using var memory = new UnixMemory(new UnixMemoryOptions { Domain = BackendDomain, Root = root });
+        using var storage = RawImageStorage.Open(path, readOnly: true);
+        await using var back = new Blkback<UnixEvents, UnixMemory>(events, memory, storage);
+        var stdout = Console.Out;
+        foreach (var (key, value) in BlkifXenstoreKeys.Backend(back.Info))
+            await stdout.WriteLineAsync($"{key}={value}").ConfigureAwait(false);
+        await stdout.WriteLineAsync().ConfigureAwait(false);
+        await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var frontendKeys = await ReadKeysAsync(Console.In, cancellationToken).ConfigureAwait(false);
+        back.Connect(FrontendDomain, BlkifXenstoreKeys.ParseFrontend(frontendKeys.GetValueOrDefault));
+        // Serves until the frontend closes its channels.
+        await back.Completion.ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<Dictionary<string, string>> ReadKeysAsync(TextReader reader, CancellationToken cancellationToken)
+    {
+        var keys = new Dictionary<string, string>();
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { Length: > 0 } line)
+        {
+            var at = line.IndexOf('=', StringComparison.Ordinal);
+            keys[line[..at]] = line[(at + 1)..];
+        }
+        return keys;
+    }
+
+    internal static void CreateImage(string path, long size)
+    {
+        using var image = new FileStream(path, FileMode.Create, FileAccess.Write);
+        var chunk = new byte[1 << 20];
+        new Random(1).NextBytes(chunk);
+        for (long at = 0; at < size; at += chunk.Length)
+            image.Write(chunk, 0, (int)Math.Min(chunk.Length, size - at));
+    }
+
+    private static double PreadRandom(SafeFileHandle file, long size, TimeSpan time)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(4096, pinned: true);
+        var random = new Random(2);
+        var blocks = size / 4096;
+        long count = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < time)
+        {
+            for (var i = 0; i < 64; i++)
+                RandomAccess.Read(file, buffer, random.NextInt64(blocks) * 4096);
+            count += 64;
+        }
+        return count / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double PreadSequential(SafeFileHandle file, long size, TimeSpan time)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(1 << 20, pinned: true);
+        var chunks = size >> 20;
+        long count = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < time)
+        {
+            RandomAccess.Read(file, buffer, (count % chunks) << 20);
+            count++;
+        }
+        return count / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<(double PerSecond, long Count)> DeviceRandom(IBlockDevice device, long size, int depth, TimeSpan time, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var workers = new Task<long>[depth];
+        for (var w = 0; w < depth; w++)
+        {
+            var seed = w;
+            workers[w] = Task.Run(async () =>
+            {
+                var buffer = GC.AllocateUninitializedArray<byte>(4096, pinned: true);
+                var random = new Random(seed);
+                var blocks = size / 4096;
+                long count = 0;
+                while (clock.Elapsed < time)
+                {
+                    await device.ReadAsync(random.NextInt64(blocks) * 4096, buffer, cancellationToken).ConfigureAwait(false);
+                    count++;
+                }
+                return count;
+            }, cancellationToken);
+        }
+        var total = (await Task.WhenAll(workers).ConfigureAwait(false)).Sum();
+        return (total / clock.Elapsed.TotalSeconds, total);
+    }
+
+    // Reads the image front to back in 1 MiB requests, 'depth' of them in flight.
+    private static async Task<double> DeviceSequential(IBlockDevice device, long size, int depth, TimeSpan time, CancellationToken cancellationToken)
+    {
+        var chunks = size >> 20;
+        long next = -1;
+        var clock = Stopwatch.StartNew();
+        var workers = new Task<long>[depth];
+        for (var w = 0; w < depth; w++)
+        {
+            workers[w] = Task.Run(async () =>
+            {
+                var buffer = GC.AllocateUninitializedArray<byte>(1 << 20, pinned: true);
+                long count = 0;
+                while (clock.Elapsed < time)
+                {
+                    var chunk = Interlocked.Increment(ref next) % chunks;
+                    await device.ReadAsync(chunk << 20, buffer, cancellationToken).ConfigureAwait(false);
+                    count++;
+                }
+                return count;
+            }, cancellationToken);
+        }
+        var total = (await Task.WhenAll(workers).ConfigureAwait(false)).Sum();
+        return total / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Both ends in this process, on the in-heap backends.</summary>
+    private sealed class InHeapBlkif : IAsyncDisposable
+    {
+        private readonly InHeapEventHub _events = new();
+        private readonly InHeapGrantHub _grants = new();
+        private readonly RawImageStorage _storage;
+        private readonly Blkback<InHeapEvents, InHeapMemory> _backend;
+
+        private InHeapBlkif(string path)
+        {
+            _storage = RawImageStorage.Open(path, readOnly: true);
+            var back = (_events.Open(0), _grants.Open(0));
+            var front = (_events.Open(1), _grants.Open(1));
+            _backend = new Blkback<InHeapEvents, InHeapMemory>(back.Item1, back.Item2, _storage);
+            Frontend = Blkfront<InHeapEvents, InHeapMemory>.Create(front.Item1, front.Item2, 0, _backend.Info);
+            _backend.Connect(1, Frontend.FrontendInfo);
+        }
+
+        public Blkfront<InHeapEvents, InHeapMemory> Frontend { get; }
+
+        public static InHeapBlkif Open(string path) => new(path);
+
+        public async ValueTask DisposeAsync()
+        {
+            await Frontend.DisposeAsync().ConfigureAwait(false);
+            await _backend.DisposeAsync().ConfigureAwait(false);
+            _grants.Dispose();
+            _events.Dispose();
+            _storage.Dispose();
+        }
+    }
+}
