@@ -10,6 +10,7 @@ var root = new RootCommand("Benchmarks of the Xen drivers, each against a baseli
     XenstoreBench.Create(),
     EvtchnBench.Create(),
     BlkifBench.Create(),
+    VchanBench.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,0 +1,255 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using Vchan;
+using Xen.Evtchn;
+using Xen.Evtchn.Unix;
+using Xen.Gnt.Unix;
+using Xen.Store;
+
+namespace Mirage.Bench;
+
+/// <summary>
+/// Vchan between two processes over the Unix backends against a Unix domain stream socket between
+/// the same two processes, in the same run: throughput with 1 MiB rings and 64 KiB writes, one-byte
+/// round trips, and the in-page 1 KiB and 2 KiB rings. This process is the vchan server (domain 1)
+/// and runs an in-process Xenstore daemon; a copy of itself is the client (domain 2).
+/// </summary>
+public static class VchanBench
+{
+    private const ushort ServerDomain = 1, ClientDomain = 2;
+
+    /// <summary>Creates the command.</summary>
+    public static Command Create()
+    {
+        var gib = new Option<double>("--gib") { Description = "GiB to send per throughput measurement.", DefaultValueFactory = _ => 1.0 };
+        var trips = new Option<int>("--round-trips") { Description = "One-byte round trips per measurement.", DefaultValueFactory = _ => 100_000 };
+        var peer = new Option<string[]>("--peer") { Description = "Internal: run as the second process.", Hidden = true, AllowMultipleArgumentsPerToken = true };
+        var command = new Command("vchan", "Vchan over the Unix backends against a Unix domain socket between the same two processes.") { gib, trips, peer };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (parse.GetValue(peer) is { Length: > 0 } peerArgs)
+                return await PeerAsync(peerArgs).ConfigureAwait(false);
+            await RunAsync((long)(parse.GetValue(gib) * (1L << 30)), parse.GetValue(trips), cancellationToken).ConfigureAwait(false);
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task RunAsync(long bytes, int trips, CancellationToken cancellationToken)
+    {
+        if (!OperatingSystem.IsLinux())
+            throw new PlatformNotSupportedException("The Unix backends need Linux.");
+        var root = Path.Combine("/dev/shm", "mirage-vchan-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var storeSocket = root + ".xenstored";
+        using var daemon = new XenstoreServer();
+        using var stopDaemon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var ready = new TaskCompletionSource();
+        var serving = daemon.ListenAsync(storeSocket, ready.SetResult, stopDaemon.Token);
+        await ready.Task.ConfigureAwait(false);
+        try
+        {
+            using var events = UnixEvents.Create(ServerDomain, root);
+            using var memory = UnixMemory.Create(ServerDomain, root, p => events.Send(new Channel(new Port(p))));
+            await using var store = await VchanXenstore.ConnectAsDomainAsync(storeSocket, ServerDomain, cancellationToken).ConfigureAwait(false);
+            var bench = new Runner(root, storeSocket, events, memory, store);
+
+            Console.WriteLine($"vchan vs Unix domain stream socket, two processes, {Environment.ProcessorCount} CPUs");
+            // Warm up both paths (JIT, page faults) before measuring.
+            await bench.VchanThroughputAsync(1 << 20, 1 << 20, 64 << 20).ConfigureAwait(false);
+            await bench.SocketThroughputAsync(64 << 20).ConfigureAwait(false);
+
+            var vchan = await bench.VchanThroughputAsync(1 << 20, 1 << 20, bytes).ConfigureAwait(false);
+            var socket = await bench.SocketThroughputAsync(bytes).ConfigureAwait(false);
+            Console.WriteLine($"throughput, 1 MiB rings, 64 KiB writes: vchan {vchan:F0} MB/s, socket {socket:F0} MB/s, ratio {vchan / socket:F2} (goal >= 1.5)");
+
+            var inPage2 = await bench.VchanThroughputAsync(0, 0, bytes / 8).ConfigureAwait(false);          // server writes the 2 KiB ring
+            var inPage1 = await bench.VchanThroughputAsync(2048, 1024, bytes / 8).ConfigureAwait(false);    // server writes the 1 KiB ring
+            Console.WriteLine($"throughput, in-page rings, 64 KiB writes: 2 KiB ring {inPage2:F0} MB/s ({inPage2 / socket:F2}x socket), 1 KiB ring {inPage1:F0} MB/s ({inPage1 / socket:F2}x socket)");
+
+            await bench.VchanRoundTripAsync(trips / 10).ConfigureAwait(false);
+            await bench.SocketRoundTripAsync(trips / 10).ConfigureAwait(false);
+            var vchanTrip = await bench.VchanRoundTripAsync(trips).ConfigureAwait(false);
+            var socketTrip = await bench.SocketRoundTripAsync(trips).ConfigureAwait(false);
+            Console.WriteLine($"one-byte round trip: vchan {vchanTrip:F2} us, socket {socketTrip:F2} us, ratio {vchanTrip / socketTrip:F3} (goal <= 0.2)");
+        }
+        finally
+        {
+            await stopDaemon.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await serving.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            Directory.Delete(root, recursive: true);
+            File.Delete(storeSocket);
+        }
+    }
+
+    private sealed class Runner(string root, string storeSocket, UnixEvents events, UnixMemory memory, XenstoreClient store)
+    {
+        private int _next;
+
+        private string NextPort() => "bench" + Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture);
+
+        public async Task<double> VchanThroughputAsync(int leftMin, int rightMin, long bytes)
+        {
+            var port = NextPort();
+            await using var endpoint = await VchanXenstore.ListenAsync(events, memory, store, ClientDomain, port, leftMin, rightMin).ConfigureAwait(false);
+            using var peer = StartPeer("vchan-sink", port, bytes.ToString(CultureInfo.InvariantCulture));
+            await endpoint.WaitForConnectionAsync().ConfigureAwait(false);
+            var buffer = new byte[65536];
+            Random.Shared.NextBytes(buffer);
+            var clock = Stopwatch.StartNew();
+            for (long sent = 0; sent < bytes; sent += buffer.Length)
+                await endpoint.WriteAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, bytes - sent))).ConfigureAwait(false);
+            // The peer answers one byte once it has read everything.
+            if (await endpoint.ReadAsync(new byte[1]).ConfigureAwait(false) != 1)
+                throw new IOException("The peer did not acknowledge.");
+            var seconds = clock.Elapsed.TotalSeconds;
+            // The peer waits for the close, so that the acknowledgement is read before it goes.
+            await endpoint.DisposeAsync().ConfigureAwait(false);
+            await peer.WaitForExitAsync().ConfigureAwait(false);
+            return bytes / seconds / 1e6;
+        }
+
+        public async Task<double> VchanRoundTripAsync(int trips)
+        {
+            var port = NextPort();
+            await using var endpoint = await VchanXenstore.ListenAsync(events, memory, store, ClientDomain, port).ConfigureAwait(false);
+            using var peer = StartPeer("vchan-echo", port, "0");
+            await endpoint.WaitForConnectionAsync().ConfigureAwait(false);
+            var one = new byte[1];
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < trips; i++)
+            {
+                await endpoint.WriteAsync(one).ConfigureAwait(false);
+                if (await endpoint.ReadAsync(one).ConfigureAwait(false) != 1)
+                    throw new IOException("The echo peer went away.");
+            }
+            var micros = clock.Elapsed.TotalMicroseconds / trips;
+            await endpoint.DisposeAsync().ConfigureAwait(false);
+            await peer.WaitForExitAsync().ConfigureAwait(false);
+            return micros;
+        }
+
+        public async Task<double> SocketThroughputAsync(long bytes)
+        {
+            var (socket, peer) = await AcceptPeerAsync("socket-sink", bytes).ConfigureAwait(false);
+            using (socket)
+            using (peer)
+            {
+                var buffer = new byte[65536];
+                Random.Shared.NextBytes(buffer);
+                var clock = Stopwatch.StartNew();
+                for (long sent = 0; sent < bytes; sent += buffer.Length)
+                    await socket.SendAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, bytes - sent))).ConfigureAwait(false);
+                if (await socket.ReceiveAsync(new byte[1]).ConfigureAwait(false) != 1)
+                    throw new IOException("The peer did not acknowledge.");
+                var seconds = clock.Elapsed.TotalSeconds;
+                socket.Dispose();
+                await peer.WaitForExitAsync().ConfigureAwait(false);
+                return bytes / seconds / 1e6;
+            }
+        }
+
+        public async Task<double> SocketRoundTripAsync(int trips)
+        {
+            var (socket, peer) = await AcceptPeerAsync("socket-echo", 0).ConfigureAwait(false);
+            using (peer)
+            {
+                var one = new byte[1];
+                var clock = Stopwatch.StartNew();
+                for (var i = 0; i < trips; i++)
+                {
+                    await socket.SendAsync(one).ConfigureAwait(false);
+                    if (await socket.ReceiveAsync(one).ConfigureAwait(false) != 1)
+                        throw new IOException("The echo peer went away.");
+                }
+                var micros = clock.Elapsed.TotalMicroseconds / trips;
+                socket.Dispose();
+                await peer.WaitForExitAsync().ConfigureAwait(false);
+                return micros;
+            }
+        }
+
+        private async Task<(Socket Socket, Process Peer)> AcceptPeerAsync(string mode, long bytes)
+        {
+            var path = Path.Combine(root, NextPort() + ".sock");
+            using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+            listener.Listen(1);
+            var peer = StartPeer(mode, path, bytes.ToString(CultureInfo.InvariantCulture));
+            var socket = await listener.AcceptAsync().ConfigureAwait(false);
+            File.Delete(path);
+            return (socket, peer);
+        }
+
+        private Process StartPeer(string mode, string where, string bytes)
+        {
+            var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+            foreach (var a in Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => a != "vchan"))
+                info.ArgumentList.Add(a);
+            info.ArgumentList.Add("vchan");
+            info.ArgumentList.Add("--peer");
+            info.ArgumentList.Add(mode);
+            info.ArgumentList.Add(where);
+            info.ArgumentList.Add(bytes);
+            info.Environment["XEN_ROOT"] = root;
+            info.Environment["XENSTORED_PATH"] = storeSocket;
+            return Process.Start(info) ?? throw new InvalidOperationException("Could not start the peer process.");
+        }
+    }
+
+    // The second process: domain 2, one mode per run.
+    private static async Task<int> PeerAsync(string[] args)
+    {
+        var (mode, where, bytes) = (args[0], args[1], long.Parse(args[2], CultureInfo.InvariantCulture));
+        if (mode.StartsWith("socket", StringComparison.Ordinal))
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(where)).ConfigureAwait(false);
+            await using var stream = new NetworkStream(socket);
+            await ServeAsync(stream, mode, bytes).ConfigureAwait(false);
+            return 0;
+        }
+        using var events = UnixEvents.Create(ClientDomain);
+        using var memory = UnixMemory.Create(ClientDomain, sendEvent: p => events.Send(new Channel(new Port(p))));
+        await using var store = await VchanXenstore.ConnectAsDomainAsync(null, ClientDomain).ConfigureAwait(false);
+        await using var endpoint = await VchanXenstore.ConnectAsync(events, memory, store, ServerDomain, where, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        await using var vchan = endpoint.AsStream(ownsEndpoint: false);
+        await ServeAsync(vchan, mode, bytes).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task ServeAsync(Stream stream, string mode, long bytes)
+    {
+        var buffer = new byte[65536];
+        if (mode.EndsWith("sink", StringComparison.Ordinal))
+        {
+            long got = 0;
+            while (got < bytes)
+            {
+                var n = await stream.ReadAsync(buffer).ConfigureAwait(false);
+                if (n == 0)
+                    throw new EndOfStreamException();
+                got += n;
+            }
+            await stream.WriteAsync(buffer.AsMemory(0, 1)).ConfigureAwait(false);
+            // Wait for the server to close, so that it reads the acknowledgement first.
+            while (await stream.ReadAsync(buffer).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        else
+        {
+            var one = new byte[1];
+            while (await stream.ReadAsync(one).ConfigureAwait(false) == 1)
+                await stream.WriteAsync(one).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using Xen.Evtchn;
+using Xen.Evtchn.Unix;
+using Xen.Gnt.Unix;
+using Vchan.Peer;
+using Xen.Store;
+
+namespace Vchan.Tests;
+
+/// <summary>
+/// A vchan between this process (domain 1) and a peer process (domain 2, <c>Vchan.Peer</c>) over the
+/// Unix backends, meeting through an in-process Xenstore daemon on a private socket.
+/// </summary>
+[Collection("cross-process")]
+public sealed class CrossProcessTests : IAsyncLifetime
+{
+    private const ushort Self = 1, Peer = 2;
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly string _root = Path.Combine("/dev/shm", "mirage-vchan-test-" + Guid.NewGuid().ToString("N")[..12]);
+    private readonly XenstoreServer _daemon = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Task _serving = Task.CompletedTask;
+    private UnixEvents _events;
+    private UnixMemory _memory;
+    private XenstoreClient? _store;
+
+    private string StoreSocket => _root + ".xenstored";
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var ready = new TaskCompletionSource();
+        _serving = _daemon.ListenAsync(StoreSocket, ready.SetResult, _stop.Token);
+        await ready.Task.WaitAsync(Timeout);
+        _events = UnixEvents.Create(Self, _root);
+        var events = _events;
+        _memory = UnixMemory.Create(Self, _root, p => events.Send(new Channel(new Port(p))));
+        _store = await VchanXenstore.ConnectAsDomainAsync(StoreSocket, Self);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_store is not null)
+            await _store.DisposeAsync();
+        _memory.Dispose();
+        _events.Dispose();
+        await _stop.CancelAsync();
+        try
+        {
+            await _serving;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        _daemon.Dispose();
+        Directory.Delete(_root, recursive: true);
+        File.Delete(StoreSocket);
+    }
+
+    [Fact]
+    public async Task One_gibibyte_each_way_at_once_arrives_intact()
+    {
+        const long size = 1L << 30;
+        await using var server = await VchanXenstore.ListenAsync(_events, _memory, _store!, Peer, "gib", 1 << 20, 1 << 20);
+        using var peer = StartPeer("connect", "gib", "hash", size);
+        await server.WaitForConnectionAsync().AsTask().WaitAsync(Timeout);
+        var sending = Task.Run(() => Patterns.SendAsync(server, size, seed: Self));
+        var receiving = Task.Run(async () =>
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[1 << 18];
+            long total = 0;
+            while (total < size)
+            {
+                var n = await server.ReadAsync(buffer);
+                Assert.NotEqual(0, n);
+                hash.AppendData(buffer, 0, n);
+                total += n;
+            }
+            return hash.GetHashAndReset();
+        });
+        var sent = await sending.WaitAsync(Timeout);
+        var received = await receiving.WaitAsync(Timeout);
+        await server.DisposeAsync();
+        var lines = await peer.ReadToEndAsync(Timeout);
+        Assert.Contains($"received {Convert.ToHexString(sent)} {size}", lines);
+        Assert.Contains($"sent {Convert.ToHexString(received)}", lines);
+    }
+
+    [Fact]
+    public async Task Bytes_a_peer_writes_before_closing_are_all_read_then_the_end()
+    {
+        const long size = 5 << 20;
+        await using var server = await VchanXenstore.ListenAsync(_events, _memory, _store!, Peer, "close", 65536, 65536);
+        using var peer = StartPeer("connect", "close", "write-close", size);
+        var (hash, count) = await Patterns.ReceiveAsync(server).WaitAsync(Timeout);
+        Assert.Equal(size, count);
+        Assert.Equal(Patterns.Expected(size, Peer), hash);
+        Assert.Equal(VchanState.Closed, server.State);
+        await peer.ExitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task The_server_removes_its_xenstore_entries_when_it_closes()
+    {
+        var server = await VchanXenstore.ListenAsync(_events, _memory, _store!, Peer, "tidy");
+        var path = VchanXenstore.PathOf(Self, Peer, "tidy");
+        Assert.NotNull(await _store!.TryReadAsync(path + "/ring-ref"));
+        await server.DisposeAsync();
+        Assert.Null(await _store.TryReadAsync(path + "/ring-ref"));
+        Assert.Null(await _store.TryReadAsync(path + "/event-channel"));
+    }
+
+    [Fact]
+    public async Task The_rendezvous_is_readable_by_the_client_alone()
+    {
+        await using var server = await VchanXenstore.ListenAsync(_events, _memory, _store!, Peer, "perms");
+        var path = VchanXenstore.PathOf(Self, Peer, "perms") + "/ring-ref";
+        var permissions = await _store!.GetPermissionsAsync(path);
+        Assert.Equal(XsPermissions.Create(Self, XsAccess.None, new XsPermission(Peer, XsAccess.Read)), permissions);
+    }
+
+    [Fact]
+    public async Task A_client_gives_up_when_no_server_appears()
+    {
+        await using var store = await VchanXenstore.ConnectAsDomainAsync(StoreSocket, 3);
+        using var events = UnixEvents.Create(3, _root);
+        using var memory = UnixMemory.Create(3, _root);
+        await Assert.ThrowsAsync<TimeoutException>(() =>
+            VchanXenstore.ConnectAsync(events, memory, store, Self, "nobody", TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
+    public async Task Killing_the_peer_ends_reads_after_its_bytes_and_fails_writes()
+    {
+        await using var server = await VchanXenstore.ListenAsync(_events, _memory, _store!, Peer, "kill", 65536, 65536);
+        using var peer = StartPeer("connect", "kill", "write-hang", 10_000);
+        await peer.WaitForLineAsync("written", Timeout);
+        peer.Kill();
+        var clock = Stopwatch.StartNew();
+        var (hash, count) = await Patterns.ReceiveAsync(server).WaitAsync(Timeout);
+        var readEnded = clock.Elapsed;
+        Assert.Equal(10_000, count);
+        Assert.Equal(Patterns.Expected(10_000, Peer), hash);
+        await Assert.ThrowsAnyAsync<IOException>(async () =>
+        {
+            for (var i = 0; i < 100; i++)
+                await server.WriteAsync(new byte[65536]);
+        });
+        // The issue asks for detection within one second; the bound here is loose for a loaded machine.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the death was seen after {readEnded.TotalMilliseconds:F0} ms");
+    }
+
+    [Fact]
+    public async Task A_peer_writing_a_nonsense_index_is_a_protocol_error()
+    {
+        using var peer = StartPeer("listen", "hostile", "hostile-index", 0);
+        await peer.WaitForLineAsync("ready", Timeout);
+        await using var client = await VchanXenstore.ConnectAsync(_events, _memory, _store!, Peer, "hostile", Timeout);
+        await peer.WaitForLineAsync("written", Timeout);
+        await Assert.ThrowsAsync<VchanProtocolException>(async () => await client.ReadAsync(new byte[10]).AsTask().WaitAsync(Timeout));
+    }
+
+    private PeerProcess StartPeer(string role, string port, string mode, long bytes) =>
+        new(_root, StoreSocket, role, Peer, Self, port, mode, bytes);
+}
