@@ -10,5 +10,6 @@ public static class DriverAssemblies
         "Blkif",
         "SharedMemoryRing",
         "Xen.Store",
+        "Vchan",
     ];
 }
