@@ -35,7 +35,7 @@ internal static class NetfrontCommand
         {
             if (r.GetValue(ip) is { } text && !TryParseAddress(text, out _))
                 r.AddError($"--ip {text} is not an IPv4 address (10.0.0.2 or 10.0.0.2/24).");
-            if (!TryParseSize(r.GetValue(size)!, out _, out _))
+            if (r.GetValue(size) is { } s && !TryParseSize(s, out _, out _))
                 r.AddError("--size is a size of 14 to 65535 bytes, or a range such as 60-9000.");
             if (r.GetValue(send) < 0)
                 r.AddError("--send is a number of frames.");
