@@ -70,6 +70,8 @@ public sealed class NetfrontDevice<TEvents, TMemory>
         var closed = false;
         try
         {
+            // The toolstack creates the device (and gives it to us) before a frontend may use it.
+            await Xenbus.WaitForStateAsync(_store, fe, s => s != XenbusState.Unknown, cancellationToken).ConfigureAwait(false);
             await Xenbus.SetStateAsync(_store, fe, XenbusState.Initialising, cancellationToken).ConfigureAwait(false);
             while (true)
             {
