@@ -9,6 +9,7 @@ var root = new RootCommand("Benchmarks of the Xen drivers, each against a baseli
     RingBench.Create(),
     XenstoreBench.Create(),
     EvtchnBench.Create(),
+    NetifBench.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
