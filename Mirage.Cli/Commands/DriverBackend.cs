@@ -24,7 +24,7 @@ internal sealed class DriverBackend
 {
     public const string XenstoreHelp =
         "The Xenstore daemon is found at --xenstore, else $XENSTORED_PATH, else $XENSTORED_RUNDIR/socket, else /var/run/xenstored/socket "
-        + "(run `mirage xenstored` for the unix backend; under Xen, the host's daemon).";
+        + "(run `mirage xenstored` for the unix backend); with xenctrl in a guest without that socket, /dev/xen/xenbus.";
 
     public Option<string> Backend { get; } = new("--backend")
     {
@@ -41,7 +41,7 @@ internal sealed class DriverBackend
 
     public Option<string?> Xenstore { get; } = new("--xenstore")
     {
-        Description = "The Xenstore daemon's socket. " + XenstoreHelp,
+        Description = "The Xenstore daemon's socket, or /dev/xen/xenbus (the command's description says where it is looked for).",
     };
 
     public DriverBackend(ushort defaultDomain)
@@ -49,7 +49,7 @@ internal sealed class DriverBackend
         Backend.AcceptOnlyFromAmong("unix", "xenctrl");
         Domain = new Option<ushort>("--domain")
         {
-            Description = $"The domain this process acts as (default {defaultDomain}; with xenctrl, found from Xen when not given).",
+            Description = "The domain this process acts as (with xenctrl, found from Xen when not given).",
             DefaultValueFactory = _ => defaultDomain,
         };
     }
@@ -62,6 +62,16 @@ internal sealed class DriverBackend
         command.Add(Xenstore);
     }
 
+    // A socket (the daemon's), or a Xen guest's /dev/xen/xenbus, which speaks the same protocol as a stream.
+    private static async Task<XenstoreClient> ConnectStoreAsync(string? path, bool xenctrl, CancellationToken cancellationToken)
+    {
+        const string Xenbus = "/dev/xen/xenbus";
+        path ??= xenctrl && !File.Exists(XsWire.DefaultSocketPath) && File.Exists(Xenbus) ? Xenbus : null;
+        if (path is not null && path.StartsWith("/dev/", StringComparison.Ordinal))
+            return XenstoreClient.Connect(new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0));
+        return await XenstoreClient.ConnectAsync(path, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Opens the backends and Xenstore (acting as the domain with the unix backend) and runs <paramref name="program"/>.</summary>
     public async Task<int> RunAsync(ParseResult parse, IDriverProgram program, CancellationToken cancellationToken)
     {
@@ -70,9 +80,9 @@ internal sealed class DriverBackend
         XenstoreClient store;
         try
         {
-            store = await XenstoreClient.ConnectAsync(parse.GetValue(Xenstore), cancellationToken).ConfigureAwait(false);
+            store = await ConnectStoreAsync(parse.GetValue(Xenstore), xenctrl, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is XenstoreException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is XenstoreException or System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"Cannot reach the Xenstore daemon: {e.Message} {XenstoreHelp}");
             return 2;

@@ -120,17 +120,30 @@ internal static class NetbackCommand
 }
 
 /// <summary>Ctrl-C and SIGTERM as one cancellation, so that a command closes its device the standard way.</summary>
-internal static class StopSignals
+internal sealed class StopSignals : IDisposable
 {
-    public static CancellationTokenSource Link(CancellationToken cancellationToken)
+    private readonly CancellationTokenSource _stop;
+    private readonly PosixSignalRegistration _term;
+
+    private StopSignals(CancellationToken cancellationToken)
     {
-        var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
             context.Cancel = true;
-            stop.Cancel();
+            _stop.Cancel();
         });
-        stop.Token.Register(term.Dispose);
-        return stop;
+    }
+
+    public static StopSignals Link(CancellationToken cancellationToken) => new(cancellationToken);
+
+    public CancellationToken Token => _stop.Token;
+
+    public bool IsCancellationRequested => _stop.IsCancellationRequested;
+
+    public void Dispose()
+    {
+        _term.Dispose();
+        _stop.Dispose();
     }
 }

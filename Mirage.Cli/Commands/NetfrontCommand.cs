@@ -63,8 +63,12 @@ internal static class NetfrontCommand
     private static bool TryParseAddress(string text, out IPAddress address)
     {
         var slash = text.IndexOf('/', StringComparison.Ordinal);
+        address = IPAddress.None;
         var prefixOk = slash < 0 || (int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var prefix) && prefix <= 32);
-        return IPAddress.TryParse(slash < 0 ? text : text[..slash], out address!) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && prefixOk;
+        var host = slash < 0 ? text : text[..slash];
+        // Four dotted numbers: IPAddress alone also takes "10.0.0" or "10".
+        return host.Split('.').Length == 4 && IPAddress.TryParse(host, out address!)
+            && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && prefixOk;
     }
 
     private static bool TryParseSize(string text, out int min, out int max)
