@@ -90,9 +90,9 @@ public sealed class NetbackDevice<TEvents, TMemory>
                 }
                 catch (Exception e) when (e is NetifProtocolException or ArgumentException or GrantException or EventChannelException)
                 {
-                    // Stale or bad keys: offer again, which asks the frontend to publish anew.
+                    // Stale or bad keys: close, which a live frontend follows and then publishes anew.
                     ConnectionFailed?.Invoke(this, e);
-                    await Xenbus.WaitForStateAsync(_store, fe, s => s != XenbusState.Initialised, cancellationToken).ConfigureAwait(false);
+                    await CloseAsync(cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 Volatile.Write(ref _current, netback);

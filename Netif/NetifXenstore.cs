@@ -72,6 +72,12 @@ public static class NetifXenstore
         ArgumentNullException.ThrowIfNull(rendezvous);
         Task Write(string key, string value) => transaction.WriteAsync(frontendPath + "/" + key, value, cancellationToken);
         var queues = rendezvous.Queues;
+        // Keys of an earlier connection in the other layout would mislead the backend.
+        foreach (var key in await transaction.DirectoryAsync(frontendPath, cancellationToken).ConfigureAwait(false))
+        {
+            if (key.StartsWith("queue-", StringComparison.Ordinal) || key is "multi-queue-num-queues" or "event-channel" or "event-channel-tx" or "event-channel-rx")
+                await transaction.RmAsync(frontendPath + "/" + key, cancellationToken).ConfigureAwait(false);
+        }
         if (queues.Count == 1)
         {
             await WriteQueueAsync(transaction, frontendPath, queues[0], cancellationToken).ConfigureAwait(false);

@@ -205,3 +205,36 @@ public sealed class XenbusHandshakeTests
         Assert.Contains("tx-ring-ref", e.Message);
     }
 }
+
+/// <summary>What a backend does with keys it cannot attach to.</summary>
+public sealed class XenbusRecoveryTests
+{
+    [Fact]
+    public async Task A_backend_that_cannot_attach_closes_and_the_frontend_publishes_again()
+    {
+        await using var net = await XenstoreNet.CreateAsync();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var fe = XenstoreNet.Device.FrontendPath;
+        // A frontend that died after publishing: its rings and channels are gone, its state stays Initialised.
+        await net.Dom1.WriteAsync(fe + "/request-rx-copy", "1");
+        await net.Dom1.WriteAsync(fe + "/tx-ring-ref", "4000");
+        await net.Dom1.WriteAsync(fe + "/rx-ring-ref", "4001");
+        await net.Dom1.WriteAsync(fe + "/event-channel", "77");
+        await Xenbus.SetStateAsync(net.Dom1, fe, XenbusState.Initialised);
+        var backend = net.Backend(net.Dom0, NetworkLink.CreateLoopback());
+        var failures = 0;
+        backend.ConnectionFailed += (_, _) => Interlocked.Increment(ref failures);
+        var back = backend.RunAsync(stop.Token);
+        await net.WaitForAsync(XenstoreNet.Device.BackendPath, XenbusState.Closed);
+
+        var connected = Channel.CreateUnbounded<Netfront<InHeapEvents, InHeapMemory>>();
+        var front = net.Frontend().RunAsync(EchoSession.Create(connected.Writer), stop.Token);
+        await connected.Reader.ReadAsync(stop.Token);
+
+        Assert.Equal(1, failures);
+        Assert.Equal(1, backend.Connections);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => front);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => back);
+    }
+}
