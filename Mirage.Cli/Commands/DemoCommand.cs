@@ -9,8 +9,8 @@ using Xen.Gnt.InHeap;
 namespace Mirage.Cli.Commands;
 
 /// <summary>
-/// <c>mirage demo</c>: the drivers at work, step by step, with their throughput. For now a ring pair
-/// between two domains inside this process.
+/// <c>mirage demo</c>: the drivers at work, step by step, with their throughput: a ring pair between
+/// two domains inside this process, then netfront and netback in two processes.
 /// </summary>
 internal static class DemoCommand
 {
@@ -21,11 +21,12 @@ internal static class DemoCommand
             Description = "How many requests cross the ring.",
             DefaultValueFactory = _ => 2_000_000,
         };
-        var command = new Command("demo", "Show the drivers at work in-heap, with their throughput.") { requests };
+        var command = new Command("demo", "Show the drivers at work, with their throughput: a ring in-heap, then netfront and netback in two processes.") { requests };
         command.SetAction(async (parse, cancellationToken) =>
         {
             await RingPairAsync(parse.GetValue(requests), cancellationToken).ConfigureAwait(false);
-            return 0;
+            Console.WriteLine();
+            return await NetifDemo.RunAsync(cancellationToken).ConfigureAwait(false);
         });
         return command;
     }

@@ -11,6 +11,7 @@ var root = new RootCommand("Benchmarks of the Xen drivers, each against a baseli
     EvtchnBench.Create(),
     BlkifBench.Create(),
     VchanBench.Create(),
+    NetifBench.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

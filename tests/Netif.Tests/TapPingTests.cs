@@ -65,7 +65,11 @@ public sealed class TapPingTests
                 {
                 }
             });
-            var ping = await Task.Run(() => Run($"ip netns exec {ns} ping -c 20 -i 0.05 -w 30 10.0.0.2"));
+            // Exactly 20 requests (no -w, which keeps sending until 20 replies and then counts the
+            // ones still in flight as lost): on a loaded 2-core machine replies can stall for a
+            // second; a reply is lost only if it never comes. On a thread of its own, so that the
+            // blocking wait takes no pool thread from the drivers.
+            var ping = await Task.Factory.StartNew(() => Run($"ip netns exec {ns} ping -c 20 -i 0.05 -W 5 10.0.0.2"), TaskCreationOptions.LongRunning);
             await stop.CancelAsync();
             await answering;
             Assert.True(ping.Code == 0, ping.Output);

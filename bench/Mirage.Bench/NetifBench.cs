@@ -1,0 +1,332 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Netif;
+using Xen.Evtchn;
+using Xen.Evtchn.Unix;
+using Xen.Gnt.Unix;
+using Xen.Store;
+
+namespace Mirage.Bench;
+
+/// <summary>
+/// Netfront and netback in two processes over the Unix backends, meeting through Xenstore: frames per
+/// second each way at 64 and 1,500 bytes, against a <c>SOCK_SEQPACKET</c> socketpair between two
+/// processes in the same run. This process is the backend (dom0, a counting sink or a frame source
+/// as its link); a child process of this program is the frontend (dom1). Each rate is measured by
+/// the receiving side from its first frame to its last.
+/// </summary>
+internal static partial class NetifBench
+{
+    private const string PeerRole = "netif-peer";
+
+    /// <summary>The <c>netif</c> command, and its hidden peer role.</summary>
+    public static Command Create()
+    {
+        var frames = new Option<int>("--frames") { Description = "Frames per trial at 64 bytes (half as many at 1,500).", DefaultValueFactory = _ => 1_000_000 };
+        var trials = new Option<int>("--trials") { Description = "Trials of each; the best is kept.", DefaultValueFactory = _ => 3 };
+        var command = new Command("netif", "Netfront/netback frames per second each way between two processes, against a SOCK_SEQPACKET socketpair.") { frames, trials };
+        command.SetAction(async (parse, _) =>
+        {
+            await RunAsync(parse.GetValue(frames), parse.GetValue(trials)).ConfigureAwait(false);
+            return 0;
+        });
+        var peerArgs = new Argument<string[]>("args") { Arity = ArgumentArity.OneOrMore };
+        var peer = new Command(PeerRole) { Hidden = true };
+        peer.Add(peerArgs);
+        peer.SetAction(async (result, _) => await PeerAsync(result.GetValue(peerArgs)!).ConfigureAwait(false));
+        command.Add(peer);
+        return command;
+    }
+
+    private static async Task RunAsync(int frames, int trials)
+    {
+        Console.WriteLine($"netif bench: best of {trials} trials, frames per second measured by the receiver, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"  {"size",5} {"direction",-22} {"socketpair",12} {"netif",12} {"ratio",7}");
+        foreach (var size in new[] { 64, 1500 })
+        {
+            var n = size == 64 ? frames : frames / 2;
+            foreach (var toBackend in new[] { true, false })
+            {
+                double socket = 0, netif = 0;
+                for (var t = 0; t < trials; t++)
+                {
+                    socket = Math.Max(socket, SocketPairRate(n, size, toBackend));
+                    netif = Math.Max(netif, await NetifRateAsync(n, size, toBackend).ConfigureAwait(false));
+                }
+                var direction = toBackend ? "frontend -> backend" : "backend -> frontend";
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {size,5} {direction,-22} {socket,12:N0} {netif,12:N0} {netif / socket,6:F2}x"));
+            }
+        }
+    }
+
+    // ---- netif ------------------------------------------------------------------------------
+
+    private static async Task<double> NetifRateAsync(int count, int size, bool toBackend)
+    {
+        if (!OperatingSystem.IsLinux())
+            throw new PlatformNotSupportedException("The Unix backends run on Linux.");
+        var folder = Directory.CreateTempSubdirectory("mirage-netif-bench-").FullName;
+        var root = Path.Combine("/dev/shm", "mirage-netif-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var socket = Path.Combine(folder, "xenstored.sock");
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var stopServer = new CancellationTokenSource();
+        using var server = new XenstoreServer();
+        var listening = server.ListenAsync(socket, null, stopServer.Token);
+        try
+        {
+            while (!File.Exists(socket))
+                await Task.Delay(10).ConfigureAwait(false);
+            var store = await XenstoreClient.ConnectAsync(socket).ConfigureAwait(false);
+            using var events = new UnixEvents(new UnixEventsOptions { Root = root, Domain = 0 });
+            using var memory = new UnixMemory(new UnixMemoryOptions { Root = root, Domain = 0 }, port => events.Send(new Channel(new Port(port))));
+            var device = new XenbusDevice(NetifXenstore.DeviceType, 0, 1, 0);
+            await Xenbus.CreateDeviceAsync(store, device).ConfigureAwait(false);
+            var link = new BenchLink(count, size, toBackend);
+            // The frontend is killed, not closed: do not wait for it to follow the close.
+            var netback = new NetbackDevice<UnixEvents, UnixMemory>(store, device, events, memory, link) { CloseTimeout = TimeSpan.FromMilliseconds(50) };
+            var serving = netback.RunAsync(stop.Token);
+            using var child = StartPeer(socket, root, toBackend ? "send" : "receive", count.ToString(CultureInfo.InvariantCulture), size.ToString(CultureInfo.InvariantCulture));
+            double rate;
+            if (toBackend)
+            {
+                await link.Done.Task.WaitAsync(stop.Token).ConfigureAwait(false);
+                rate = link.Rate;
+            }
+            else
+            {
+                var line = await child.StandardOutput.ReadLineAsync(stop.Token).ConfigureAwait(false);
+                rate = double.Parse(line ?? throw new IOException("The netfront peer died."), CultureInfo.InvariantCulture);
+            }
+            child.Kill();
+            await child.WaitForExitAsync().ConfigureAwait(false);
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await serving.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            await store.DisposeAsync().ConfigureAwait(false);
+            return rate;
+        }
+        finally
+        {
+            await stopServer.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await listening.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            Directory.Delete(folder, recursive: true);
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>The backend's side: a sink that copies and counts what the frontend sends, or a source of <c>count</c> frames.</summary>
+    private sealed class BenchLink(int count, int size, bool sink) : INetworkLink
+    {
+        private readonly byte[] _frame = new byte[size];
+        private readonly byte[] _scratch = new byte[Frames.MaxFrame];
+        private int _done;
+        private long _first, _last;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public double Rate => (count - 1) / Stopwatch.GetElapsedTime(_first, _last).TotalSeconds;
+
+        public bool TryWrite(ReadOnlySpan<byte> frame, FrameOffload offload)
+        {
+            if (!sink)
+                return true;
+            frame.CopyTo(_scratch);
+            var n = ++_done;
+            if (n == 1)
+                _first = Stopwatch.GetTimestamp();
+            if (n == count)
+            {
+                _last = Stopwatch.GetTimestamp();
+                Done.TrySetResult();
+            }
+            return true;
+        }
+
+        public ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(true);
+
+        public bool TryRead(Span<byte> destination, out ReceivedFrame frame)
+        {
+            frame = default;
+            if (sink || _done == count)
+                return false;
+            _frame.CopyTo(destination);
+            _done++;
+            frame = new ReceivedFrame(size, default);
+            return true;
+        }
+
+        public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
+        {
+            if (!sink && _done < count)
+                return true;
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    private static Process StartPeer(string socket, string root, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+            info.ArgumentList.Add(typeof(NetifBench).Assembly.Location);
+        info.ArgumentList.Add("netif");
+        info.ArgumentList.Add(PeerRole);
+        foreach (var a in arguments)
+            info.ArgumentList.Add(a);
+        info.Environment["XENSTORED_PATH"] = socket;
+        info.Environment["XEN_ROOT"] = root;
+        return Process.Start(info) ?? throw new InvalidOperationException("Could not start the peer process.");
+    }
+
+    private static async Task<int> PeerAsync(string[] args)
+    {
+        var count = int.Parse(args[^2], CultureInfo.InvariantCulture);
+        var size = int.Parse(args[^1], CultureInfo.InvariantCulture);
+        if (args[0] is "sock-send" or "sock-recv")
+        {
+            var fd = int.Parse(args[1], CultureInfo.InvariantCulture);
+            close(int.Parse(args[2], CultureInfo.InvariantCulture));
+            if (args[0] == "sock-send")
+                SocketSend(fd, count, size);
+            else
+                Console.WriteLine(SocketReceive(fd, count, size).ToString("R", CultureInfo.InvariantCulture));
+            return 0;
+        }
+        // The frontend, domain 1.
+        await using var store = await XenstoreClient.ConnectAsync().ConfigureAwait(false);
+        await store.ActAsDomainAsync(1).ConfigureAwait(false);
+        using var events = new UnixEvents(new UnixEventsOptions { Domain = 1 });
+        using var memory = new UnixMemory(new UnixMemoryOptions { Domain = 1 }, port => events.Send(new Channel(new Port(port))));
+        var device = new XenbusDevice(NetifXenstore.DeviceType, 0, 1, 0);
+        var frontend = new NetfrontDevice<UnixEvents, UnixMemory>(store, device, events, memory);
+        await frontend.RunAsync(async (netfront, token) =>
+        {
+            var queue = netfront.Queues[0];
+            if (args[0] == "send")
+            {
+                await SendAsync(queue, count, size, token).ConfigureAwait(false);
+                await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false); // until the backend has counted them
+            }
+            else
+            {
+                Console.WriteLine((await ReceiveAsync(queue, count, token).ConfigureAwait(false)).ToString("R", CultureInfo.InvariantCulture));
+            }
+        }).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task SendAsync(NetfrontQueue queue, int count, int size, CancellationToken token)
+    {
+        var frame = new byte[size];
+        for (var sent = 0; sent < count;)
+        {
+            if (queue.TrySend(frame))
+            {
+                if ((++sent & 31) == 0)
+                    queue.Flush();
+                continue;
+            }
+            queue.Flush();
+            await queue.WaitToSendAsync(token).ConfigureAwait(false);
+        }
+        queue.Flush();
+    }
+
+    private static async Task<double> ReceiveAsync(NetfrontQueue queue, int count, CancellationToken token)
+    {
+        var buffer = new byte[queue.MaxFrame];
+        long first = 0;
+        for (var got = 0; got < count;)
+        {
+            if (queue.TryReceive(buffer, out _))
+            {
+                if (got++ == 0)
+                    first = Stopwatch.GetTimestamp();
+                continue;
+            }
+            await queue.WaitToReceiveAsync(token).ConfigureAwait(false);
+        }
+        return (count - 1) / Stopwatch.GetElapsedTime(first).TotalSeconds;
+    }
+
+    // ---- socketpair baseline -------------------------------------------------------------------
+
+    private static unsafe double SocketPairRate(int count, int size, bool childSends)
+    {
+        var fds = stackalloc int[2];
+        if (socketpair(1 /* AF_UNIX */, 5 /* SOCK_SEQPACKET */, 0, fds) != 0)
+            throw new IOException("socketpair failed: errno " + Marshal.GetLastPInvokeError());
+        using var child = StartPeer("", "", childSends ? "sock-send" : "sock-recv", fds[1].ToString(CultureInfo.InvariantCulture), fds[0].ToString(CultureInfo.InvariantCulture),
+            count.ToString(CultureInfo.InvariantCulture), size.ToString(CultureInfo.InvariantCulture));
+        close(fds[1]);
+        double rate;
+        if (childSends)
+        {
+            rate = SocketReceive(fds[0], count, size);
+        }
+        else
+        {
+            SocketSend(fds[0], count, size);
+            rate = double.Parse(child.StandardOutput.ReadLine() ?? throw new IOException("The socket peer died."), CultureInfo.InvariantCulture);
+        }
+        close(fds[0]);
+        child.WaitForExit();
+        return rate;
+    }
+
+    private static unsafe void SocketSend(int fd, int count, int size)
+    {
+        var frame = new byte[size];
+        fixed (byte* p = frame)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                if (write(fd, p, (nuint)size) != size)
+                    throw new IOException("socket write failed: errno " + Marshal.GetLastPInvokeError());
+            }
+        }
+    }
+
+    private static unsafe double SocketReceive(int fd, int count, int size)
+    {
+        var buffer = new byte[Frames.MaxFrame];
+        long first = 0;
+        fixed (byte* p = buffer)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                if (read(fd, p, (nuint)buffer.Length) != size)
+                    throw new IOException("socket read failed: errno " + Marshal.GetLastPInvokeError());
+                if (i == 0)
+                    first = Stopwatch.GetTimestamp();
+            }
+        }
+        return (count - 1) / Stopwatch.GetElapsedTime(first).TotalSeconds;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int socketpair(int domain, int type, int protocol, int* fds);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc")]
+    private static partial int close(int fd);
+}
