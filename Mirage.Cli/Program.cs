@@ -6,6 +6,7 @@ var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event chann
 {
     DemoCommand.Create(),
     XenstoredCommand.Create(),
+    VchanCatCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
