@@ -9,10 +9,10 @@ using Xen.Gnt.InHeap;
 namespace Mirage.Cli.Commands;
 
 /// <summary>
-/// <c>mirage demo</c>: the drivers at work, step by step, with their throughput. For now a ring pair
-/// between two domains inside this process.
+/// <c>mirage demo</c>: the drivers at work, step by step, with their throughput: a ring pair between
+/// two domains inside this process, then a vchan between two processes (DemoCommand.Vchan.cs).
 /// </summary>
-internal static class DemoCommand
+internal static partial class DemoCommand
 {
     public static Command Create()
     {
@@ -21,10 +21,21 @@ internal static class DemoCommand
             Description = "How many requests cross the ring.",
             DefaultValueFactory = _ => 2_000_000,
         };
-        var command = new Command("demo", "Show the drivers at work in-heap, with their throughput.") { requests };
+        var vchanMebibytes = new Option<int>("--vchan-mib")
+        {
+            Description = "How many MiB cross the vchan, and then the Unix socket.",
+            DefaultValueFactory = _ => 1024,
+        };
+        var command = new Command("demo", "Show the drivers at work, with their throughput: a ring in-heap, then a vchan between two processes beside a Unix socket.")
+        {
+            requests, vchanMebibytes, PeerOption,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(PeerOption) is { } role)
+                return await RunPeerAsync(role, cancellationToken).ConfigureAwait(false);
             await RingPairAsync(parse.GetValue(requests), cancellationToken).ConfigureAwait(false);
+            await VchanBetweenProcessesAsync((long)parse.GetValue(vchanMebibytes) << 20, cancellationToken).ConfigureAwait(false);
             return 0;
         });
         return command;

@@ -36,7 +36,7 @@ internal static class VchanCatCommand
             DefaultValueFactory = _ => "unix",
         };
         backend.AcceptOnlyFromAmong("unix", "xenctrl");
-        var xenstore = new Option<string?>("--xenstore") { Description = "The Xenstore daemon's socket (see below for the default)." };
+        var xenstore = new Option<string?>("--xenstore") { Description = "The Xenstore daemon's socket (default: see above)." };
         var readRing = new Option<int>("--read-ring")
         {
             Description = "With --listen: the least bytes the ring towards this end holds (1 KiB to 1 MiB; libxenvchan rounds up).",
