@@ -53,6 +53,8 @@ internal sealed class MirageProcess : IDisposable
 
     public Stream StandardOutput => _process.StandardOutput.BaseStream;
 
+    public int Id => _process.Id;
+
     public string Errors
     {
         get
@@ -61,6 +63,12 @@ internal sealed class MirageProcess : IDisposable
                 return _errors.ToString();
         }
     }
+
+    public async Task<string> StandardOutputText(TimeSpan timeout) =>
+        await _process.StandardOutput.ReadToEndAsync().WaitAsync(timeout);
+
+    public async Task<string?> StandardOutputLine(TimeSpan timeout) =>
+        await _process.StandardOutput.ReadLineAsync().WaitAsync(timeout);
 
     public async Task WaitForErrorLineAsync(string start, TimeSpan timeout)
     {
