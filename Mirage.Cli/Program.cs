@@ -8,6 +8,7 @@ var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event chann
     XenstoredCommand.Create(),
     NetbackCommand.Create(),
     NetfrontCommand.Create(),
+    VchanCatCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

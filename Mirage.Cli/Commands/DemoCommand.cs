@@ -11,8 +11,9 @@ namespace Mirage.Cli.Commands;
 /// <summary>
 /// <c>mirage demo</c>: the drivers at work, step by step, with their throughput: a ring pair between
 /// two domains inside this process, then netfront and netback in two processes.
+/// two domains inside this process, then a vchan between two processes (DemoCommand.Vchan.cs).
 /// </summary>
-internal static class DemoCommand
+internal static partial class DemoCommand
 {
     public static Command Create()
     {
@@ -22,11 +23,24 @@ internal static class DemoCommand
             DefaultValueFactory = _ => 2_000_000,
         };
         var command = new Command("demo", "Show the drivers at work, with their throughput: a ring in-heap, then netfront and netback in two processes.") { requests };
+        var vchanMebibytes = new Option<int>("--vchan-mib")
+        {
+            Description = "How many MiB cross the vchan, and then the Unix socket.",
+            DefaultValueFactory = _ => 1024,
+        };
+        var command = new Command("demo", "Show the drivers at work, with their throughput: a ring in-heap, then a vchan between two processes beside a Unix socket.")
+        {
+            requests, vchanMebibytes, PeerOption,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(PeerOption) is { } role)
+                return await RunPeerAsync(role, cancellationToken).ConfigureAwait(false);
             await RingPairAsync(parse.GetValue(requests), cancellationToken).ConfigureAwait(false);
             Console.WriteLine();
             return await NetifDemo.RunAsync(cancellationToken).ConfigureAwait(false);
+            await VchanBetweenProcessesAsync((long)parse.GetValue(vchanMebibytes) << 20, cancellationToken).ConfigureAwait(false);
+            return 0;
         });
         return command;
     }

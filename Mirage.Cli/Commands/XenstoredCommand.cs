@@ -31,7 +31,14 @@ public static class XenstoredCommand
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
             {
                 context.Cancel = true;
-                stop.Cancel();
+                try
+                {
+                    stop.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The command already ended (System.CommandLine saw the signal first).
+                }
             });
             using var server = new XenstoreServer(options);
             try
