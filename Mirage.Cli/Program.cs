@@ -6,6 +6,8 @@ var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event chann
 {
     DemoCommand.Create(),
     XenstoredCommand.Create(),
+    BlkbackCommand.Create(),
+    BlkfrontCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
