@@ -73,10 +73,12 @@ public static class BlkfrontCommand
             Blkfront<TEvents, TMemory> front;
             using (var deadline = BlkifHost.Deadline(timeout, cancellationToken))
             {
-                // The toolstack (blkback with --create-device) makes the device; wait for it as the domain we are.
                 if (privileged && domain != 0)
                     await client.ActAsDomainAsync(domain, deadline.Token).ConfigureAwait(false);
-                await client.WaitForValueAsync(device.FrontendPath + "/backend", v => v == device.BackendPath, deadline.Token).ConfigureAwait(false);
+                // The toolstack (blkback with --create-device) makes the device afresh: wait for a backend that is
+                // starting, so that what an earlier run left (a Closed backend) is not taken for this one.
+                await Xenbus.WaitForStateAsync(client, device.BackendPath, s => s is XenbusState.InitWait or XenbusState.Initialised or XenbusState.Connected,
+                    deadline.Token).ConfigureAwait(false);
                 front = await BlkifXenbus.ConnectFrontendAsync(client, device, events, memory, cancellationToken: deadline.Token).ConfigureAwait(false);
             }
             Console.Error.WriteLine($"blkfront: connected to {device.BackendPath}: {front.Length} bytes, {(front.IsReadOnly ? "read-only" : "read-write")}");

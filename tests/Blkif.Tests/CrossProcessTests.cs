@@ -27,8 +27,8 @@ public sealed class CrossProcessTests(ITestOutputHelper output)
         using (var back = host.Blkback(image, "--read-only"))
         using (var front = host.Blkfront(false, "--copy-out", copy))
         {
-            Assert.Equal(0, await front.ExitCodeAsync(Bounded));
-            Assert.Equal(0, await back.ExitCodeAsync(Bounded));
+            await ExitsCleanly(front);
+            await ExitsCleanly(back);
             output.WriteLine(front.Stderr);
         }
         Assert.Equal(original, Hash(copy));
@@ -42,8 +42,8 @@ public sealed class CrossProcessTests(ITestOutputHelper output)
         using (var back = host.Blkback(blank))
         using (var front = host.Blkfront(false, "--copy-in", copy))
         {
-            Assert.Equal(0, await front.ExitCodeAsync(Bounded));
-            Assert.Equal(0, await back.ExitCodeAsync(Bounded));
+            await ExitsCleanly(front);
+            await ExitsCleanly(back);
             output.WriteLine(front.Stderr);
         }
         Assert.Equal(original, Hash(blank));
@@ -131,6 +131,12 @@ public sealed class CrossProcessTests(ITestOutputHelper output)
             }
         }
         return sha.GetHashAndReset();
+    }
+
+    private static async Task ExitsCleanly(MirageProcess process)
+    {
+        var code = await process.ExitCodeAsync(Bounded);
+        Assert.True(code == 0, $"exit code {code}:\n{process.Stderr}");
     }
 
     private static byte[] Hash(string path)
