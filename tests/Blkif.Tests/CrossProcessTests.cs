@@ -133,6 +133,45 @@ public sealed class CrossProcessTests(ITestOutputHelper output)
         return sha.GetHashAndReset();
     }
 
+    [Fact]
+    public async Task Writing_into_a_read_only_backend_fails_the_frontend_and_leaves_the_image_alone()
+    {
+        await using var host = await BlkifProcesses.StartAsync();
+        var image = Path.Combine(host.Images, "disk.img");
+        var data = Path.Combine(host.Images, "data.bin");
+        await File.WriteAllBytesAsync(image, new byte[1 << 20]);
+        await File.WriteAllBytesAsync(data, TestData.Pattern(64 << 10, 5));
+        using var back = host.Blkback(image, "--read-only");
+        using var front = host.Blkfront(false, "--copy-in", data);
+        Assert.Equal(1, await front.ExitCodeAsync(Bounded));
+        Assert.Contains("blkfront: the device failed:", front.Stderr, StringComparison.Ordinal);
+        await ExitsCleanly(back);
+        Assert.All(await File.ReadAllBytesAsync(image), b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public async Task A_frontend_without_a_backend_gives_up_after_its_timeout()
+    {
+        await using var host = await BlkifProcesses.StartAsync();
+        using var front = host.Blkfront(false, "--copy-out", Path.Combine(host.Images, "never.img"), "--timeout", "1");
+        Assert.Equal(1, await front.ExitCodeAsync(Bounded));
+        Assert.Contains("did not connect in time", front.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_help_says_how_the_xenstore_daemon_is_found()
+    {
+        await using var host = await BlkifProcesses.StartAsync();
+        foreach (var command in new[] { "blkback", "blkfront" })
+        {
+            using var help = host.Run(command, "--help");
+            var text = await help.Process.StandardOutput.ReadToEndAsync().WaitAsync(Bounded);
+            Assert.Equal(0, await help.ExitCodeAsync(Bounded));
+            Assert.Contains("XENSTORED_PATH", text, StringComparison.Ordinal);
+            Assert.Contains("--backend <unix|xenctrl>", text, StringComparison.Ordinal);
+        }
+    }
+
     private static async Task ExitsCleanly(MirageProcess process)
     {
         var code = await process.ExitCodeAsync(Bounded);

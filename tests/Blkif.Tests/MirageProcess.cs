@@ -11,9 +11,12 @@ internal sealed class MirageProcess : IDisposable
     private readonly Task _reader;
     private int _disposed;
 
-    public MirageProcess(string socket, bool redirectInput, params string[] args)
+    public MirageProcess(string socket, bool redirectInput, string[] args, bool redirectOutput = false)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardInput = redirectInput, UseShellExecute = false };
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true, RedirectStandardInput = redirectInput, RedirectStandardOutput = redirectOutput, UseShellExecute = false,
+        };
         info.ArgumentList.Add(MirageDll);
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
@@ -126,7 +129,7 @@ internal sealed class BlkifProcesses : IAsyncDisposable
     public static async Task<BlkifProcesses> StartAsync()
     {
         var processes = new BlkifProcesses();
-        var daemon = processes.Start(false, "xenstored");
+        var daemon = processes.Start(false, ["xenstored"]);
         await daemon.WaitForLineAsync("ready on", TimeSpan.FromSeconds(30));
         return processes;
     }
@@ -135,11 +138,14 @@ internal sealed class BlkifProcesses : IAsyncDisposable
         Start(false, ["blkback", "--file", image, "--domain", BackendDomain, "--frontend-domain", FrontendDomain, "--root", Root, "--timeout", "60", .. more]);
 
     public MirageProcess Blkfront(bool redirectInput, params string[] more) =>
-        Start(redirectInput, ["blkfront", "--domain", FrontendDomain, "--backend-domain", BackendDomain, "--root", Root, "--timeout", "60", .. more]);
+        Start(redirectInput, ["blkfront", "--domain", FrontendDomain, "--backend-domain", BackendDomain, "--root", Root, .. more.Contains("--timeout") ? more : [.. more, "--timeout", "60"]]);
 
-    private MirageProcess Start(bool redirectInput, params string[] args)
+    /// <summary>Any other mirage command, its stdout redirected.</summary>
+    public MirageProcess Run(params string[] args) => Start(false, args, redirectOutput: true);
+
+    private MirageProcess Start(bool redirectInput, string[] args, bool redirectOutput = false)
     {
-        var process = new MirageProcess(Socket, redirectInput, args);
+        var process = new MirageProcess(Socket, redirectInput, args, redirectOutput);
         _processes.Add(process);
         return process;
     }
