@@ -134,6 +134,21 @@ public sealed class CrossProcessTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_frontend_killed_while_connected_lets_the_backend_close_and_exit()
+    {
+        await using var host = await BlkifProcesses.StartAsync();
+        var image = Path.Combine(host.Images, "disk.img");
+        using (var file = File.Create(image))
+            file.SetLength(16 << 20);
+        using var back = host.Blkback(image);
+        using var front = host.Blkfront(true, "--copy-in", "-");
+        await front.WaitForLineAsync("connected", Bounded);
+        front.Process.Kill();
+        await ExitsCleanly(back);
+        Assert.Contains("the frontend went away without closing", back.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Writing_into_a_read_only_backend_fails_the_frontend_and_leaves_the_image_alone()
     {
         await using var host = await BlkifProcesses.StartAsync();
