@@ -9,6 +9,8 @@ var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event chann
     NetbackCommand.Create(),
     NetfrontCommand.Create(),
     VchanCatCommand.Create(),
+    BlkbackCommand.Create(),
+    BlkfrontCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -7,6 +7,7 @@ using Xen.Evtchn.InHeap;
 using Xen.Evtchn.Unix;
 using Xen.Gnt.InHeap;
 using Xen.Gnt.Unix;
+using Xen.Store;
 
 namespace Mirage.Bench;
 
@@ -37,7 +38,7 @@ internal static class BlkifBench
             try
             {
                 CreateImage(path, size);
-                var mode = parse.GetValue(inHeap) ? "both ends in one process (in-heap backends)" : "backend in a second process (Unix backends)";
+                var mode = parse.GetValue(inHeap) ? "both ends in one process (in-heap backends)" : "backend in a second process (Unix backends, meeting through Xenstore)";
                 Console.WriteLine($"blkif bench: {size >> 20} MiB image at {path}, {mode}, {time.TotalSeconds:F1} s per measurement, best of {n} rounds, {Environment.ProcessorCount} cores");
                 if (parse.GetValue(inHeap))
                 {
@@ -90,32 +91,52 @@ internal static class BlkifBench
     private const ushort BackendDomain = 1;
     private const ushort FrontendDomain = 2;
 
-    // The frontend here, the backend in a child process; they exchange their Xenstore keys as
-    // "key=value" lines over the child's stdin and stdout, ended by an empty line.
+    // The frontend here, the backend in a child process; they meet as Xen devices do, through a
+    // Xenstore daemon (this process hosts it on a socket) and the Xenbus handshake.
     private static async Task TwoProcessesAsync(string path, long size, TimeSpan time, int rounds, CancellationToken cancellationToken)
     {
         var root = Directory.CreateTempSubdirectory("mirage-blkif-bench-").FullName;
+        var socket = Path.Combine(Path.GetTempPath(), $"mirage-blkif-bench-{Environment.ProcessId}.xenstored");
+        var device = new XenbusDevice(BlkifXenbus.DeviceType, 51712, FrontendDomain, BackendDomain);
+        using var server = new XenstoreServer();
+        using var stopServer = new CancellationTokenSource();
+        var listening = new TaskCompletionSource();
+        var serving = server.ListenAsync(socket, listening.SetResult, stopServer.Token);
         try
         {
+            await listening.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+            await using (var toolstack = XenstoreClient.Connect(server.Connect()))
+            {
+                foreach (var d in new[] { BackendDomain, FrontendDomain })
+                {
+                    await toolstack.MkdirAsync(XsWire.DomainPath(d), cancellationToken).ConfigureAwait(false);
+                    await toolstack.SetPermissionsAsync(XsWire.DomainPath(d), XsPermissions.Create(d), cancellationToken).ConfigureAwait(false);
+                }
+                await Xenbus.CreateDeviceAsync(toolstack, device, cancellationToken).ConfigureAwait(false);
+            }
             var self = Environment.ProcessPath!;
-            var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true };
+            var start = new ProcessStartInfo(self);
             if (Path.GetFileNameWithoutExtension(self) == "dotnet")
                 start.ArgumentList.Add(typeof(BlkifBench).Assembly.Location);
             foreach (var arg in new[] { "blkif", "--serve", path, "--root", root })
                 start.ArgumentList.Add(arg);
+            start.Environment["XENSTORED_PATH"] = socket;
             using var child = Process.Start(start)!;
             try
             {
-                var backendKeys = await ReadKeysAsync(child.StandardOutput, cancellationToken).ConfigureAwait(false);
+                await using var store = XenstoreClient.Connect(server.Connect(FrontendDomain));
                 using var events = new UnixEvents(new UnixEventsOptions { Domain = FrontendDomain, Root = root });
                 using var memory = new UnixMemory(new UnixMemoryOptions { Domain = FrontendDomain, Root = root });
-                await using (var front = Blkfront<UnixEvents, UnixMemory>.Create(events, memory, BackendDomain, BlkifXenstoreKeys.ParseBackend(backendKeys.GetValueOrDefault)))
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                deadline.CancelAfter(TimeSpan.FromSeconds(60));
+                var front = await BlkifXenbus.ConnectFrontendAsync(store, device, events, memory, cancellationToken: deadline.Token).ConfigureAwait(false);
+                try
                 {
-                    foreach (var (key, value) in BlkifXenstoreKeys.Frontend(front.FrontendInfo))
-                        await child.StandardInput.WriteLineAsync($"{key}={value}").ConfigureAwait(false);
-                    await child.StandardInput.WriteLineAsync().ConfigureAwait(false);
-                    await child.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
                     await Compare(path, size, front, time, rounds, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    await BlkifXenbus.CloseFrontendAsync(store, device, front, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
                 }
                 await child.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
             }
@@ -127,37 +148,32 @@ internal static class BlkifBench
         }
         finally
         {
+            await stopServer.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await serving.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped.
+            }
             Directory.Delete(root, recursive: true);
         }
     }
 
     private static async Task<int> ServeAsync(string path, string root, CancellationToken cancellationToken)
     {
+        var device = new XenbusDevice(BlkifXenbus.DeviceType, 51712, FrontendDomain, BackendDomain);
         using var events = new UnixEvents(new UnixEventsOptions { Domain = BackendDomain, Root = root });
         using var memory = new UnixMemory(new UnixMemoryOptions { Domain = BackendDomain, Root = root });
         using var storage = RawImageStorage.Open(path, readOnly: true);
+        await using var store = await XenstoreClient.ConnectAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await store.ActAsDomainAsync(BackendDomain, cancellationToken).ConfigureAwait(false);
         await using var back = new Blkback<UnixEvents, UnixMemory>(events, memory, storage);
-        var stdout = Console.Out;
-        foreach (var (key, value) in BlkifXenstoreKeys.Backend(back.Info))
-            await stdout.WriteLineAsync($"{key}={value}").ConfigureAwait(false);
-        await stdout.WriteLineAsync().ConfigureAwait(false);
-        await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
-        var frontendKeys = await ReadKeysAsync(Console.In, cancellationToken).ConfigureAwait(false);
-        back.Connect(FrontendDomain, BlkifXenstoreKeys.ParseFrontend(frontendKeys.GetValueOrDefault));
-        // Serves until the frontend closes its channels.
-        await back.Completion.ConfigureAwait(false);
+        await BlkifXenbus.ConnectBackendAsync(store, device, back, cancellationToken).ConfigureAwait(false);
+        // Serves until the frontend closes the device or goes away.
+        await BlkifXenbus.ServeBackendAsync(store, device, back, cancellationToken).ConfigureAwait(false);
         return 0;
-    }
-
-    private static async Task<Dictionary<string, string>> ReadKeysAsync(TextReader reader, CancellationToken cancellationToken)
-    {
-        var keys = new Dictionary<string, string>();
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { Length: > 0 } line)
-        {
-            var at = line.IndexOf('=', StringComparison.Ordinal);
-            keys[line[..at]] = line[(at + 1)..];
-        }
-        return keys;
     }
 
     internal static void CreateImage(string path, long size)

@@ -1,0 +1,173 @@
+using Xen.Evtchn;
+using Xen.Gnt;
+using Xen.Store;
+
+namespace Blkif;
+
+/// <summary>
+/// Blkfront and blkback meeting through Xenstore, as Xen's split block devices do: the keys of
+/// <see cref="BlkifXenstoreKeys"/> and the Xenbus states of <see cref="Xenbus"/>. The backend
+/// publishes its keys and goes <see cref="XenbusState.InitWait"/>; the frontend sizes its rings
+/// from them, publishes its own and goes <see cref="XenbusState.Initialised"/>; the backend maps the
+/// rings and goes <see cref="XenbusState.Connected"/>; the frontend reads the disk and goes
+/// <see cref="XenbusState.Connected"/>. Either end closes with <see cref="XenbusState.Closing"/> then
+/// <see cref="XenbusState.Closed"/>.
+/// </summary>
+/// <remarks>The toolstack creates the device first (<see cref="Xenbus.CreateDeviceAsync"/>), type <c>vbd</c>.</remarks>
+public static class BlkifXenbus
+{
+    /// <summary>The Xenbus device type of a virtual block device.</summary>
+    public const string DeviceType = "vbd";
+
+    /// <summary>
+    /// Frontend: waits for the backend's keys, creates the rings and event channels, publishes them,
+    /// and returns the block device once both ends are <see cref="XenbusState.Connected"/>.
+    /// </summary>
+    /// <exception cref="XenstoreException">The backend closed instead of connecting (<see cref="XsError.EIO"/>).</exception>
+    /// <exception cref="InvalidDataException">The backend published malformed or out-of-range keys.</exception>
+    public static async Task<Blkfront<TEvents, TMemory>> ConnectFrontendAsync<TEvents, TMemory>(XenstoreClient client, XenbusDevice device,
+        TEvents events, TMemory memory, BlkfrontOptions? options = null, CancellationToken cancellationToken = default)
+        where TEvents : IEvents
+        where TMemory : IMemory
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(device);
+        Blkfront<TEvents, TMemory>? front = null;
+        try
+        {
+            await Xenbus.FrontendConnectAsync(client, device, async tx =>
+            {
+                // The body reruns if the transaction conflicts: the rings are made once.
+                if (front is null)
+                {
+                    var transport = BlkifXenstoreKeys.ParseBackendTransport((await ReadKeysAsync(tx, device.BackendPath, cancellationToken).ConfigureAwait(false)).GetValueOrDefault);
+                    front = Blkfront<TEvents, TMemory>.Allocate(events, memory, device.BackendDomain, transport.MaxRingPageOrder, transport.MaxQueues, options);
+                }
+                foreach (var (key, value) in BlkifXenstoreKeys.Frontend(front.FrontendInfo))
+                    await tx.WriteAsync(device.FrontendPath + "/" + key, value, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+            var backend = BlkifXenstoreKeys.ParseBackend((await ReadKeysAsync(client, device.BackendPath, cancellationToken).ConfigureAwait(false)).GetValueOrDefault);
+            front!.Attach(backend);
+            return front;
+        }
+        catch
+        {
+            if (front is not null)
+                await front.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Backend: publishes <paramref name="backend"/>'s keys, goes <see cref="XenbusState.InitWait"/>,
+    /// waits for the frontend's rings, connects to them and goes <see cref="XenbusState.Connected"/>.
+    /// </summary>
+    /// <exception cref="XenstoreException">The frontend closed instead of connecting (<see cref="XsError.EIO"/>).</exception>
+    /// <exception cref="InvalidDataException">The frontend published malformed or out-of-range keys.</exception>
+    public static async Task ConnectBackendAsync<TEvents, TMemory>(XenstoreClient client, XenbusDevice device, Blkback<TEvents, TMemory> backend,
+        CancellationToken cancellationToken = default)
+        where TEvents : IEvents
+        where TMemory : IMemory
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(backend);
+        await Xenbus.BackendInitWaitAsync(client, device, BlkifXenstoreKeys.Backend(backend.Info), cancellationToken).ConfigureAwait(false);
+        await Xenbus.BackendConnectAsync(client, device, async c =>
+        {
+            var keys = await ReadKeysAsync(c, device.FrontendPath, cancellationToken).ConfigureAwait(false);
+            backend.Connect(device.FrontendDomain, BlkifXenstoreKeys.ParseFrontend(keys.GetValueOrDefault));
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Backend, once connected: serves until the frontend moves to <see cref="XenbusState.Closing"/>
+    /// (or later) or stops serving its rings (it closed its channels or died), then disposes
+    /// <paramref name="backend"/> and closes its own end. A frontend that died leaves its state as
+    /// it was: the backend then goes <see cref="XenbusState.Closed"/> without waiting for it.
+    /// </summary>
+    /// <returns>Whether the frontend closed through Xenstore (false: it stopped without a word).</returns>
+    public static async Task<bool> ServeBackendAsync<TEvents, TMemory>(XenstoreClient client, XenbusDevice device, Blkback<TEvents, TMemory> backend,
+        CancellationToken cancellationToken = default)
+        where TEvents : IEvents
+        where TMemory : IMemory
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(backend);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var closing = Xenbus.WaitForStateAsync(client, device.FrontendPath, IsClosing, stop.Token);
+        var finished = await Task.WhenAny(closing, backend.Completion).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await closing.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The frontend's rings stopped first.
+        }
+        // Unmap the frontend's pages before telling it that it may end its grants.
+        await backend.DisposeAsync().ConfigureAwait(false);
+        var polite = finished == closing && closing.IsCompletedSuccessfully;
+        await Xenbus.SetStateAsync(client, device.BackendPath, XenbusState.Closing, cancellationToken).ConfigureAwait(false);
+        await Xenbus.SetStateAsync(client, device.BackendPath, XenbusState.Closed, cancellationToken).ConfigureAwait(false);
+        return polite;
+    }
+
+    /// <summary>
+    /// Frontend: the standard close. Moves to <see cref="XenbusState.Closing"/>, waits (at most
+    /// <paramref name="timeout"/>) for the backend to unmap and close, ends the device's grants and
+    /// channels, and moves to <see cref="XenbusState.Closed"/>. A backend that does not answer in
+    /// time (it died) does not hold the close up.
+    /// </summary>
+    /// <returns>Whether the backend answered in time.</returns>
+    public static async Task<bool> CloseFrontendAsync<TEvents, TMemory>(XenstoreClient client, XenbusDevice device, Blkfront<TEvents, TMemory> frontend,
+        TimeSpan timeout, CancellationToken cancellationToken = default)
+        where TEvents : IEvents
+        where TMemory : IMemory
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(frontend);
+        await Xenbus.SetStateAsync(client, device.FrontendPath, XenbusState.Closing, cancellationToken).ConfigureAwait(false);
+        bool answered;
+        using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            wait.CancelAfter(timeout);
+            try
+            {
+                await Xenbus.WaitForStateAsync(client, device.BackendPath, IsClosing, wait.Token).ConfigureAwait(false);
+                answered = true;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                answered = false;
+            }
+        }
+        await frontend.DisposeAsync().ConfigureAwait(false);
+        await Xenbus.SetStateAsync(client, device.FrontendPath, XenbusState.Closed, cancellationToken).ConfigureAwait(false);
+        return answered;
+    }
+
+    private static bool IsClosing(XenbusState state) => state is XenbusState.Closing or XenbusState.Closed or XenbusState.Unknown;
+
+    // A device directory's keys, with one level of subdirectories (queue-<i>/...) as "dir/key".
+    private static async Task<Dictionary<string, string>> ReadKeysAsync(XenstoreOperations store, string path, CancellationToken cancellationToken)
+    {
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in await store.DirectoryAsync(path, cancellationToken).ConfigureAwait(false))
+        {
+            if (await store.TryReadAsync(path + "/" + name, cancellationToken).ConfigureAwait(false) is { Length: > 0 } value)
+                keys[name] = value;
+            if (!name.StartsWith("queue-", StringComparison.Ordinal))
+                continue;
+            foreach (var child in await store.DirectoryAsync(path + "/" + name, cancellationToken).ConfigureAwait(false))
+            {
+                if (await store.TryReadAsync(path + "/" + name + "/" + child, cancellationToken).ConfigureAwait(false) is { } childValue)
+                    keys[name + "/" + child] = childValue;
+            }
+        }
+        return keys;
+    }
+}
