@@ -10,8 +10,8 @@ namespace Mirage.Cli.Commands;
 
 /// <summary>
 /// <c>mirage demo</c>: the drivers at work, step by step, with their throughput: a ring pair between
-/// two domains inside this process, then netfront and netback in two processes.
-/// two domains inside this process, then a vchan between two processes (DemoCommand.Vchan.cs).
+/// two domains inside this process, then a vchan between two processes (DemoCommand.Vchan.cs), then
+/// netfront and netback in two processes (NetifDemo.cs).
 /// </summary>
 internal static partial class DemoCommand
 {
@@ -22,13 +22,12 @@ internal static partial class DemoCommand
             Description = "How many requests cross the ring.",
             DefaultValueFactory = _ => 2_000_000,
         };
-        var command = new Command("demo", "Show the drivers at work, with their throughput: a ring in-heap, then netfront and netback in two processes.") { requests };
         var vchanMebibytes = new Option<int>("--vchan-mib")
         {
             Description = "How many MiB cross the vchan, and then the Unix socket.",
             DefaultValueFactory = _ => 1024,
         };
-        var command = new Command("demo", "Show the drivers at work, with their throughput: a ring in-heap, then a vchan between two processes beside a Unix socket.")
+        var command = new Command("demo", "Show the drivers at work, with their throughput: a ring in-heap, a vchan between two processes beside a Unix socket, then netfront and netback in two processes.")
         {
             requests, vchanMebibytes, PeerOption,
         };
@@ -37,10 +36,9 @@ internal static partial class DemoCommand
             if (parse.GetValue(PeerOption) is { } role)
                 return await RunPeerAsync(role, cancellationToken).ConfigureAwait(false);
             await RingPairAsync(parse.GetValue(requests), cancellationToken).ConfigureAwait(false);
+            await VchanBetweenProcessesAsync((long)parse.GetValue(vchanMebibytes) << 20, cancellationToken).ConfigureAwait(false);
             Console.WriteLine();
             return await NetifDemo.RunAsync(cancellationToken).ConfigureAwait(false);
-            await VchanBetweenProcessesAsync((long)parse.GetValue(vchanMebibytes) << 20, cancellationToken).ConfigureAwait(false);
-            return 0;
         });
         return command;
     }

@@ -26,20 +26,8 @@ public static class XenstoredCommand
             var path = parse.GetValue(socket)!;
             var silent = parse.GetValue(quiet);
             var options = new XenstoreServerOptions { Log = silent ? null : message => Console.Error.WriteLine("xenstored: " + message) };
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             // SIGTERM stops the daemon as Ctrl-C does, so that the socket is removed.
-            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-            {
-                context.Cancel = true;
-                try
-                {
-                    stop.Cancel();
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The command already ended (System.CommandLine saw the signal first).
-                }
-            });
+            using var stop = StopSignals.Link(cancellationToken);
             using var server = new XenstoreServer(options);
             try
             {
