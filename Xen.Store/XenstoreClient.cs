@@ -31,10 +31,10 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable
     private long _nextToken;
     private Exception? _closed;
 
-    private XenstoreClient(IDuplexPipe transport)
+    private XenstoreClient(IDuplexPipe transport, bool oneMessagePerWrite = false)
     {
         _transport = transport;
-        _pump = _outbox.PumpAsync(transport.Output, _closing.Token);
+        _pump = _outbox.PumpAsync(transport.Output, _closing.Token, oneMessagePerWrite);
         _reader = ReadRepliesAsync();
     }
 
@@ -57,6 +57,25 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable
     /// <summary>A client over a stream that carries <c>xs_wire.h</c> messages both ways; the client owns it.</summary>
     public static XenstoreClient Connect(Stream stream) =>
         Connect(new Transport(PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true)), PipeWriter.Create(stream)));
+
+    /// <summary>
+    /// Opens the kernel's Xenstore device (Linux <c>/dev/xen/xenbus</c>, or <c>/proc/xen/xenbus</c>),
+    /// which forwards requests to the daemon wherever it runs: the way a domain without the daemon's
+    /// socket reaches Xenstore. Each request goes to the device in a write of its own, as it requires.
+    /// </summary>
+    /// <remarks>
+    /// The device has no non-blocking read through <see cref="FileStream"/>: after <see cref="DisposeAsync"/>
+    /// one thread-pool thread stays in its read until the device has something more to say or the process ends.
+    /// </remarks>
+    public static XenstoreClient OpenXenbus(string devicePath = XsWire.XenbusDevicePath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(devicePath);
+        // Unbuffered: a buffered FileStream serialises reads and writes, and a read waits for the daemon.
+        var device = new FileStream(devicePath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
+        return new XenstoreClient(
+            new Transport(PipeReader.Create(device, new StreamPipeReaderOptions(leaveOpen: true)), PipeWriter.Create(device)),
+            oneMessagePerWrite: true);
+    }
 
     /// <summary>
     /// A guest's client over its Xenstore shared page: <paramref name="page"/> is the page it granted
