@@ -31,7 +31,14 @@ public static class XenstoredCommand
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
             {
                 context.Cancel = true;
-                stop.Cancel();
+                // System.CommandLine's own handler may have stopped the daemon and disposed the source already.
+                try
+                {
+                    stop.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                }
             });
             using var server = new XenstoreServer(options);
             try
