@@ -63,18 +63,10 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable
     /// which forwards requests to the daemon wherever it runs: the way a domain without the daemon's
     /// socket reaches Xenstore. Each request goes to the device in a write of its own, as it requires.
     /// </summary>
-    /// <remarks>
-    /// The device has no non-blocking read through <see cref="FileStream"/>: after <see cref="DisposeAsync"/>
-    /// one thread-pool thread stays in its read until the device has something more to say or the process ends.
-    /// </remarks>
     public static XenstoreClient OpenXenbus(string devicePath = XsWire.XenbusDevicePath)
     {
         ArgumentException.ThrowIfNullOrEmpty(devicePath);
-        // Unbuffered: a buffered FileStream serialises reads and writes, and a read waits for the daemon.
-        var device = new FileStream(devicePath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
-        return new XenstoreClient(
-            new Transport(PipeReader.Create(device, new StreamPipeReaderOptions(leaveOpen: true)), PipeWriter.Create(device)),
-            oneMessagePerWrite: true);
+        return new XenstoreClient(new XenbusDeviceTransport(devicePath), oneMessagePerWrite: true);
     }
 
     /// <summary>
