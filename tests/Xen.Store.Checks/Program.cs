@@ -30,7 +30,17 @@ if (selected.Count == 0 || mirage is null)
     return 2;
 }
 
-using var daemon = MirageDaemon.Start(mirage);
+MirageDaemon daemon;
+try
+{
+    daemon = MirageDaemon.Start(mirage);
+}
+catch (CheckFailedException e)
+{
+    Console.WriteLine($"FAIL mirage-xenstored: {e.Message}");
+    return 1;
+}
+using var stopDaemon = daemon;
 Target[] targets = [Target.Socket("socket", socket), Target.Xenbus(xenbus), Target.Socket("mirage", daemon.SocketPath)];
 int passed = 0, failed = 0;
 foreach (var (name, scenario) in selected)

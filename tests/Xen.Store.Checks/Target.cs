@@ -56,7 +56,8 @@ internal sealed class MirageDaemon : IDisposable
             }
             return false;
         });
-        if (!ready.Wait(Check.Patience) || !ready.Result)
+        // Starting .NET takes long under QEMU's software emulation on a busy host.
+        if (!ready.Wait(Check.Patience * 6) || !ready.Result)
         {
             process.Kill();
             throw new CheckFailedException("mirage xenstored did not say it was ready");
