@@ -9,7 +9,7 @@ namespace Xen.Store;
 /// short timeout rather than in a blocking <c>read</c>, so that closing the client closes the device at once:
 /// the kernel drops the connection's watches and transactions only when the file is really closed.
 /// </summary>
-internal sealed partial class XenbusDeviceTransport : IDuplexPipe
+internal sealed unsafe partial class XenbusDeviceTransport : IDuplexPipe
 {
     private const short PollIn = 0x001;
     private const int PollMilliseconds = 100;
@@ -56,10 +56,20 @@ internal sealed partial class XenbusDeviceTransport : IDuplexPipe
                     if (ready == 0)
                         continue;
                     var span = writer.GetSpan(XsWireHeader.Size + XsWire.PayloadMax);
-                    var read = RandomAccess.Read(_device, span, 0);
+                    // read(2) itself: the runtime's reads want a seekable file or a blocking wait.
+                    nint read;
+                    fixed (byte* buffer = span)
+                        read = Read(poll.Fd, buffer, (nuint)span.Length);
+                    if (read < 0)
+                    {
+                        var errno = Marshal.GetLastPInvokeError();
+                        if (errno is 4 or 11) // EINTR, EAGAIN
+                            continue;
+                        throw new IOException($"read from the xenbus device failed: errno {errno}.");
+                    }
                     if (read == 0)
                         break;
-                    writer.Advance(read);
+                    writer.Advance((int)read);
                 }
                 catch (ObjectDisposedException)
                 {
@@ -74,8 +84,9 @@ internal sealed partial class XenbusDeviceTransport : IDuplexPipe
                     break;
             }
         }
-        catch (IOException e)
+        catch (Exception e)
         {
+            // Whatever stops the loop reaches the client as the reason its connection closed.
             failure = e;
         }
         writer.Complete(failure);
@@ -88,6 +99,9 @@ internal sealed partial class XenbusDeviceTransport : IDuplexPipe
         public short Events;
         public short Revents;
     }
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static partial nint Read(int fd, byte* buffer, nuint count);
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static partial int Poll(ref PollFd fds, nuint count, int timeout);

@@ -59,7 +59,7 @@ foreach (var (name, scenario) in selected)
         }
         catch (Exception e)
         {
-            transcript.Add($"stopped by {e.GetType().Name}: {e.Message}");
+            transcript.Add($"stopped by {e.GetType().Name}: {e.Message}{(e.InnerException is { } inner ? $" ({inner.GetType().Name}: {inner.Message})" : "")}");
         }
         transcripts.Add((target, transcript));
     }

@@ -26,6 +26,8 @@ internal sealed class Transcript
         catch (XenstoreException e)
         {
             Add($"{label} -> {e.Error}");
+            if (e.Error == XsError.EIO)
+                Note($"{label}: {e.Message} {e.InnerException?.GetType().Name} {e.InnerException?.Message}");
         }
     }
 
