@@ -4,13 +4,15 @@ using Xen.Store;
 using Xen.Store.Checks;
 
 // The same Xenstore scenarios against Xen's own daemon and `mirage xenstored`. Run in dom0 as root:
-//   dotnet Xen.Store.Checks.dll --mirage /path/mirage.dll [--socket PATH] [--xenbus PATH] [--show] [NAME...]
+//   dotnet Xen.Store.Checks.dll --mirage /path/mirage.dll [--socket PATH] [--xenbus PATH] [--show] [--transcripts DIR] [NAME...]
+//   dotnet Xen.Store.Checks.dll --probe-xenbus /dev/xen/xenbus     (one request by hand, then through the client)
 // Targets: the running daemon's socket (default /var/run/xenstored/socket), the same daemon through the
 // kernel's xenbus device (default /dev/xen/xenbus), and a `mirage xenstored` started here on a private
 // socket. Each scenario runs once per target; "PASS name (ms)" when every target's transcript is the
 // same, else "FAIL name: ..." with the differing lines. Ends with "N passed, M failed"; exits 1 on failure.
 string? mirage = null, socket = "/var/run/xenstored/socket", xenbus = XsWire.XenbusDevicePath;
 var show = false;
+string? transcriptFolder = null;
 var names = new List<string>();
 for (var i = 0; i < args.Length; i++)
 {
@@ -20,6 +22,8 @@ for (var i = 0; i < args.Length; i++)
         case "--socket": socket = args[++i]; break;
         case "--xenbus": xenbus = args[++i]; break;
         case "--show": show = true; break;
+        case "--transcripts": transcriptFolder = args[++i]; break;
+        case "--probe-xenbus": return await XenbusProbe.RunAsync(args[++i]);
         default: names.Add(args[i]); break;
     }
 }
@@ -72,6 +76,11 @@ foreach (var (name, scenario) in selected)
     {
         foreach (var note in transcript.Notes)
             Console.WriteLine($"  note {name} [{target.Name}]: {note}");
+        if (transcriptFolder is not null)
+        {
+            Directory.CreateDirectory(transcriptFolder);
+            File.WriteAllLines(Path.Combine(transcriptFolder, $"{name}.{target.Name}.txt"), [.. transcript.Lines, .. transcript.Notes.Select(n => "note: " + n)]);
+        }
         if (show)
         {
             foreach (var line in transcript.Lines)

@@ -111,9 +111,17 @@ internal static class Scenarios
         await t.Step("write dot", () => c.WriteAsync($"{Base}/a.b", "v"));
         await t.Step("read empty path", async () => Transcript.Quote(await c.ReadAsync("")));
         await t.Step("read root", async () => Transcript.Quote(await c.ReadAsync("/")));
-        var longest = Base + "/" + new string('p', XsWire.AbsPathMax - Base.Length - 1);
-        await t.Step("write longest absolute path", () => c.WriteAsync(longest, "v"));
-        await t.Step("write one byte longer", () => c.WriteAsync(longest + "q", "v"));
+        // Length limits: a path outside a domain's home, one under it (counted after the home), a relative one.
+        foreach (var (what, prefix) in new[] { ("absolute", Base + "/"), ("under a home", "/local/domain/0/" + Relative + "/"), ("relative", Relative + "/") })
+        {
+            foreach (var length in new[] { 2048, 2049, 3072, 3073 })
+            {
+                var path = prefix + new string('p', Math.Max(1, length - prefix.Length));
+                if (prefix.StartsWith("/local/domain/0/", StringComparison.Ordinal))
+                    path = prefix + new string('p', Math.Max(1, length - (prefix.Length - "/local/domain/0/".Length)));
+                await t.Step($"write {what} path of {length}", () => c.WriteAsync(path, "v"));
+            }
+        }
     }
 
     private static async Task Directory(Target target, XenstoreClient c, Transcript t)
