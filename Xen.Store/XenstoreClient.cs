@@ -35,6 +35,9 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable
     {
         _transport = transport;
         _pump = _outbox.PumpAsync(transport.Output, _closing.Token, oneMessagePerWrite);
+        // A failed send ends the connection: the requests waiting for replies fail instead of waiting forever.
+        _pump.ContinueWith(static (pump, state) => ((XenstoreClient)state!).Close(pump.Exception!.GetBaseException()), this,
+                           CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _reader = ReadRepliesAsync();
     }
 

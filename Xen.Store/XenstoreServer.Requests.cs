@@ -93,7 +93,10 @@ public sealed partial class XenstoreServer
             {
                 var args = Strings(payload, 2, exact: false);
                 var path = SpecialOrPath(args[0], c);
-                var perms = XsPermissions.Parse(args.Skip(1).ToArray()) ?? throw Invalid("a permission is malformed");
+                var perms = XsPermissions.Parse(args.Skip(1).ToArray())
+                    ?? throw (args.Length > 1 && IsNoDomain(args[1])
+                        ? new XenstoreException(XsError.ENOENT, "The owner is not a domain.")
+                        : Invalid("a permission is malformed"));
                 if (path.StartsWith('@'))
                 {
                     _store.SetPerms(caller, _store.Begin(), path, perms);
@@ -290,6 +293,14 @@ public sealed partial class XenstoreServer
         }
         Reply(c, request, request.Type, Ok);
     }
+
+    /// <summary>
+    /// A well-formed entry naming an id that no domain can have (at or above <c>DOMID_FIRST_RESERVED</c>):
+    /// Xen's C daemon answers <c>ENOENT</c> for an owner it does not know, where a malformed entry is <c>EINVAL</c>.
+    /// </summary>
+    private static bool IsNoDomain(string entry) =>
+        entry.Length >= 2 && entry[0] is 'n' or 'r' or 'w' or 'b' && entry.AsSpan(1).IndexOfAnyExceptInRange('0', '9') < 0
+        && (entry.Length > 6 || int.Parse(entry.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture) >= 0x7FF0);
 
     private void Control(ServerConnection c, XsWireHeader request, Caller caller, ReadOnlySpan<byte> payload)
     {

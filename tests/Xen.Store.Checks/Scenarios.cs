@@ -385,13 +385,14 @@ internal static class Scenarios
             t.Add("@introduceDomain first -> " + await intro.Until(XsWire.IntroduceDomain));
         await using (var release = new Recorder(watcher, XsWire.ReleaseDomain))
             t.Add("@releaseDomain first -> " + await release.Until(XsWire.ReleaseDomain));
-        await t.Step("watch a bad path", async () => Show(await watcher.RequestAsync(XsMessageType.Watch, Encoding.ASCII.GetBytes($"{Base}//x\0tok\0"), 0, Check.Timeout)));
-        await t.Step("watch an unknown special path", async () => Show(await watcher.RequestAsync(XsMessageType.Watch, Encoding.ASCII.GetBytes("@bogus\0tok\0"), 0, Check.Timeout)));
         if (target.IsDevice)
         {
-            t.Add("(twice and unwatch not through the device)");
+            // The kernel registers the watch itself and turns the daemon's error into a failed write.
+            t.Add("(bad watches, twice and unwatch not through the device)");
             return;
         }
+        await t.Step("watch a bad path", async () => Show(await watcher.RequestAsync(XsMessageType.Watch, Encoding.ASCII.GetBytes($"{Base}//x\0tok\0"), 0, Check.Timeout)));
+        await t.Step("watch an unknown special path", async () => Show(await watcher.RequestAsync(XsMessageType.Watch, Encoding.ASCII.GetBytes("@bogus\0tok\0"), 0, Check.Timeout)));
         await t.Step("watch with a token", async () => Show(await watcher.RequestAsync(XsMessageType.Watch, Encoding.ASCII.GetBytes($"{Base}/tw\0tok\0"), 0, Check.Timeout)));
         await t.Step("the same watch again", async () => Show(await watcher.RequestAsync(XsMessageType.Watch, Encoding.ASCII.GetBytes($"{Base}/tw\0tok\0"), 0, Check.Timeout)));
         await t.Step("unwatch it", async () => Show(await watcher.RequestAsync(XsMessageType.Unwatch, Encoding.ASCII.GetBytes($"{Base}/tw\0tok\0"), 0, Check.Timeout)));
@@ -410,7 +411,19 @@ internal static class Scenarios
             await c.WriteAsync($"{Base}/p/child", "c");
             return (await c.GetPermissionsAsync($"{Base}/p/child")).ToString();
         });
-        await t.Step("give to domain 5", () => c.SetPermissionsAsync($"{Base}/p", XsPermissions.Create(owner: 5, others: XsAccess.None, new XsPermission(6, XsAccess.Both))));
+        // Xen's daemons refuse an owner that Xen does not know (ENOENT): in the VM only dom0 exists. Ours has
+        // no hypervisor to ask and accepts any domain id, so that outcome is noted, not compared.
+        try
+        {
+            await c.SetPermissionsAsync($"{Base}/p", XsPermissions.Create(owner: 5), Check.Timeout);
+            t.Note("give to domain 5: OK");
+            await c.SetPermissionsAsync($"{Base}/p", XsPermissions.Create(owner: 0, others: XsAccess.Read, new XsPermission(5, XsAccess.Write)), Check.Timeout);
+        }
+        catch (XenstoreException e)
+        {
+            t.Note($"give to domain 5: {e.Error}");
+        }
+        await t.Step("give to dom0 with others none, 6 both", () => c.SetPermissionsAsync($"{Base}/p", XsPermissions.Create(owner: 0, others: XsAccess.None, new XsPermission(6, XsAccess.Both))));
         await t.Step("read back", async () => (await c.GetPermissionsAsync($"{Base}/p")).ToString());
         await t.Step("dom0 still writes it", () => c.WriteAsync($"{Base}/p", "w"));
         await t.Step("perms after dom0's write", async () => (await c.GetPermissionsAsync($"{Base}/p")).ToString());
@@ -428,7 +441,7 @@ internal static class Scenarios
         });
         await t.Step("in a transaction", () => c.TransactionAsync(async tx =>
         {
-            await tx.SetPermissionsAsync($"{Base}/p/child", XsPermissions.Create(owner: 9));
+            await tx.SetPermissionsAsync($"{Base}/p/child", XsPermissions.Create(owner: 0, others: XsAccess.Both, new XsPermission(9, XsAccess.None)));
             t.Add("inside -> " + await tx.GetPermissionsAsync($"{Base}/p/child"));
             t.Add("outside -> " + await c.GetPermissionsAsync($"{Base}/p/child"));
         }, Check.Timeout));
@@ -456,7 +469,9 @@ internal static class Scenarios
             t.Add("(not through the device)");
             return;
         }
-        await t.Step("read without NUL", async () => Show(await c.RequestAsync(XsMessageType.Read, Encoding.ASCII.GetBytes($"{Base}"), 0, Check.Timeout)));
+        await c.WriteAsync($"{Base}/there", "here");
+        await t.Step("read without NUL", async () => Show(await c.RequestAsync(XsMessageType.Read, Encoding.ASCII.GetBytes($"{Base}/there"), 0, Check.Timeout)));
+        await t.Step("read with two NULs", async () => Show(await c.RequestAsync(XsMessageType.Read, Encoding.ASCII.GetBytes($"{Base}/there\0\0"), 0, Check.Timeout)));
         await t.Step("write with no value separator", async () => Show(await c.RequestAsync(XsMessageType.Write, Encoding.ASCII.GetBytes($"{Base}/nv"), 0, Check.Timeout)));
         await t.Step("node of the write without separator", async () => (await c.TryReadAsync($"{Base}/nv")) ?? "ENOENT");
         await t.Step("unknown type 99", async () => Show(await c.RequestAsync((XsMessageType)99, "x\0"u8.ToArray(), 0, Check.Timeout)));
