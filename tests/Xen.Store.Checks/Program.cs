@@ -4,7 +4,7 @@ using Xen.Store;
 using Xen.Store.Checks;
 
 // The same Xenstore scenarios against Xen's own daemon and `mirage xenstored`. Run in dom0 as root:
-//   dotnet Xen.Store.Checks.dll --mirage /path/mirage.dll [--socket PATH] [--xenbus PATH] [--show] [--transcripts DIR] [NAME...]
+//   dotnet Xen.Store.Checks.dll --mirage /path/mirage.dll [--socket PATH] [--xenbus PATH] [--oxenstored] [--show] [--transcripts DIR] [NAME...]
 //   dotnet Xen.Store.Checks.dll --probe-xenbus /dev/xen/xenbus     (one request by hand, then through the client)
 // Targets: the running daemon's socket (default /var/run/xenstored/socket), the same daemon through the
 // kernel's xenbus device (default /dev/xen/xenbus), and a `mirage xenstored` started here on a private
@@ -22,6 +22,7 @@ for (var i = 0; i < args.Length; i++)
         case "--socket": socket = args[++i]; break;
         case "--xenbus": xenbus = args[++i]; break;
         case "--show": show = true; break;
+        case "--oxenstored": Transcript.AgainstOxenstored = true; break;
         case "--transcripts": transcriptFolder = args[++i]; break;
         case "--probe-xenbus": return await XenbusProbe.RunAsync(args[++i]);
         default: names.Add(args[i]); break;

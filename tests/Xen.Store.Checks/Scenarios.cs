@@ -76,8 +76,8 @@ internal static class Scenarios
         await t.Step("read a", async () => Transcript.Quote(await c.ReadAsync($"{Base}/a")));
         await t.Step("write bytes", () => c.WriteAsync($"{Base}/bin", new byte[] { 0, 1, 0xff, 0 }));
         await t.Step("read bytes", async () => Transcript.Hex(await c.ReadBytesAsync($"{Base}/bin")));
-        await t.Step("write 4000 bytes", () => c.WriteAsync($"{Base}/big", new string('x', 4000)));
-        await t.Step("read 4000 bytes", async () => (await c.ReadAsync($"{Base}/big")).Length.ToString(CultureInfo.InvariantCulture));
+        await t.StepAsC("write 4000 bytes", () => c.WriteAsync($"{Base}/big", new string('x', 4000)));
+        await t.StepAsC("read 4000 bytes", async () => (await c.ReadAsync($"{Base}/big")).Length.ToString(CultureInfo.InvariantCulture));
         await t.Step("write deep", () => c.WriteAsync($"{Base}/x/y/z", "deep"));
         await t.Step("read intermediate", async () => Transcript.Quote(await c.ReadAsync($"{Base}/x/y")));
         await t.Step("read missing", async () => Transcript.Quote(await c.ReadAsync($"{Base}/missing")));
@@ -119,7 +119,7 @@ internal static class Scenarios
                 var path = prefix + new string('p', Math.Max(1, length - prefix.Length));
                 if (prefix.StartsWith("/local/domain/0/", StringComparison.Ordinal))
                     path = prefix + new string('p', Math.Max(1, length - (prefix.Length - "/local/domain/0/".Length)));
-                await t.Step($"write {what} path of {length}", () => c.WriteAsync(path, "v"));
+                await t.StepAsC($"write {what} path of {length}", () => c.WriteAsync(path, "v"));
             }
         }
     }
@@ -151,7 +151,10 @@ internal static class Scenarios
             foreach (var name in names)
                 await tx.WriteAsync($"{Base}/many/{name}", "");
         }, Check.Timeout);
-        await t.Step("plain directory of a long list", async () => Show(await c.RequestAsync(XsMessageType.Directory, Encoding.ASCII.GetBytes($"{Base}/many\0"), 0, Check.Timeout)));
+        // Too long for one reply: the C daemon answers E2BIG, oxenstored sends more than 4096 bytes, which
+        // (as libxenstore does) the client takes for a broken connection. So: a client of its own.
+        await using (var plain = target.Open())
+            await t.StepAsC("plain directory of a long list", async () => Show(await plain.RequestAsync(XsMessageType.Directory, Encoding.ASCII.GetBytes($"{Base}/many\0"), 0, Check.Timeout)));
         if (target.IsDevice)
         {
             // The kernel's device passes on only the classic request types: DIRECTORY_PART is refused by the write.
@@ -160,7 +163,7 @@ internal static class Scenarios
         }
         await t.Step("directory in parts", async () =>
         {
-            var listed = await c.DirectoryAsync($"{Base}/many");
+            var listed = await c.DirectoryInPartsAsync($"{Base}/many", Check.Timeout);
             return listed.Order(StringComparer.Ordinal).SequenceEqual(names) ? $"all {names.Length}" : $"wrong: {listed.Count}";
         });
     }
@@ -269,13 +272,13 @@ internal static class Scenarios
             t.Add("(not through the device)");
             return;
         }
-        await t.Step("read in an unknown transaction", async () => Show(await c.RequestAsync(XsMessageType.Read, Encoding.ASCII.GetBytes($"{Base}\0"), 987654, Check.Timeout)));
-        await t.Step("end an unknown transaction", async () => Show(await c.RequestAsync(XsMessageType.TransactionEnd, "T\0"u8.ToArray(), 987654, Check.Timeout)));
+        await t.StepAsC("read in an unknown transaction", async () => Show(await c.RequestAsync(XsMessageType.Read, Encoding.ASCII.GetBytes($"{Base}\0"), 987654, Check.Timeout)));
+        await t.StepAsC("end an unknown transaction", async () => Show(await c.RequestAsync(XsMessageType.TransactionEnd, "T\0"u8.ToArray(), 987654, Check.Timeout)));
         var tx = uint.Parse((await Raw(c, XsMessageType.TransactionStart, "")).Trim('"', '|'), CultureInfo.InvariantCulture);
         await t.Step("end with a bad argument", async () => Show(await c.RequestAsync(XsMessageType.TransactionEnd, "X\0"u8.ToArray(), tx, Check.Timeout)));
         await t.Step("start inside a transaction", async () => Show(await c.RequestAsync(XsMessageType.TransactionStart, "\0"u8.ToArray(), tx, Check.Timeout)));
         await t.Step("abort", async () => Show(await c.RequestAsync(XsMessageType.TransactionEnd, "F\0"u8.ToArray(), tx, Check.Timeout)));
-        await t.Step("end it again", async () => Show(await c.RequestAsync(XsMessageType.TransactionEnd, "F\0"u8.ToArray(), tx, Check.Timeout)));
+        await t.StepAsC("end it again", async () => Show(await c.RequestAsync(XsMessageType.TransactionEnd, "F\0"u8.ToArray(), tx, Check.Timeout)));
     }
 
     /// <summary>Collects a watch's events in the background.</summary>
@@ -456,8 +459,8 @@ internal static class Scenarios
         await t.Step("setperms with a bad letter", () => Raw(c, XsMessageType.SetPerms, $"{Base}/p", "z0"));
         await t.Step("setperms with a bad domain", () => Raw(c, XsMessageType.SetPerms, $"{Base}/p", "rx"));
         await t.Step("setperms with no entry", () => Raw(c, XsMessageType.SetPerms, $"{Base}/p"));
-        await t.Step("setperms with a huge domain", () => Raw(c, XsMessageType.SetPerms, $"{Base}/p", "r70000"));
-        await t.Step("perms unchanged", async () => (await c.GetPermissionsAsync($"{Base}/p")).ToString());
+        await t.StepAsC("setperms with a huge domain", () => Raw(c, XsMessageType.SetPerms, $"{Base}/p", "r70000"));
+        await t.StepAsC("perms unchanged", async () => (await c.GetPermissionsAsync($"{Base}/p")).ToString());
         await t.Step("setperms of a bad path", () => Raw(c, XsMessageType.SetPerms, $"{Base}//p", "n0"));
     }
 
