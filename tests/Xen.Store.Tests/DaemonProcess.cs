@@ -8,8 +8,14 @@ public sealed class DaemonProcess : IDisposable
     private readonly Process _process;
     private readonly string _directory;
 
+    /// <summary>Starts <c>mirage xenstored</c> (the fixture of the interop tests).</summary>
+    public DaemonProcess()
+        : this([])
+    {
+    }
+
     /// <summary>Starts <c>mirage xenstored</c> with <paramref name="arguments"/> added to its command line.</summary>
-    public DaemonProcess(params string[] arguments)
+    internal DaemonProcess(string[] arguments)
     {
         _directory = Path.Combine(Path.GetTempPath(), "mirage-xs-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(_directory);

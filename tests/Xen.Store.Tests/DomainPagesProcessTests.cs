@@ -29,7 +29,7 @@ public sealed class DomainPagesProcessTests : IDisposable
     [Fact]
     public async Task A_guest_process_reaches_the_daemon_process_over_its_shared_page()
     {
-        using var daemon = new DaemonProcess("--domain-pages", "--xen-root", _root);
+        using var daemon = new DaemonProcess(["--domain-pages", "--xen-root", _root]);
         using var events = UnixEvents.Create(1, _root);
         using var memory = UnixMemory.Create(1, _root, port => events.Send(new Channel(new Port(port))));
         await using var dom0 = await XenstoreClient.ConnectAsync(daemon.SocketPath, Timeouts.Token);
