@@ -16,7 +16,7 @@ public static class XenVm
 
     /// <summary>
     /// Where the xen-vm scripts are: <c>$XENVM_SCRIPTS</c>, else a <c>xen-vm/</c> folder at the repository
-    /// root, else the team's shared copy in <c>shared/xen-vm</c> beside the repository.
+    /// root, else the team's shared copy in the nearest <c>shared/xen-vm</c> above the repository.
     /// </summary>
     public static string ScriptsDirectory
     {
@@ -24,14 +24,19 @@ public static class XenVm
         {
             if (Environment.GetEnvironmentVariable("XENVM_SCRIPTS") is { Length: > 0 } set)
                 return set;
-            if (RepositoryRoot is { } root)
+            if (RepositoryRoot is not { } root)
+                return Path.Combine(AppContext.BaseDirectory, "xen-vm");
+            var inRepository = Path.Combine(root, "xen-vm");
+            if (File.Exists(Path.Combine(inRepository, "run-in-dom0.sh")))
+                return inRepository;
+            // A worktree may sit deeper than the main checkout: the nearest shared/xen-vm above the repository.
+            for (var dir = new DirectoryInfo(root).Parent; dir is not null; dir = dir.Parent)
             {
-                var inRepository = Path.Combine(root, "xen-vm");
-                return File.Exists(Path.Combine(inRepository, "run-in-dom0.sh"))
-                    ? inRepository
-                    : Path.GetFullPath(Path.Combine(root, "..", "shared", "xen-vm"));
+                var shared = Path.Combine(dir.FullName, "shared", "xen-vm");
+                if (File.Exists(Path.Combine(shared, "run-in-dom0.sh")))
+                    return shared;
             }
-            return Path.Combine(AppContext.BaseDirectory, "xen-vm");
+            return Path.GetFullPath(Path.Combine(root, "..", "shared", "xen-vm"));
         }
     }
 
