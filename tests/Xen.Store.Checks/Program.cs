@@ -70,7 +70,7 @@ foreach (var (name, scenario) in selected)
     }
     var (reference, expected) = transcripts[0];
     var diffs = transcripts.Skip(1)
-        .Where(x => !x.Transcript.Lines.SequenceEqual(expected.Lines))
+        .Where(x => !x.Transcript.Matches(expected))
         .Select(x => Transcript.Diff(reference.Name, expected, x.Target.Name, x.Transcript))
         .ToList();
     foreach (var (target, transcript) in transcripts)

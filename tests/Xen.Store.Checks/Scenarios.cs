@@ -158,10 +158,10 @@ internal static class Scenarios
         if (target.IsDevice)
         {
             // The kernel's device passes on only the classic request types: DIRECTORY_PART is refused by the write.
-            t.Add("directory in parts -> (not through the device)");
+            t.SkipRest("DIRECTORY_PART is not passed on by the device");
             return;
         }
-        await t.Step("directory in parts", async () =>
+        await t.StepAsC("directory in parts", async () =>
         {
             var listed = await c.DirectoryInPartsAsync($"{Base}/many", Check.Timeout);
             return listed.Order(StringComparer.Ordinal).SequenceEqual(names) ? $"all {names.Length}" : $"wrong: {listed.Count}";
@@ -269,7 +269,7 @@ internal static class Scenarios
         if (target.IsDevice)
         {
             // The kernel checks transaction ids itself and fails the write (ESRCH): nothing reaches the daemon.
-            t.Add("(not through the device)");
+            t.SkipRest("not through the device");
             return;
         }
         await t.StepAsC("read in an unknown transaction", async () => Show(await c.RequestAsync(XsMessageType.Read, Encoding.ASCII.GetBytes($"{Base}\0"), 987654, Check.Timeout)));
@@ -391,7 +391,7 @@ internal static class Scenarios
         if (target.IsDevice)
         {
             // The kernel registers the watch itself and turns the daemon's error into a failed write.
-            t.Add("(bad watches, twice and unwatch not through the device)");
+            t.SkipRest("bad watches, twice and unwatch not through the device");
             return;
         }
         await t.Step("watch a bad path", async () => Show(await watcher.RequestAsync(XsMessageType.Watch, Encoding.ASCII.GetBytes($"{Base}//x\0tok\0"), 0, Check.Timeout)));
@@ -469,19 +469,19 @@ internal static class Scenarios
         if (target.IsDevice)
         {
             // The kernel's device answers these itself (or fails the write) without asking the daemon.
-            t.Add("(not through the device)");
+            t.SkipRest("not through the device");
             return;
         }
         await c.WriteAsync($"{Base}/there", "here");
-        await t.Step("read without NUL", async () => Show(await c.RequestAsync(XsMessageType.Read, Encoding.ASCII.GetBytes($"{Base}/there"), 0, Check.Timeout)));
-        await t.Step("read with two NULs", async () => Show(await c.RequestAsync(XsMessageType.Read, Encoding.ASCII.GetBytes($"{Base}/there\0\0"), 0, Check.Timeout)));
+        await t.StepAsC("read without NUL", async () => Show(await c.RequestAsync(XsMessageType.Read, Encoding.ASCII.GetBytes($"{Base}/there"), 0, Check.Timeout)));
+        await t.StepAsC("read with two NULs", async () => Show(await c.RequestAsync(XsMessageType.Read, Encoding.ASCII.GetBytes($"{Base}/there\0\0"), 0, Check.Timeout)));
         await t.Step("write with no value separator", async () => Show(await c.RequestAsync(XsMessageType.Write, Encoding.ASCII.GetBytes($"{Base}/nv"), 0, Check.Timeout)));
         await t.Step("node of the write without separator", async () => (await c.TryReadAsync($"{Base}/nv")) ?? "ENOENT");
         await t.Step("unknown type 99", async () => Show(await c.RequestAsync((XsMessageType)99, "x\0"u8.ToArray(), 0, Check.Timeout)));
         await t.Step("still served", () => c.GetDomainPathAsync(0));
         await t.Step("is dom0 introduced", async () => (await c.IsDomainIntroducedAsync(0)).ToString());
         await t.Step("is 1234 introduced", async () => (await c.IsDomainIntroducedAsync(1234)).ToString());
-        await t.Step("release of an unknown domain", () => c.ReleaseAsync(1234));
-        await t.Step("reset watches", async () => Show(await c.RequestAsync(XsMessageType.ResetWatches, [], 0, Check.Timeout)));
+        await t.StepAsC("release of an unknown domain", () => c.ReleaseAsync(1234));
+        await t.StepAsC("reset watches", async () => Show(await c.RequestAsync(XsMessageType.ResetWatches, [], 0, Check.Timeout)));
     }
 }

@@ -20,6 +20,20 @@ internal sealed class Transcript
 
     public void Add(string line) => Lines.Add(line);
 
+    /// <summary>Why the rest of the scenario was not run for this target; only the steps before are compared.</summary>
+    public string? SkippedRest { get; private set; }
+
+    public void SkipRest(string why)
+    {
+        SkippedRest = why;
+        Note("skipped the rest: " + why);
+    }
+
+    /// <summary>Whether this transcript says what <paramref name="reference"/> says, up to where it skipped.</summary>
+    public bool Matches(Transcript reference) => SkippedRest is null
+        ? Lines.SequenceEqual(reference.Lines)
+        : Lines.Count <= reference.Lines.Count && Lines.SequenceEqual(reference.Lines.Take(Lines.Count));
+
     /// <summary>A step where oxenstored answers otherwise than the C xenstored, which ours matches.</summary>
     public async Task StepAsC(string label, Func<Task<string>> step)
     {
@@ -49,6 +63,10 @@ internal sealed class Transcript
         try
         {
             Add($"{label} -> {await step()}");
+        }
+        catch (OperationCanceledException)
+        {
+            Add($"{label} -> no reply within {Check.Patience.TotalSeconds:0} s");
         }
         catch (XenstoreException e)
         {
