@@ -74,9 +74,18 @@ internal sealed class Outbox
         }
     }
 
-    /// <summary>Sends queued messages to <paramref name="output"/> until <see cref="Complete"/> or a failed send.</summary>
-    public async Task PumpAsync(PipeWriter output, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends queued messages to <paramref name="output"/> until <see cref="Complete"/> or a failed send.
+    /// With <paramref name="oneMessagePerWrite"/> every message is flushed on its own: Linux's
+    /// <c>/dev/xen/xenbus</c> takes one whole message per write and drops whatever follows it.
+    /// </summary>
+    public async Task PumpAsync(PipeWriter output, CancellationToken cancellationToken, bool oneMessagePerWrite = false)
     {
+        if (oneMessagePerWrite)
+        {
+            await PumpEachAsync(output, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         var reader = _pipe.Reader;
         try
         {
@@ -108,5 +117,53 @@ internal sealed class Outbox
             Complete();
             await reader.CompleteAsync().ConfigureAwait(false);
         }
+    }
+
+    private async Task PumpEachAsync(PipeWriter output, CancellationToken cancellationToken)
+    {
+        var reader = _pipe.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                var flushCompleted = false;
+                // Only whole messages go in: TryWrite writes each one in a single Advance.
+                while (buffer.Length >= XsWireHeader.Size && !flushCompleted)
+                {
+                    var length = MessageLength(buffer);
+                    var message = buffer.Slice(0, length);
+                    message.CopyTo(output.GetSpan(length));
+                    output.Advance(length);
+                    flushCompleted = (await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted;
+                    buffer = buffer.Slice(length);
+                    lock (_lock)
+                    {
+                        _pending -= length;
+                        if (_drained is not null && _pending <= _limit / 2)
+                        {
+                            _drained.TrySetResult();
+                            _drained = null;
+                        }
+                    }
+                }
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted || flushCompleted)
+                    break;
+            }
+        }
+        finally
+        {
+            Complete();
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static int MessageLength(in ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> header = stackalloc byte[XsWireHeader.Size];
+        buffer.Slice(0, XsWireHeader.Size).CopyTo(header);
+        return XsWireHeader.Size + (int)XsWireHeader.Read(header).Len;
     }
 }

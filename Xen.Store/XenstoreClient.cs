@@ -31,10 +31,13 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable
     private long _nextToken;
     private Exception? _closed;
 
-    private XenstoreClient(IDuplexPipe transport)
+    private XenstoreClient(IDuplexPipe transport, bool oneMessagePerWrite = false)
     {
         _transport = transport;
-        _pump = _outbox.PumpAsync(transport.Output, _closing.Token);
+        _pump = _outbox.PumpAsync(transport.Output, _closing.Token, oneMessagePerWrite);
+        // A failed send ends the connection: the requests waiting for replies fail instead of waiting forever.
+        _pump.ContinueWith(static (pump, state) => ((XenstoreClient)state!).Close(pump.Exception!.GetBaseException()), this,
+                           CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _reader = ReadRepliesAsync();
     }
 
@@ -57,6 +60,17 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable
     /// <summary>A client over a stream that carries <c>xs_wire.h</c> messages both ways; the client owns it.</summary>
     public static XenstoreClient Connect(Stream stream) =>
         Connect(new Transport(PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true)), PipeWriter.Create(stream)));
+
+    /// <summary>
+    /// Opens the kernel's Xenstore device (Linux <c>/dev/xen/xenbus</c>, or <c>/proc/xen/xenbus</c>),
+    /// which forwards requests to the daemon wherever it runs: the way a domain without the daemon's
+    /// socket reaches Xenstore. Each request goes to the device in a write of its own, as it requires.
+    /// </summary>
+    public static XenstoreClient OpenXenbus(string devicePath = XsWire.XenbusDevicePath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(devicePath);
+        return new XenstoreClient(new XenbusDeviceTransport(devicePath), oneMessagePerWrite: true);
+    }
 
     /// <summary>
     /// A guest's client over its Xenstore shared page: <paramref name="page"/> is the page it granted

@@ -102,7 +102,7 @@ public abstract class XenstoreOperations
         return text.Length == 0 ? [] : text.Split('\0');
     }
 
-    private async Task<IReadOnlyList<string>> DirectoryInPartsAsync(string path, CancellationToken cancellationToken)
+    internal async Task<IReadOnlyList<string>> DirectoryInPartsAsync(string path, CancellationToken cancellationToken)
     {
         while (true)
         {

@@ -93,7 +93,11 @@ public sealed partial class XenstoreServer
             {
                 var args = Strings(payload, 2, exact: false);
                 var path = SpecialOrPath(args[0], c);
-                var perms = XsPermissions.Parse(args.Skip(1).ToArray()) ?? throw Invalid("a permission is malformed");
+                var perms = XsPermissions.Parse(args.Skip(1).ToArray());
+                if (args.Length > 1 && IsNoDomain(args[1]))
+                    throw new XenstoreException(XsError.ENOENT, "The owner is not a domain.");
+                if (perms is null)
+                    throw Invalid("a permission is malformed");
                 if (path.StartsWith('@'))
                 {
                     _store.SetPerms(caller, _store.Begin(), path, perms);
@@ -291,6 +295,14 @@ public sealed partial class XenstoreServer
         Reply(c, request, request.Type, Ok);
     }
 
+    /// <summary>
+    /// A well-formed entry naming an id that no domain can have (at or above <c>DOMID_FIRST_RESERVED</c>):
+    /// Xen's C daemon answers <c>ENOENT</c> for an owner it does not know, where a malformed entry is <c>EINVAL</c>.
+    /// </summary>
+    private static bool IsNoDomain(string entry) =>
+        entry.Length >= 2 && entry[0] is 'n' or 'r' or 'w' or 'b' && entry.AsSpan(1).IndexOfAnyExceptInRange('0', '9') < 0
+        && (entry.Length > 6 || int.Parse(entry.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture) >= 0x7FF0);
+
     private void Control(ServerConnection c, XsWireHeader request, Caller caller, ReadOnlySpan<byte> payload)
     {
         var args = Strings(payload, 1, exact: false);
@@ -406,7 +418,16 @@ public sealed partial class XenstoreServer
             throw new XenstoreException(XsError.EACCES, $"Only dom0 may {what}.");
     }
 
-    private static string PathArg(ServerConnection c, ReadOnlySpan<byte> payload) => Canonical(Strings(payload, 1)[0], c);
+    /// <summary>
+    /// The one path argument of READ, MKDIR, RM, DIRECTORY. A payload that is not exactly one NUL-terminated
+    /// string names no node: <c>ENOENT</c>, as Xen's C daemon answers (a bad path itself is <c>EINVAL</c>).
+    /// </summary>
+    private static string PathArg(ServerConnection c, ReadOnlySpan<byte> payload)
+    {
+        if (payload.IsEmpty || payload.IndexOf((byte)0) != payload.Length - 1)
+            throw new XenstoreException(XsError.ENOENT, "Malformed request: expected one path and its NUL.");
+        return Canonical(Latin1(payload[..^1]), c);
+    }
 
     private static string Canonical(string path, ServerConnection c) =>
         XsPath.Canonical(path, c.Domain) ?? throw Invalid($"bad path '{path}'");

@@ -18,7 +18,22 @@ internal static class XsPath
         {
             return null;
         }
-        return path.Length > XsWire.AbsPathMax ? null : path;
+        return path.Length > XsWire.AbsPathMax || path.Length - HomePrefixLength(path) > XsWire.RelPathMax ? null : path;
+    }
+
+    /// <summary>
+    /// The length of a leading <c>/local/domain/&lt;id&gt;/</c>, else 0. Like Xen's C daemon, the length limit
+    /// counts what follows a domain's home, for every path and every domain (dom0 too): 2048 bytes.
+    /// </summary>
+    private static int HomePrefixLength(string path)
+    {
+        const string Domains = "/local/domain/";
+        if (!path.StartsWith(Domains, StringComparison.Ordinal))
+            return 0;
+        var i = Domains.Length;
+        while (i < path.Length && i - Domains.Length < 5 && char.IsAsciiDigit(path[i]))
+            i++;
+        return i > Domains.Length && i < path.Length && path[i] == '/' ? i + 1 : 0;
     }
 
     /// <summary>The absolute form of a watch path: a path, or a special <c>@name</c>.</summary>

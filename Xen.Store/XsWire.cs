@@ -147,6 +147,9 @@ public static class XsWire
     /// <summary>The special watch path fired when a domain is released.</summary>
     public const string ReleaseDomain = "@releaseDomain";
 
+    /// <summary>Linux's Xenstore device in a Xen domain, which forwards to the daemon (<see cref="XenstoreClient.OpenXenbus"/>).</summary>
+    public const string XenbusDevicePath = "/dev/xen/xenbus";
+
     /// <summary>Where a client finds the daemon's socket: <c>$XENSTORED_PATH</c>, else <c>$XENSTORED_RUNDIR/socket</c>, else <c>/var/run/xenstored/socket</c>.</summary>
     public static string DefaultSocketPath
     {

@@ -8,7 +8,14 @@ public sealed class DaemonProcess : IDisposable
     private readonly Process _process;
     private readonly string _directory;
 
+    /// <summary>Starts <c>mirage xenstored</c> (the fixture of the interop tests).</summary>
     public DaemonProcess()
+        : this([])
+    {
+    }
+
+    /// <summary>Starts <c>mirage xenstored</c> with <paramref name="arguments"/> added to its command line.</summary>
+    internal DaemonProcess(string[] arguments)
     {
         _directory = Path.Combine(Path.GetTempPath(), "mirage-xs-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(_directory);
@@ -16,6 +23,8 @@ public sealed class DaemonProcess : IDisposable
         var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         info.ArgumentList.Add(MirageDll);
         info.ArgumentList.Add("xenstored");
+        foreach (var a in arguments)
+            info.ArgumentList.Add(a);
         info.Environment["XENSTORED_PATH"] = SocketPath;
         _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start mirage.");
         // It says when it is ready; the socket path comes from XENSTORED_PATH, as real clients find it.

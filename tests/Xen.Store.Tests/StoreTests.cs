@@ -104,11 +104,19 @@ public sealed class StoreTests : IAsyncLifetime
     [Fact]
     public async Task Paths_longer_than_the_limits_are_EINVAL()
     {
-        var abs = "/" + new string('a', XsWire.AbsPathMax);
-        var rel = new string('a', XsWire.RelPathMax + 1);
-        Assert.Equal(XsError.EINVAL, (await Assert.ThrowsAsync<XenstoreException>(() => _client.ReadAsync(abs))).Error);
-        Assert.Equal(XsError.EINVAL, (await Assert.ThrowsAsync<XenstoreException>(() => _client.ReadAsync(rel))).Error);
-        await _client.WriteAsync("/" + new string('a', XsWire.AbsPathMax - 1), "ok");
+        // As Xen's C daemon: at most 2048 bytes after a domain's home, or in all outside one; dom0 too.
+        await _client.WriteAsync("/" + new string('a', XsWire.RelPathMax - 1), "ok");
+        await _client.WriteAsync("/local/domain/0/" + new string('a', XsWire.RelPathMax), "ok");
+        await _client.WriteAsync(new string('b', XsWire.RelPathMax), "ok");
+        string[] tooLong =
+        [
+            "/" + new string('a', XsWire.RelPathMax),
+            "/local/domain/0/" + new string('a', XsWire.RelPathMax + 1),
+            new string('a', XsWire.RelPathMax + 1),
+            "/" + new string('a', XsWire.AbsPathMax),
+        ];
+        foreach (var path in tooLong)
+            Assert.Equal(XsError.EINVAL, (await Assert.ThrowsAsync<XenstoreException>(() => _client.ReadAsync(path))).Error);
     }
 
     [Fact]

@@ -1,0 +1,53 @@
+using Xen.Evtchn;
+using Xen.Evtchn.Unix;
+using Xen.Gnt.Unix;
+
+namespace Xen.Store.Tests;
+
+/// <summary>
+/// A guest process on its shared Xenstore page, served by the real <c>mirage xenstored --domain-pages</c>
+/// process over the Unix backends: this test process is domain 1, the daemon domain 0.
+/// </summary>
+public sealed class DomainPagesProcessTests : IDisposable
+{
+    private readonly string _root = Path.Combine("/dev/shm", "mirage-xs-pages-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task A_guest_process_reaches_the_daemon_process_over_its_shared_page()
+    {
+        using var daemon = new DaemonProcess(["--domain-pages", "--xen-root", _root]);
+        using var events = UnixEvents.Create(1, _root);
+        using var memory = UnixMemory.Create(1, _root, port => events.Send(new Channel(new Port(port))));
+        await using var dom0 = await XenstoreClient.ConnectAsync(daemon.SocketPath, Timeouts.Token);
+        await dom0.MkdirAsync("/local/domain/1", Timeouts.Token);
+        await dom0.SetPermissionsAsync("/local/domain/1", XsPermissions.Create(1), Timeouts.Token);
+        await dom0.WriteAsync("/secret", "dom0 only", Timeouts.Token);
+
+        // What a guest does at boot, and what the toolstack in dom0 then says to the daemon.
+        using var page = memory.Share(remoteDomain: 0, pageCount: 1, writable: true);
+        var (port, channel) = events.Listen(remoteDomain: 0);
+        await using var guest = XenstoreClient.ConnectPage(events, channel, page);
+        await dom0.IntroduceAsync(1, page.Refs[0].Value, port.Value, Timeouts.Token);
+
+        await guest.WriteAsync("data/greeting", "hello", Timeouts.Token);
+        Assert.Equal("hello", await dom0.ReadAsync("/local/domain/1/data/greeting", Timeouts.Token));
+        Assert.Equal(1, (await dom0.GetPermissionsAsync("/local/domain/1/data/greeting", Timeouts.Token)).Owner);
+        var denied = await Assert.ThrowsAsync<XenstoreException>(() => guest.ReadAsync("/secret", Timeouts.Token));
+        Assert.Equal(XsError.EACCES, denied.Error);
+        Assert.True(await dom0.IsDomainIntroducedAsync(1, Timeouts.Token));
+    }
+}
