@@ -6,6 +6,7 @@ internal static class Domain1
     public static async Task RunAsync(Domain domain, PeerLink peer, CancellationToken cancellationToken)
     {
         await GrantAndEvent.OfferAsync(domain, peer, cancellationToken);
+        await VchanStep.OfferAsync(domain, peer, cancellationToken);
         await NetifStep.OfferAsync(domain, peer, cancellationToken);
     }
 }

@@ -14,6 +14,9 @@ internal static class Domain2
                 case GrantAndEvent.Command:
                     await GrantAndEvent.AcceptAsync(domain, words[1], link, cancellationToken);
                     break;
+                case VchanStep.Command:
+                    await VchanStep.AcceptAsync(domain, words[1], link, cancellationToken);
+                    break;
                 case NetifStep.Command:
                     await NetifStep.AcceptAsync(domain, words[1], link, cancellationToken);
                     break;

@@ -100,6 +100,8 @@ public sealed class SampleTests(FeedFixture feed)
     private static void AssertDriversWorked(string output)
     {
         Assert.Contains("grant and event: domain 2 mapped grant 8, wrote \"domain 2 read 'hello from domain 1'\" and notified port 1 (counter 1)", output, StringComparison.Ordinal);
+        // 16 KiB each way through 4 KiB rings; each end's checksum of what it read is that of what the other sent.
+        Assert.Contains("16384 bytes each way; domain 2 received sha256 6a5b9c5d5ab72371, domain 1 received sha256 30572199160736a2", output, StringComparison.Ordinal);
         Assert.Contains("learned that 10.0.0.1 is at 02:00:00:00:00:01 and got its ping answered", output, StringComparison.Ordinal);
         Assert.Contains("netback's responder answered 1 ARP and 1 echo request(s)", output, StringComparison.Ordinal);
         Assert.EndsWith("done\n", output, StringComparison.Ordinal);
