@@ -192,8 +192,9 @@ public static class VchanBench
         private Process StartPeer(string mode, string where, string bytes)
         {
             var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
-            foreach (var a in Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => a != "vchan"))
-                info.ArgumentList.Add(a);
+            // Run as `dotnet Mirage.Bench.dll`, the process is dotnet: the peer needs the assembly too.
+            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+                info.ArgumentList.Add(typeof(VchanBench).Assembly.Location);
             info.ArgumentList.Add("vchan");
             info.ArgumentList.Add("--peer");
             info.ArgumentList.Add(mode);
