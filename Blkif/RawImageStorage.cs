@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Blkif;
@@ -76,27 +78,7 @@ public sealed unsafe class RawImageStorage : IBlockStorage
     public void Read(long offset, ReadOnlySpan<Memory<byte>> buffers)
     {
         ObjectDisposedException.ThrowIf(_file.IsClosed, this);
-        var handles = ArrayPool<MemoryHandle>.Shared.Rent(buffers.Length);
-        var vectors = ArrayPool<Interop.Libc.IOVector>.Shared.Rent(buffers.Length);
-        try
-        {
-            long total = 0;
-            for (var i = 0; i < buffers.Length; i++)
-            {
-                handles[i] = buffers[i].Pin();
-                vectors[i] = new Interop.Libc.IOVector { Base = (byte*)handles[i].Pointer, Count = (nuint)buffers[i].Length };
-                total += buffers[i].Length;
-            }
-            StorageChecks.Range(offset, total, Length);
-            Transfer(offset, vectors.AsSpan(0, buffers.Length), write: false);
-        }
-        finally
-        {
-            for (var i = 0; i < buffers.Length; i++)
-                handles[i].Dispose();
-            ArrayPool<MemoryHandle>.Shared.Return(handles, clearArray: true);
-            ArrayPool<Interop.Libc.IOVector>.Shared.Return(vectors);
-        }
+        TransferVectored(offset, buffers, write: false);
     }
 
     /// <inheritdoc />
@@ -104,6 +86,16 @@ public sealed unsafe class RawImageStorage : IBlockStorage
     {
         ObjectDisposedException.ThrowIf(_file.IsClosed, this);
         StorageChecks.Writable(IsReadOnly);
+        // ReadOnlyMemory<T> and Memory<T> share one layout (MemoryMarshal.AsMemory relies on it too),
+        // and a write only reads the buffers: one pinning path serves both directions.
+        var writable = MemoryMarshal.CreateReadOnlySpan(
+            ref Unsafe.As<ReadOnlyMemory<byte>, Memory<byte>>(ref MemoryMarshal.GetReference(buffers)), buffers.Length);
+        TransferVectored(offset, writable, write: true);
+    }
+
+    // Pins the buffers, checks the range, and moves them with one preadv/pwritev per call.
+    private void TransferVectored(long offset, ReadOnlySpan<Memory<byte>> buffers, bool write)
+    {
         var handles = ArrayPool<MemoryHandle>.Shared.Rent(buffers.Length);
         var vectors = ArrayPool<Interop.Libc.IOVector>.Shared.Rent(buffers.Length);
         try
@@ -116,7 +108,7 @@ public sealed unsafe class RawImageStorage : IBlockStorage
                 total += buffers[i].Length;
             }
             StorageChecks.Range(offset, total, Length);
-            Transfer(offset, vectors.AsSpan(0, buffers.Length), write: true);
+            Transfer(offset, vectors.AsSpan(0, buffers.Length), write);
         }
         finally
         {

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Netif.Tests;
 
 /// <summary>
@@ -9,35 +7,25 @@ namespace Netif.Tests;
 [Collection(nameof(Alone))]
 public sealed class CrossProcessTests
 {
-    private static (int Code, string Output) Run(string command)
-    {
-        using var p = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var error = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
-            p.Kill(entireProcessTree: true);
-        return (p.ExitCode, output.Result + error.Result);
-    }
-
     [RootFact]
     public async Task Linux_pings_a_netfront_process_through_a_netback_process_on_a_tap_with_no_loss()
     {
         var id = Environment.ProcessId % 100000;
         var ns = $"mxnet{id}";
         var tap = $"mxtap{id}";
-        Assert.Equal(0, Run($"ip netns add {ns}").Code);
+        Assert.Equal(0, Shell.Run($"ip netns add {ns}").Code);
         try
         {
             await using var scene = await Scene.StartAsync();
             await using var netback = scene.Start($"netback --tap {tap}", netns: ns);
             await netback.WaitForAsync("netback: serving");
-            var setup = Run($"ip -n {ns} link set lo up && ip -n {ns} addr add 10.0.0.1/24 dev {tap} && ip -n {ns} link set {tap} up");
+            var setup = Shell.Run($"ip -n {ns} link set lo up && ip -n {ns} addr add 10.0.0.1/24 dev {tap} && ip -n {ns} link set {tap} up");
             Assert.True(setup.Code == 0, setup.Output + netback.Output);
             await using var netfront = scene.Start("netfront --ip 10.0.0.2/24");
             await netfront.WaitForAsync("answering ARP and ping");
             await netback.WaitForAsync("frontend connected");
 
-            var ping = await Task.Factory.StartNew(() => Run($"ip netns exec {ns} ping -c 20 -i 0.05 -W 5 10.0.0.2"), TaskCreationOptions.LongRunning);
+            var ping = await Task.Factory.StartNew(() => Shell.Run($"ip netns exec {ns} ping -c 20 -i 0.05 -W 5 10.0.0.2"), TaskCreationOptions.LongRunning);
 
             Assert.True(ping.Code == 0, ping.Output + netfront.Output + netback.Output);
             Assert.True(ping.Output.Contains(" 20 received, 0% packet loss", StringComparison.Ordinal), ping.Output + netfront.Output + netback.Output);
@@ -45,7 +33,7 @@ public sealed class CrossProcessTests
         finally
         {
             // The namespace takes its TAP with it; the processes were stopped above.
-            Run($"ip netns del {ns}");
+            Shell.Run($"ip netns del {ns}");
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Xen.Evtchn.InHeap;
 using Xen.Gnt.InHeap;
@@ -15,16 +14,6 @@ namespace Netif.Tests;
 [Collection(nameof(Alone))]
 public sealed class TapPingTests
 {
-    private static (int Code, string Output) Run(string command)
-    {
-        using var p = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var error = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
-            p.Kill(entireProcessTree: true);
-        return (p.ExitCode, output.Result + error.Result);
-    }
-
     [RootFact]
     public async Task Linux_pings_a_netfront_through_a_tap_with_no_loss()
     {
@@ -35,11 +24,11 @@ public sealed class TapPingTests
         using var grants = new InHeapGrantHub();
         using var back = InHeapDomain.Open(events, grants, 0);
         using var front = InHeapDomain.Open(events, grants, 1);
-        Assert.Equal(0, Run($"ip netns add {ns}").Code);
+        Assert.Equal(0, Shell.Run($"ip netns add {ns}").Code);
         try
         {
             using var link = TapLink.Open(tap);
-            var setup = Run($"ip link set {tap} netns {ns} && ip -n {ns} link set lo up && ip -n {ns} addr add 10.0.0.1/24 dev {tap} && ip -n {ns} link set {tap} up");
+            var setup = Shell.Run($"ip link set {tap} netns {ns} && ip -n {ns} link set lo up && ip -n {ns} addr add 10.0.0.1/24 dev {tap} && ip -n {ns} link set {tap} up");
             Assert.True(setup.Code == 0, setup.Output);
             var offered = new NetbackFeatures();
             using var netfront = Netfront<InHeapEvents, InHeapMemory>.Create(front.Events, front.Memory, 0, offered);
@@ -69,7 +58,7 @@ public sealed class TapPingTests
             // ones still in flight as lost): on a loaded 2-core machine replies can stall for a
             // second; a reply is lost only if it never comes. On a thread of its own, so that the
             // blocking wait takes no pool thread from the drivers.
-            var ping = await Task.Factory.StartNew(() => Run($"ip netns exec {ns} ping -c 20 -i 0.05 -W 5 10.0.0.2"), TaskCreationOptions.LongRunning);
+            var ping = await Task.Factory.StartNew(() => Shell.Run($"ip netns exec {ns} ping -c 20 -i 0.05 -W 5 10.0.0.2"), TaskCreationOptions.LongRunning);
             await stop.CancelAsync();
             await answering;
             Assert.True(ping.Code == 0, ping.Output);
@@ -78,7 +67,7 @@ public sealed class TapPingTests
         }
         finally
         {
-            Run($"ip netns del {ns}");
+            Shell.Run($"ip netns del {ns}");
         }
     }
 }
