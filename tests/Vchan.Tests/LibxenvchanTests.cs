@@ -126,6 +126,8 @@ public sealed class LibxenvchanTests : IAsyncLifetime
         Assert.Equal(XorshiftPattern.Expected(Peer, Size), hash);
         Assert.Equal(VchanState.Closed, server.State);
         await peer.ExitAsync(Timeout);
+        // The shims left nothing of domain 2 behind: it granted nothing, and its event channels are gone.
+        Assert.False(Directory.Exists(Path.Combine(_root, S(Peer))), string.Join(", ", Directory.EnumerateFileSystemEntries(_root, "*", SearchOption.AllDirectories)));
     }
 
     [LibxenvchanFact]
@@ -153,6 +155,36 @@ public sealed class LibxenvchanTests : IAsyncLifetime
         await server.DisposeAsync();
         await peer.ExitAsync(Timeout);
         Assert.Contains($"received {sent} {Size}", peer.Output);
+    }
+
+    [LibxenvchanFact]
+    public async Task Killing_a_C_client_ends_our_reads_after_its_bytes_and_fails_our_writes()
+    {
+        await using var server = await VchanXenstore.ListenAsync(_events, _memory, _store!, Peer, "ckill", 65536, 4096);
+        using var peer = StartPeer("client", S(Self), VchanXenstore.PathOf(Self, Peer, "ckill"), "write-hang", "10000");
+        await peer.WaitForLineAsync("written", Timeout);
+        peer.Kill();
+        // The C side's MAP named its cli_live byte: our grant backend clears it when the process dies.
+        var (hash, count) = await ReceiveToEndAsync(server).WaitAsync(Timeout);
+        Assert.Equal(10_000, count);
+        Assert.Equal(XorshiftPattern.Expected(Peer, 10_000), hash);
+        await Assert.ThrowsAnyAsync<IOException>(async () => await server.WriteAsync(new byte[10]).AsTask().WaitAsync(Timeout));
+    }
+
+    [LibxenvchanFact]
+    public async Task A_C_server_reads_to_the_end_when_our_client_process_is_killed()
+    {
+        const ushort third = 3;
+        using var server = StartPeer("server", S(third), VchanXenstore.PathOf(Peer, third, "skill"), "65536", "4096", "read-close", "0");
+        WaitForLine(server, "ready");
+        using var client = new PeerProcess(_root, Dom0Socket, "connect", third, Peer, "skill", "write-hang", 10_000);
+        await client.WaitForLineAsync("written", Timeout);
+        client.Kill();
+        // The shim's grant thread sees the mapper go without UNMAP and clears cli_live; the event
+        // channel's end wakes libxenvchan_wait.
+        await server.ExitAsync(Timeout);
+        Assert.Contains("received ", server.Output);
+        Assert.EndsWith(" 10000", WaitForLine(server, "received "));
     }
 
     // Both directions at once; each side's checksum of what it received matches the other's of what it sent.

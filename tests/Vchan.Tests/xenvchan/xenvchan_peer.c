@@ -5,6 +5,7 @@
  *        xenvchan_peer client <server-domain> <xs-path> <mode> <bytes>
  * modes: both        send <bytes> and receive <bytes> at once (non-blocking, libxenvchan_wait)
  *        write-close send <bytes> (blocking writes), then close at once
+ *        write-hang  send <bytes>, print "written", then wait to be killed
  *        read-close  read (blocking) until the peer closes
  * prints: "libs <libxenvchan's file> <xenevtchn_open's file> <xengnttab_open's file>", "ready"
  *         (server), "orders <read> <write>", "sent <fnv> <n>", "received <fnv> <n>", "closed".
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <libxenvchan.h>
 
 struct pattern { uint64_t state; unsigned char block[8]; int used; };
@@ -143,7 +145,7 @@ int main(int argc, char **argv)
                 }
             }
         }
-    } else if (strcmp(mode, "write-close") == 0) {
+    } else if (strcmp(mode, "write-close") == 0 || strcmp(mode, "write-hang") == 0) {
         v->blocking = 1;
         while (sent < bytes) {
             size_t n = (size_t)(bytes - sent < CHUNK ? bytes - sent : CHUNK);
@@ -154,6 +156,11 @@ int main(int argc, char **argv)
                 break;
             }
             sent += (long long)n;
+        }
+        if (rc == 0 && strcmp(mode, "write-hang") == 0) {
+            printf("written\n");
+            for (;;)
+                pause();
         }
     } else if (strcmp(mode, "read-close") == 0) {
         v->blocking = 1;
