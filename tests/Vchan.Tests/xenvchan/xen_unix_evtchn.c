@@ -52,7 +52,8 @@ struct xenevtchn_handle {
 };
 
 static struct {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* the ports */
+    pthread_mutex_t life; /* claiming and releasing the domain; taken before `lock` */
     int handles;
     struct xu_domain dom;
     int claim_fd;         /* evtchn.lock */
@@ -60,7 +61,7 @@ static struct {
     int stop[2];
     pthread_t thread;
     struct port ports[MAX_PORTS];
-} g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} g = { .lock = PTHREAD_MUTEX_INITIALIZER, .life = PTHREAD_MUTEX_INITIALIZER };
 
 static uint64_t *counter(struct port *p, int own) { return (uint64_t *)(p->page + ((p->listener == own) ? LISTENER_COUNT : CONNECTOR_COUNT)); }
 static uint32_t *waiting(struct port *p, int own) { return (uint32_t *)(p->page + ((p->listener == own) ? LISTENER_WAITING : CONNECTOR_WAITING)); }
@@ -296,13 +297,13 @@ xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned int 
     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = KICK };
     if (h->epfd < 0 || h->kick < 0 || epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->kick, &ev) != 0)
         goto fail;
-    pthread_mutex_lock(&g.lock);
+    pthread_mutex_lock(&g.life);
     if (g.handles == 0 && claim_domain() != 0) {
-        pthread_mutex_unlock(&g.lock);
+        pthread_mutex_unlock(&g.life);
         goto fail;
     }
     g.handles++;
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&g.life);
     return h;
 fail:
     if (h->epfd >= 0)
@@ -317,14 +318,17 @@ int xenevtchn_close(xenevtchn_handle *h)
 {
     if (h == NULL)
         return 0;
+    pthread_mutex_lock(&g.life);
     pthread_mutex_lock(&g.lock);
     for (int i = 1; i < MAX_PORTS; i++) {
         if (g.ports[i].state != FREE && g.ports[i].owner == h)
             free_port(i);
     }
+    pthread_mutex_unlock(&g.lock);
+    /* Not under `lock`: the listener thread may be waiting for it while we join it. */
     if (--g.handles == 0)
         release_domain();
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&g.life);
     close(h->epfd);
     close(h->kick);
     free(h);

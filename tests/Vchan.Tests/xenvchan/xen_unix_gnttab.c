@@ -82,7 +82,8 @@ struct conn {
 };
 
 static struct {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* shares, mappings, connections */
+    pthread_mutex_t life; /* joining and leaving with the first open and last close; taken before `lock` */
     int users;
     struct xu_domain dom;
     int wake[2];
@@ -93,7 +94,7 @@ static struct {
     struct share *shares;
     struct mapping *mappings;
     struct conn *conns;
-} g = { .lock = PTHREAD_MUTEX_INITIALIZER, .hint = FIRST_REF };
+} g = { .lock = PTHREAD_MUTEX_INITIALIZER, .life = PTHREAD_MUTEX_INITIALIZER, .hint = FIRST_REF };
 
 static void wake(void)
 {
@@ -361,17 +362,21 @@ static struct xengntdev_handle *open_handle(void)
     struct xengntdev_handle *h = calloc(1, sizeof *h);
     if (h == NULL)
         return NULL;
+    pthread_mutex_lock(&g.life);
     pthread_mutex_lock(&g.lock);
-    if (g.users == 0 && start() != 0) {
-        pthread_mutex_unlock(&g.lock);
+    int rc = g.users == 0 ? start() : 0;
+    if (rc == 0)
+        g.users++;
+    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&g.life);
+    if (rc != 0) {
         free(h);
         return NULL;
     }
-    g.users++;
-    pthread_mutex_unlock(&g.lock);
     return h;
 }
 
+/* Called holding `life` and `lock`; the last close stops the thread (letting go of `lock` to join it). */
 static void close_handle(struct xengntdev_handle *h)
 {
     if (--g.users == 0)
@@ -558,6 +563,7 @@ int xengntshr_close(xengntshr_handle *h)
 {
     if (h == NULL)
         return 0;
+    pthread_mutex_lock(&g.life);
     pthread_mutex_lock(&g.lock);
     for (struct share **pp = &g.shares; *pp != NULL;) {
         struct share *s = *pp;
@@ -571,6 +577,7 @@ int xengntshr_close(xengntshr_handle *h)
     }
     close_handle(h);
     pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&g.life);
     return 0;
 }
 
@@ -785,6 +792,7 @@ int xengnttab_close(xengnttab_handle *h)
 {
     if (h == NULL)
         return 0;
+    pthread_mutex_lock(&g.life);
     pthread_mutex_lock(&g.lock);
     for (struct mapping **pp = &g.mappings; *pp != NULL;) {
         struct mapping *m = *pp;
@@ -798,5 +806,6 @@ int xengnttab_close(xengnttab_handle *h)
     }
     close_handle(h);
     pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&g.life);
     return 0;
 }
