@@ -3,7 +3,8 @@
  *
  * usage: xenvchan_peer server <client-domain> <xs-path> <left-min> <right-min> <mode> <bytes>
  *        xenvchan_peer client <server-domain> <xs-path> <mode> <bytes>
- * modes: both        send <bytes> and receive <bytes> at once (non-blocking, libxenvchan_wait)
+ * modes: both        send <bytes> and receive <bytes> at once (non-blocking; poll on
+ *                    libxenvchan_fd_for_select, then libxenvchan_wait)
  *        write-close send <bytes> (blocking writes), then close at once
  *        write-hang  send <bytes>, print "written", then wait to be killed
  *        read-close  read (blocking) until the peer closes
@@ -14,6 +15,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +138,13 @@ int main(int argc, char **argv)
             if (!progress) {
                 if (libxenvchan_is_open(v) == 0) {
                     fprintf(stderr, "xenvchan_peer: the peer closed after %lld sent, %lld received\n", sent, received);
+                    rc = 3;
+                    break;
+                }
+                /* The event descriptor polls readable when libxenvchan_wait will not block. */
+                struct pollfd pfd = { .fd = libxenvchan_fd_for_select(v), .events = POLLIN };
+                if (poll(&pfd, 1, 20000) != 1) {
+                    fprintf(stderr, "xenvchan_peer: the event descriptor never became readable\n");
                     rc = 3;
                     break;
                 }
