@@ -118,8 +118,9 @@ public static class VchanXenstore
     /// Connects to the Xenstore daemon at <paramref name="socketPath"/> (null: <c>XENSTORED_PATH</c> and
     /// the usual places) and acts as <paramref name="domain"/>, after doing what Xen's toolstack does
     /// when it builds a domain: <c>/local/domain/&lt;domain&gt;</c> readable by the domain, and its
-    /// <c>data</c> directory owned by it, where vchan servers publish. For processes that play domains
-    /// over the Unix backends; the socket's first connection acts as domain 0, as Xen's daemon's does.
+    /// <c>data</c> directory owned by it, where vchan servers publish (<see cref="PrepareDomainAsync"/>). For
+    /// processes that play domains over the Unix backends; the socket's first connection acts as domain 0,
+    /// as Xen's daemon's does.
     /// </summary>
     public static async Task<XenstoreClient> ConnectAsDomainAsync(string? socketPath, ushort domain, CancellationToken cancellationToken = default)
     {
@@ -128,10 +129,7 @@ public static class VchanXenstore
         {
             if (domain != 0)
             {
-                var home = string.Create(CultureInfo.InvariantCulture, $"/local/domain/{domain}");
-                await store.MkdirAsync(home + "/data", cancellationToken).ConfigureAwait(false);
-                await store.SetPermissionsAsync(home, XsPermissions.Create(0, XsAccess.None, new XsPermission(domain, XsAccess.Read)), cancellationToken).ConfigureAwait(false);
-                await store.SetPermissionsAsync(home + "/data", XsPermissions.Create(domain), cancellationToken).ConfigureAwait(false);
+                await PrepareDomainAsync(store, domain, cancellationToken).ConfigureAwait(false);
                 await store.ActAsDomainAsync(domain, cancellationToken).ConfigureAwait(false);
             }
             return store;
@@ -141,6 +139,25 @@ public static class VchanXenstore
             await store.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Does, through a domain-0 connection, what Xen's toolstack does for a vchan end when it builds
+    /// <paramref name="domain"/>: <c>/local/domain/&lt;domain&gt;</c> readable by the domain, its <c>domid</c>
+    /// written there (libxenvchan's server reads it to name itself the owner of its entries), and its
+    /// <c>data</c> directory owned by it, where vchan servers publish.
+    /// </summary>
+    /// <param name="dom0">A connection acting as domain 0.</param>
+    /// <param name="domain">The domain to prepare.</param>
+    /// <param name="cancellationToken">Cancels the requests.</param>
+    public static async Task PrepareDomainAsync(XenstoreClient dom0, ushort domain, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dom0);
+        var home = string.Create(CultureInfo.InvariantCulture, $"/local/domain/{domain}");
+        await dom0.MkdirAsync(home + "/data", cancellationToken).ConfigureAwait(false);
+        await dom0.SetPermissionsAsync(home, XsPermissions.Create(0, XsAccess.None, new XsPermission(domain, XsAccess.Read)), cancellationToken).ConfigureAwait(false);
+        await dom0.WriteAsync(home + "/domid", domain.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        await dom0.SetPermissionsAsync(home + "/data", XsPermissions.Create(domain), cancellationToken).ConfigureAwait(false);
     }
 
     private static T ParseNonZero<T>(string text, string key, Func<string, uint> parse, Func<uint, T> make)

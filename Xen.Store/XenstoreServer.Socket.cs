@@ -13,7 +13,21 @@ public sealed partial class XenstoreServer
     /// <param name="socketPath">Where to listen; a stale socket there is replaced.</param>
     /// <param name="ready">Called once the socket accepts connections.</param>
     /// <param name="cancellationToken">Stops listening.</param>
-    public async Task ListenAsync(string socketPath, Action? ready = null, CancellationToken cancellationToken = default)
+    public Task ListenAsync(string socketPath, Action? ready = null, CancellationToken cancellationToken = default) =>
+        ListenAsync(socketPath, 0, ready, cancellationToken);
+
+    /// <summary>
+    /// Listens on a Unix domain socket at <paramref name="socketPath"/> whose every connection acts as
+    /// <paramref name="domain"/> from the start, as a guest's connection through its Xenbus device
+    /// does. This is how a program on Xen's own libxenstore, which opens its connections itself and
+    /// has no way to restrict them, plays another domain: it is given this socket in
+    /// <c>XENSTORED_PATH</c>. The socket is removed when <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    /// <param name="socketPath">Where to listen; a stale socket there is replaced.</param>
+    /// <param name="domain">The domain every connection acts as; 0 is the usual privileged socket.</param>
+    /// <param name="ready">Called once the socket accepts connections.</param>
+    /// <param name="cancellationToken">Stops listening.</param>
+    public async Task ListenAsync(string socketPath, ushort domain, Action? ready = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(socketPath);
         var directory = Path.GetDirectoryName(Path.GetFullPath(socketPath));
@@ -24,7 +38,7 @@ public sealed partial class XenstoreServer
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(socketPath));
         listener.Listen(128);
-        Log($"listening on {socketPath}");
+        Log(domain == 0 ? $"listening on {socketPath}" : $"listening on {socketPath} for domain {domain}");
         ready?.Invoke();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         try
@@ -36,7 +50,7 @@ public sealed partial class XenstoreServer
                 var transport = new DuplexPipe(
                     PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true)),
                     PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: false)));
-                _ = ServeAsync(transport, 0, linked.Token);
+                _ = ServeAsync(transport, domain, linked.Token);
             }
         }
         catch (OperationCanceledException)

@@ -5,7 +5,7 @@ namespace Xen.Store;
 
 /// <summary>
 /// A Xenstore daemon: one store shared by any number of connections, each a duplex byte pipe that
-/// carries <c>xs_wire.h</c> messages. Host it on a Unix socket (<see cref="ListenAsync"/>), in the
+/// carries <c>xs_wire.h</c> messages. Host it on a Unix socket (<see cref="ListenAsync(string, Action?, CancellationToken)"/>), in the
 /// heap for tests (<see cref="Connect"/>), or on any transport (<see cref="ServeAsync"/>).
 /// </summary>
 /// <remarks>

@@ -4,7 +4,10 @@ using System.Text;
 
 namespace Vchan.Tests;
 
-/// <summary>The <c>Vchan.Peer</c> program as another domain; killed on dispose if still running.</summary>
+/// <summary>
+/// A peer program as another domain (<c>Vchan.Peer</c>, or a C program on libxenvchan); killed on
+/// dispose if still running.
+/// </summary>
 internal sealed class PeerProcess : IDisposable
 {
     private readonly Process _process;
@@ -13,18 +16,27 @@ internal sealed class PeerProcess : IDisposable
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public PeerProcess(string root, string storeSocket, string role, ushort local, ushort remote, string port, string mode, long bytes)
+        : this(DotnetPeer(root, storeSocket, role, local, remote, port, mode, bytes))
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+    }
+
+    private static ProcessStartInfo DotnetPeer(string root, string storeSocket, string role, ushort local, ushort remote, string port, string mode, long bytes)
+    {
+        var info = new ProcessStartInfo("dotnet");
         info.ArgumentList.Add(PeerDll);
         foreach (var a in new[] { role, local.ToString(CultureInfo.InvariantCulture), remote.ToString(CultureInfo.InvariantCulture), port, mode, bytes.ToString(CultureInfo.InvariantCulture) })
             info.ArgumentList.Add(a);
         info.Environment["XEN_ROOT"] = root;
         info.Environment["XENSTORED_PATH"] = storeSocket;
+        return info;
+    }
+
+    /// <summary>Starts <paramref name="info"/> with its output and errors collected.</summary>
+    public PeerProcess(ProcessStartInfo info)
+    {
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
         _process = new Process { StartInfo = info, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, e) =>
         {
@@ -97,7 +109,7 @@ internal sealed class PeerProcess : IDisposable
     /// <summary>kill -9.</summary>
     public void Kill() => _process.Kill();
 
-    private string Errors
+    public string Errors
     {
         get
         {
