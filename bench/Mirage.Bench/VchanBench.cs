@@ -101,7 +101,7 @@ public static class VchanBench
             var port = NextPort();
             await using var endpoint = await VchanXenstore.ListenAsync(events, memory, store, ClientDomain, port, leftMin, rightMin).ConfigureAwait(false);
             using var peer = StartPeer("vchan-sink", port, bytes.ToString(CultureInfo.InvariantCulture));
-            await endpoint.WaitForConnectionAsync().ConfigureAwait(false);
+            await UntilConnectedAsync(endpoint.WaitForConnectionAsync().AsTask(), peer).ConfigureAwait(false);
             var buffer = new byte[65536];
             Random.Shared.NextBytes(buffer);
             var clock = Stopwatch.StartNew();
@@ -122,7 +122,7 @@ public static class VchanBench
             var port = NextPort();
             await using var endpoint = await VchanXenstore.ListenAsync(events, memory, store, ClientDomain, port).ConfigureAwait(false);
             using var peer = StartPeer("vchan-echo", port, "0");
-            await endpoint.WaitForConnectionAsync().ConfigureAwait(false);
+            await UntilConnectedAsync(endpoint.WaitForConnectionAsync().AsTask(), peer).ConfigureAwait(false);
             var one = new byte[1];
             var clock = Stopwatch.StartNew();
             for (var i = 0; i < trips; i++)
@@ -184,9 +184,34 @@ public static class VchanBench
             listener.Bind(new UnixDomainSocketEndPoint(path));
             listener.Listen(1);
             var peer = StartPeer(mode, path, bytes.ToString(CultureInfo.InvariantCulture));
-            var socket = await listener.AcceptAsync().ConfigureAwait(false);
+            var accept = listener.AcceptAsync();
+            try
+            {
+                await UntilConnectedAsync(accept, peer).ConfigureAwait(false);
+            }
+            catch
+            {
+                peer.Dispose();
+                throw;
+            }
             File.Delete(path);
-            return (socket, peer);
+            return (accept.Result, peer);
+        }
+
+        // A peer that fails to start or crashes before connecting would otherwise leave the run waiting forever.
+        private static async Task UntilConnectedAsync(Task connected, Process peer)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var exited = peer.WaitForExitAsync(timeout.Token);
+            if (await Task.WhenAny(connected, exited).ConfigureAwait(false) == connected)
+            {
+                await connected.ConfigureAwait(false);
+                return;
+            }
+            if (peer.HasExited)
+                throw new IOException($"The peer process exited with code {peer.ExitCode} before connecting.");
+            peer.Kill();
+            throw new TimeoutException("The peer process did not connect within 30 seconds.");
         }
 
         private Process StartPeer(string mode, string where, string bytes)
