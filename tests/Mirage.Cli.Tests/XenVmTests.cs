@@ -8,8 +8,9 @@ namespace Mirage.Cli.Tests;
 /// <c>mirage vchan-cat --backend xenctrl</c> in a real Xen dom0: boots Xen 4.17 with a Linux dom0 under QEMU
 /// (software emulation, no KVM needed; see <see cref="XenVm"/>) and runs <c>xen-vm/vchan-cat.sh</c> there, which
 /// moves data between two vchan-cats through Xen's own xenstored (its socket, then <c>/dev/xen/xenbus</c>) and
-/// between vchan-cat and Xen's libxenvchan (<c>vchan-socket-proxy</c>) in both roles, comparing sha256 sums.
-/// Every end is domain 0. A few minutes; filter it out with <c>--filter Category!=XenVm</c>.
+/// between vchan-cat and Xen's libxenvchan (<c>vchan-socket-proxy</c>) in both roles, comparing sha256 sums, and
+/// kills each end of a vchan-cat pair in turn, requiring the other to end. Every end is domain 0. A few minutes;
+/// filter it out with <c>--filter Category!=XenVm</c>.
 /// </summary>
 [Trait("Category", "XenVm")]
 public sealed class XenVmTests(ITestOutputHelper output)
@@ -22,6 +23,8 @@ public sealed class XenVmTests(ITestOutputHelper output)
         "ours-to-ours-over-xenbus",
         "ours-server-libxenvchan-client",
         "libxenvchan-server-ours-client",
+        "killed-server-ends-the-client",
+        "killed-client-ends-the-server",
     ];
 
     [Fact]

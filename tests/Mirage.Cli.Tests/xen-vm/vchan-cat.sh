@@ -1,6 +1,7 @@
 #!/bin/bash
 # vchan-cat.sh <mirage.dll>: `mirage vchan-cat --backend xenctrl` in a Xen dom0, against Xen's own xenstored
 # and against libxenvchan (vchan-socket-proxy from xen-utils). Every end is domain 0: dom0 grants to itself.
+# Also: a peer killed with -9 mid-stream ends the other end. Needs python3 (xen-utils pulls it in).
 # Prints "PASS <check> (<ms>)" or "FAIL <check>: <why>" per check, then "<n> passed, <m> failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -84,6 +85,35 @@ ours=$(duplex "$T/1m" $((2 << 20)) -- "${CAT[@]}" 0 p3 2> "$T/$name.ours.err")
 wait $proxy
 why=$(verify vchan-cat "$ours" "$T/2m"); [ -z "$why" ] && why=$(verify vchan-socket-proxy "$(cat "$T/p3.proxy")" "$T/1m")
 if [ -n "$why" ]; then fail $name "$why"; else pass $name "$t0" "; 2 MiB to ours, 1 MiB back"; fi
+
+# a vchan-cat whose peer is killed (-9) mid-stream ends within a minute: Xen's unmap notification clears
+# the dead end's live byte and signals. (The survivor exits 0: vchan cannot tell a kill from a close.)
+gone_within() { for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done; return 1; }
+killed_peer() {
+    local name=$1 victim=$2 port=k$2 t0=$EPOCHREALTIME
+    "${CAT[@]}" --listen 0 "$port" < "$T/64m" > /dev/null 2> "$T/$name.server.err" & local server=$!
+    # the client's input: a pipe that stays open (this script holds its other end) and never ends
+    mkfifo "$T/$port.in"; exec 7<> "$T/$port.in"
+    "${CAT[@]}" 0 "$port" > "$T/$port.out" 2> "$T/$name.client.err" < "$T/$port.in" & local client=$!
+    exec 7>&-
+    local got=0
+    for _ in $(seq 1 $((LIMIT * 5))); do
+        got=$(size "$T/$port.out"); [ "$got" -gt $((4 << 20)) ] && break
+        kill -0 $server 2>/dev/null && kill -0 $client 2>/dev/null || break
+        sleep 0.2
+    done
+    local dead=$server survivor=$client
+    [ "$victim" = client ] && { dead=$client; survivor=$server; }
+    local why= tk=$EPOCHREALTIME
+    if [ "$got" -le $((4 << 20)) ] || [ "$got" -ge $((64 << 20)) ]; then why="the client had $got bytes when the $victim was to be killed"
+    elif ! kill -9 $dead 2>/dev/null; then why="the $victim had already exited"
+    elif ! gone_within $survivor; then why="the other end still runs 60 s after the $victim was killed"
+    fi
+    kill -9 $server $client 2>/dev/null; wait $server $client 2>/dev/null
+    if [ -n "$why" ]; then fail "$name" "$why"; else pass "$name" "$t0" "; the other end ended $(since "$tk") ms after the kill"; fi
+}
+killed_peer killed-server-ends-the-client server 2> /dev/null   # (no "Killed" job notices)
+killed_peer killed-client-ends-the-server client 2> /dev/null
 
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
