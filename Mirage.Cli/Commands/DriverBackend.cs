@@ -62,16 +62,6 @@ internal sealed class DriverBackend
         command.Add(Xenstore);
     }
 
-    // A socket (the daemon's), or a Xen guest's /dev/xen/xenbus, which speaks the same protocol as a stream.
-    private static async Task<XenstoreClient> ConnectStoreAsync(string? path, bool xenctrl, CancellationToken cancellationToken)
-    {
-        const string Xenbus = "/dev/xen/xenbus";
-        path ??= xenctrl && !File.Exists(XsWire.DefaultSocketPath) && File.Exists(Xenbus) ? Xenbus : null;
-        if (path is not null && path.StartsWith("/dev/", StringComparison.Ordinal))
-            return XenstoreClient.Connect(new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0));
-        return await XenstoreClient.ConnectAsync(path, cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>Opens the backends and Xenstore (acting as the domain with the unix backend) and runs <paramref name="program"/>.</summary>
     public async Task<int> RunAsync(ParseResult parse, IDriverProgram program, CancellationToken cancellationToken)
     {
@@ -80,7 +70,7 @@ internal sealed class DriverBackend
         XenstoreClient store;
         try
         {
-            store = await ConnectStoreAsync(parse.GetValue(Xenstore), xenctrl, cancellationToken).ConfigureAwait(false);
+            store = await XenstoreConnection.OpenAsync(parse.GetValue(Xenstore), xenctrl ? XsWire.XenbusDevicePath : null, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is XenstoreException or System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
         {

@@ -36,7 +36,7 @@ internal static class VchanCatCommand
             DefaultValueFactory = _ => "unix",
         };
         backend.AcceptOnlyFromAmong("unix", "xenctrl");
-        var xenstore = new Option<string?>("--xenstore") { Description = "The Xenstore daemon's socket (default: see above)." };
+        var xenstore = new Option<string?>("--xenstore") { Description = "The Xenstore daemon's socket, or with xenctrl the kernel's /dev/xen/xenbus (default: see above)." };
         var readRing = new Option<int>("--read-ring")
         {
             Description = "With --listen: the least bytes the ring towards this end holds (1 KiB to 1 MiB; libxenvchan rounds up).",
@@ -125,22 +125,10 @@ internal static class VchanCatCommand
         var options = new XenctrlOptions { LocalDomain = s.Domain };
         using var events = XenctrlBackends.OpenEvents(options);
         using var memory = XenctrlBackends.OpenMemory(options);
-        var store = await ConnectRealXenstoreAsync(s.Xenstore, options.XenbusPath, cancellationToken).ConfigureAwait(false);
+        // Xen's own daemon: its socket in dom0, else the kernel's xenbus device, where the connection acts as this domain.
+        var store = await XenstoreConnection.OpenAsync(s.Xenstore, options.XenbusPath, cancellationToken).ConfigureAwait(false);
         await using (store.ConfigureAwait(false))
             return await CatAsync(events, memory, store, s, cancellationToken).ConfigureAwait(false);
-    }
-
-    // Xen's own daemon: its socket in dom0, else the kernel's xenbus device, where the connection acts as this domain.
-    private static async Task<XenstoreClient> ConnectRealXenstoreAsync(string? socket, string xenbus, CancellationToken cancellationToken)
-    {
-        socket ??= XsWire.DefaultSocketPath;
-        if (File.Exists(socket))
-            return await XenstoreClient.ConnectAsync(socket, cancellationToken).ConfigureAwait(false);
-        if (!File.Exists(xenbus))
-            throw new IOException($"No Xenstore here: neither {socket} nor {xenbus} exists. Is this a Xen domain with xenstored running?");
-        // Unbuffered, so that each request reaches the device as the whole message it expects.
-        var device = new FileStream(xenbus, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
-        return XenstoreClient.Connect(device);
     }
 
     private static async Task<int> CatAsync<TEvents, TMemory>(TEvents events, TMemory memory, XenstoreClient store, Settings s, CancellationToken cancellationToken)

@@ -37,7 +37,7 @@ internal sealed class MirageProcess : IDisposable
     }
 
     /// <summary>Where mirage was built: beside this test project, same configuration.</summary>
-    private static string MirageDll
+    internal static string MirageDll
     {
         get
         {
