@@ -93,30 +93,65 @@ public sealed unsafe class RawImageStorage : IBlockStorage
         TransferVectored(offset, writable, write: true);
     }
 
-    // Pins the buffers, checks the range, and moves them with one preadv/pwritev per call.
+    // Pins the buffers, checks the range, and moves them with one system call. A request's few
+    // buffers (a ring request has at most 11 segments) are pinned on the stack; only an indirect
+    // request's many take arrays from the pool.
     private void TransferVectored(long offset, ReadOnlySpan<Memory<byte>> buffers, bool write)
     {
-        var handles = ArrayPool<MemoryHandle>.Shared.Rent(buffers.Length);
-        var vectors = ArrayPool<Interop.Libc.IOVector>.Shared.Rent(buffers.Length);
+        if (buffers.Length <= StackVectors)
+        {
+            var handles = default(HandleArray);
+            var vectors = default(VectorArray);
+            TransferPinned(offset, buffers, ((Span<MemoryHandle>)handles)[..buffers.Length], ((Span<Interop.Libc.IOVector>)vectors)[..buffers.Length], write);
+            return;
+        }
+        var pooledHandles = ArrayPool<MemoryHandle>.Shared.Rent(buffers.Length);
+        var pooledVectors = ArrayPool<Interop.Libc.IOVector>.Shared.Rent(buffers.Length);
         try
         {
-            long total = 0;
-            for (var i = 0; i < buffers.Length; i++)
-            {
-                handles[i] = buffers[i].Pin();
-                vectors[i] = new Interop.Libc.IOVector { Base = (byte*)handles[i].Pointer, Count = (nuint)buffers[i].Length };
-                total += buffers[i].Length;
-            }
-            StorageChecks.Range(offset, total, Length);
-            Transfer(offset, vectors.AsSpan(0, buffers.Length), write);
+            TransferPinned(offset, buffers, pooledHandles.AsSpan(0, buffers.Length), pooledVectors.AsSpan(0, buffers.Length), write);
         }
         finally
         {
-            for (var i = 0; i < buffers.Length; i++)
-                handles[i].Dispose();
-            ArrayPool<MemoryHandle>.Shared.Return(handles, clearArray: true);
-            ArrayPool<Interop.Libc.IOVector>.Shared.Return(vectors);
+            ArrayPool<MemoryHandle>.Shared.Return(pooledHandles, clearArray: true);
+            ArrayPool<Interop.Libc.IOVector>.Shared.Return(pooledVectors);
         }
+    }
+
+    private void TransferPinned(long offset, ReadOnlySpan<Memory<byte>> buffers, Span<MemoryHandle> handles, Span<Interop.Libc.IOVector> vectors, bool write)
+    {
+        var pinned = 0;
+        try
+        {
+            long total = 0;
+            for (; pinned < buffers.Length; pinned++)
+            {
+                handles[pinned] = buffers[pinned].Pin();
+                vectors[pinned] = new Interop.Libc.IOVector { Base = (byte*)handles[pinned].Pointer, Count = (nuint)buffers[pinned].Length };
+                total += buffers[pinned].Length;
+            }
+            StorageChecks.Range(offset, total, Length);
+            Transfer(offset, vectors, write);
+        }
+        finally
+        {
+            for (var i = 0; i < pinned; i++)
+                handles[i].Dispose();
+        }
+    }
+
+    private const int StackVectors = BlkifConstants.MaxSegmentsPerRequest;
+
+    [InlineArray(StackVectors)]
+    private struct HandleArray
+    {
+        private MemoryHandle _first;
+    }
+
+    [InlineArray(StackVectors)]
+    private struct VectorArray
+    {
+        private Interop.Libc.IOVector _first;
     }
 
     /// <summary><c>fdatasync</c>: the data written so far, and the metadata needed to read it, reach the disk.</summary>
@@ -150,8 +185,9 @@ public sealed unsafe class RawImageStorage : IBlockStorage
     /// <summary>Closes the image.</summary>
     public void Dispose() => _file.Dispose();
 
-    // preadv/pwritev over the vectors, IOV_MAX at a time, resuming after a short transfer. The
-    // vectors are ours (built from pinned buffers), so they may be advanced in place.
+    // preadv/pwritev over the vectors, IOV_MAX at a time, resuming after a short transfer; one
+    // vector (a 4 KiB request) goes by plain pread/pwrite, which spares the kernel copying the
+    // vector in. The vectors are ours (built from pinned buffers), so they may be advanced in place.
     private void Transfer(long offset, Span<Interop.Libc.IOVector> vectors, bool write)
     {
         while (!vectors.IsEmpty && vectors[0].Count == 0)
@@ -161,7 +197,9 @@ public sealed unsafe class RawImageStorage : IBlockStorage
             var n = Math.Min(vectors.Length, MaxVectors);
             nint done;
             fixed (Interop.Libc.IOVector* v = vectors)
-                done = write ? Interop.Libc.PWriteV(_fd, v, n, offset) : Interop.Libc.PReadV(_fd, v, n, offset);
+                done = n == 1
+                    ? write ? Interop.Libc.PWrite(_fd, v->Base, v->Count, offset) : Interop.Libc.PRead(_fd, v->Base, v->Count, offset)
+                    : write ? Interop.Libc.PWriteV(_fd, v, n, offset) : Interop.Libc.PReadV(_fd, v, n, offset);
             if (done < 0)
             {
                 if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Interop.Libc.EINTR)

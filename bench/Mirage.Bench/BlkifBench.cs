@@ -43,7 +43,7 @@ internal static class BlkifBench
                 if (parse.GetValue(inHeap))
                 {
                     await using var disk = InHeapBlkif.Open(path);
-                    await Compare(path, size, disk.Frontend, time, n, cancellationToken).ConfigureAwait(false);
+                    await Compare(path, size, disk.Frontend, time, n, static () => TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -59,7 +59,7 @@ internal static class BlkifBench
         return command;
     }
 
-    internal static async Task Compare(string path, long size, IBlockDevice device, TimeSpan time, int rounds, CancellationToken cancellationToken)
+    internal static async Task Compare(string path, long size, IBlockDevice device, TimeSpan time, int rounds, Func<TimeSpan> backendCpu, CancellationToken cancellationToken)
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         // Warm up both paths.
@@ -68,25 +68,41 @@ internal static class BlkifBench
         await DeviceSequential(device, size, 4, TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
 
         double bestPread = 0, bestRandom = 0, bestSeqPread = 0, bestSeq1 = 0, bestSeq4 = 0, allocated = double.MaxValue;
+        double preadCpu = double.MaxValue, frontCpu = double.MaxValue, backCpu = double.MaxValue;
+        var ratios = new List<double>();
         for (var round = 0; round < rounds; round++)
         {
-            bestPread = Math.Max(bestPread, PreadRandom(file, size, time));
+            var cpu = Cpu(backendCpu);
+            var (pread, preadCount) = PreadRandom(file, size, time);
+            preadCpu = Math.Min(preadCpu, (Cpu(backendCpu).Front - cpu.Front).TotalMicroseconds / preadCount);
+            bestPread = Math.Max(bestPread, pread);
             var before = GC.GetTotalAllocatedBytes(precise: true);
+            cpu = Cpu(backendCpu);
             var (iops, count) = await DeviceRandom(device, size, 32, time, cancellationToken).ConfigureAwait(false);
+            var after = Cpu(backendCpu);
             allocated = Math.Min(allocated, (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)count);
+            frontCpu = Math.Min(frontCpu, (after.Front - cpu.Front).TotalMicroseconds / count);
+            backCpu = Math.Min(backCpu, (after.Back - cpu.Back).TotalMicroseconds / count);
             bestRandom = Math.Max(bestRandom, iops);
+            ratios.Add(iops / pread);
             bestSeqPread = Math.Max(bestSeqPread, PreadSequential(file, size, time));
             bestSeq1 = Math.Max(bestSeq1, await DeviceSequential(device, size, 1, time, cancellationToken).ConfigureAwait(false));
             bestSeq4 = Math.Max(bestSeq4, await DeviceSequential(device, size, 4, time, cancellationToken).ConfigureAwait(false));
         }
+        ratios.Sort();
         Console.WriteLine("4 KiB random reads:");
-        Console.WriteLine($"  pread, 1 thread       {bestPread,12:N0} IOPS");
-        Console.WriteLine($"  blkfront, QD 32       {bestRandom,12:N0} IOPS   {bestRandom / bestPread,6:P0} of pread (goal 50%)   {allocated:F1} bytes allocated/read");
+        Console.WriteLine($"  pread, 1 thread       {bestPread,12:N0} IOPS                                 {preadCpu,5:F2} us CPU/read");
+        Console.WriteLine($"  blkfront, QD 32       {bestRandom,12:N0} IOPS   {bestRandom / bestPread,6:P0} of pread (goal 50%)   {frontCpu + backCpu,5:F2} us CPU/read (frontend {frontCpu:F2}, backend {backCpu:F2}), {allocated:F1} bytes allocated/read");
+        Console.WriteLine($"  ratio per round       {string.Join(" ", ratios.Select(r => r.ToString("P0")))} (median {ratios[ratios.Count / 2]:P0})");
         Console.WriteLine("1 MiB sequential reads:");
         Console.WriteLine($"  pread, 1 thread       {bestSeqPread,12:N0} MiB/s");
         Console.WriteLine($"  blkfront, QD 1        {bestSeq1,12:N0} MiB/s   {bestSeq1 / bestSeqPread,6:P0} of pread");
         Console.WriteLine($"  blkfront, QD 4        {bestSeq4,12:N0} MiB/s   {bestSeq4 / bestSeqPread,6:P0} of pread (goal 70%)");
     }
+
+    // CPU time used so far by this process (the frontend, and pread) and by the backend.
+    private static (TimeSpan Front, TimeSpan Back) Cpu(Func<TimeSpan> backendCpu) =>
+        (Process.GetCurrentProcess().TotalProcessorTime, backendCpu());
 
     private const ushort BackendDomain = 1;
     private const ushort FrontendDomain = 2;
@@ -132,7 +148,11 @@ internal static class BlkifBench
                 var front = await BlkifXenbus.ConnectFrontendAsync(store, device, events, memory, cancellationToken: deadline.Token).ConfigureAwait(false);
                 try
                 {
-                    await Compare(path, size, front, time, rounds, cancellationToken).ConfigureAwait(false);
+                    await Compare(path, size, front, time, rounds, () =>
+                    {
+                        child.Refresh();
+                        return child.TotalProcessorTime;
+                    }, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -185,7 +205,7 @@ internal static class BlkifBench
             image.Write(chunk, 0, (int)Math.Min(chunk.Length, size - at));
     }
 
-    private static double PreadRandom(SafeFileHandle file, long size, TimeSpan time)
+    private static (double PerSecond, long Count) PreadRandom(SafeFileHandle file, long size, TimeSpan time)
     {
         var buffer = GC.AllocateUninitializedArray<byte>(4096, pinned: true);
         var random = new Random(2);
@@ -198,7 +218,7 @@ internal static class BlkifBench
                 RandomAccess.Read(file, buffer, random.NextInt64(blocks) * 4096);
             count += 64;
         }
-        return count / clock.Elapsed.TotalSeconds;
+        return (count / clock.Elapsed.TotalSeconds, count);
     }
 
     private static double PreadSequential(SafeFileHandle file, long size, TimeSpan time)

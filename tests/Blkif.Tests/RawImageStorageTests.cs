@@ -45,6 +45,36 @@ public sealed class RawImageStorageTests : IDisposable
     }
 
     [Fact]
+    public void A_single_buffer_read_and_write_move_exactly_that_range()
+    {
+        var data = TestData.Pattern(4096, 4);
+        using (var storage = RawImageStorage.Open(_path))
+        {
+            storage.Write(12288, [data]);
+            var back = new byte[4096];
+            storage.Read(12288, [back]);
+            Assert.Equal(data, back);
+        }
+        var file = File.ReadAllBytes(_path);
+        Assert.Equal(data, file.AsSpan(12288, 4096).ToArray());
+        Assert.Equal(TestData.Pattern(1 << 20, 1).AsSpan(8192, 4096).ToArray(), file.AsSpan(8192, 4096).ToArray());
+        Assert.Equal(TestData.Pattern(1 << 20, 1).AsSpan(16384, 4096).ToArray(), file.AsSpan(16384, 4096).ToArray());
+    }
+
+    [Theory]
+    [InlineData(11)]
+    [InlineData(12)]
+    public void A_read_of_as_many_vectors_as_a_ring_request_or_one_more_is_complete(int count)
+    {
+        using var storage = RawImageStorage.Open(_path);
+        var buffers = Enumerable.Range(0, count).Select(_ => new Memory<byte>(new byte[4096])).ToArray();
+        storage.Read(4096, buffers);
+        var file = File.ReadAllBytes(_path);
+        for (var i = 0; i < buffers.Length; i++)
+            Assert.True(buffers[i].Span.SequenceEqual(file.AsSpan(4096 + i * 4096, 4096)), $"buffer {i}");
+    }
+
+    [Fact]
     public void A_read_of_more_vectors_than_iov_max_is_complete()
     {
         using var storage = RawImageStorage.Open(_path);
