@@ -87,7 +87,11 @@ public sealed class DependencyInjectionTests : IDisposable
         var front = Domain(1).BuildServiceProvider();
         var netfront = Factory(front).CreateNetfront(backendDomain: 0, Factory(back).Offered);
         var netback = Factory(back).AttachNetback(netfront.Rendezvous, NetworkLink.CreateLoopback());
+        netfront.SetLinkState(true);
+        var changes = new List<bool>();
+        netfront.LinkStateChanged += (_, up) => changes.Add(up);
         front.Dispose();   // throws if the netfront ended its grants on memory that was already gone
+        Assert.Equal([false], changes);   // the netfront was disposed (its link went down)
         Assert.False(_eventHub.IsOpen(1));
         await netback.Completion.WaitAsync(TimeSpan.FromSeconds(20)).ContinueWith(_ => { }, TaskScheduler.Default);
         Assert.True(netback.Completion.IsCompleted);
