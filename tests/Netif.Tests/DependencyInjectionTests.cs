@@ -98,6 +98,22 @@ public sealed class DependencyInjectionTests : IDisposable
     }
 
     [Fact]
+    public async Task Ends_the_caller_disposed_are_left_as_they_are_when_the_container_is_disposed()
+    {
+        var back = Domain(0).BuildServiceProvider();
+        var front = Domain(1).BuildServiceProvider();
+        var netfront = Factory(front).CreateNetfront(backendDomain: 0, Factory(back).Offered);
+        await using (Factory(back).AttachNetback(netfront.Rendezvous, NetworkLink.CreateLoopback()))
+        {
+        }
+        netfront.Dispose();
+        await back.DisposeAsync();   // the factories dispose only what is still open: nothing here
+        await front.DisposeAsync();
+        Assert.False(_eventHub.IsOpen(0));
+        Assert.False(_eventHub.IsOpen(1));
+    }
+
+    [Fact]
     public void Without_a_backend_resolving_the_factory_says_how_to_register_one()
     {
         using var provider = new ServiceCollection().AddNetif<InHeapEvents, InHeapMemory>().BuildServiceProvider();
