@@ -25,6 +25,7 @@ public sealed class Netback<TEvents, TMemory> : IAsyncDisposable
     private readonly NetbackQueue<TEvents, TMemory>[] _queues;
     private readonly NetifCounters[] _counters;
     private readonly CancellationTokenSource _stop = new();
+    private int _disposed;
     private readonly Meter _meter;
 
     private Netback(NetbackQueue<TEvents, TMemory>[] queues, NetifCounters[] counters, NetfrontFeatures features, string name)
@@ -148,9 +149,11 @@ public sealed class Netback<TEvents, TMemory> : IAsyncDisposable
             }
         }, CancellationToken.None);
 
-    /// <summary>Stops the loops and releases the frontend's pages; a protocol fault is not rethrown here.</summary>
+    /// <summary>Stops the loops and releases the frontend's pages; a protocol fault is not rethrown here. Disposing twice does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {

@@ -17,7 +17,7 @@ namespace Xen.Store;
 /// Watch events are delivered to the <see cref="WatchAsync"/> enumeration that registered them.
 /// Thread-safe.
 /// </remarks>
-public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable
+public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable, IDisposable
 {
     private readonly IDuplexPipe _transport;
     private readonly Outbox _outbox = new(long.MaxValue);
@@ -30,6 +30,7 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable
     private uint _nextRequest;
     private long _nextToken;
     private Exception? _closed;
+    private int _disposed;
 
     private XenstoreClient(IDuplexPipe transport, bool oneMessagePerWrite = false)
     {
@@ -230,9 +231,21 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable
     public async Task<bool> IsDomainIntroducedAsync(ushort domain, CancellationToken cancellationToken = default) =>
         Split(await RequestAsync(XsMessageType.IsDomainIntroduced, Args(domain.ToString(CultureInfo.InvariantCulture)), 0, cancellationToken).ConfigureAwait(false))[0] == "T";
 
-    /// <summary>Closes the connection; requests in flight fail with <see cref="XenstoreException"/>.</summary>
+    /// <summary>
+    /// Closes the connection and waits for it to end, as <see cref="DisposeAsync"/> does; for owners that
+    /// dispose synchronously, such as a dependency-injection container disposed with <c>Dispose()</c>.
+    /// </summary>
+    public void Dispose()
+    {
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Closes the connection; requests in flight fail with <see cref="XenstoreException"/>. Closing twice does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         _outbox.Complete();
         try
         {

@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Xen.Evtchn;
 using Xen.Evtchn.Unix;
-using Xen.Gnt;
 using Xen.Gnt.Unix;
 
 namespace Xen.Unix;
@@ -12,9 +11,11 @@ namespace Xen.Unix;
 public static class XenUnixServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="UnixEvents"/> and <see cref="UnixMemory"/> (also as <see cref="IEvents"/> and
-    /// <see cref="IMemory"/>) as singletons for one domain, created on first use. The memory's unmap
-    /// notifications that name an event port are sent through the events backend.
+    /// Registers <see cref="UnixEvents"/> and <see cref="UnixMemory"/> as singletons for one domain,
+    /// opened on first use; the memory's unmap notifications that name an event port are sent through
+    /// the events. Drivers take them as type arguments (<c>AddVchan&lt;UnixEvents, UnixMemory&gt;()</c>,
+    /// or <c>&lt;XenEvents, XenMemory&gt;</c> where this backend is selected). The container disposes the
+    /// memory first, then the events (see <c>docs/packages.md</c>). Calling it again adds nothing.
     /// </summary>
     /// <param name="services">The collection to add to.</param>
     /// <param name="configure">Sets the root folder and domain id; unset values come from
@@ -39,12 +40,13 @@ public static class XenUnixServiceCollectionExtensions
         }));
         services.TryAdd(ServiceDescriptor.Singleton(typeof(UnixMemory), provider =>
         {
+            // The events first: the container disposes in reverse order, so the memory goes while the
+            // events can still carry its unmap notifications.
             var o = provider.GetRequiredService<IOptions<UnixXenOptions>>().Value;
             var events = provider.GetRequiredService<UnixEvents>();
-            return new UnixMemory(new UnixMemoryOptions { Root = o.Root, Domain = o.Domain }, port => events.Send(new Channel(new Port(port))));
+            return new UnixMemory(new UnixMemoryOptions { Root = o.Root, Domain = events.LocalDomain },
+                port => events.Send(new Channel(new Port(port))));
         }));
-        services.TryAddSingleton<IEvents>(provider => provider.GetRequiredService<UnixEvents>());
-        services.TryAddSingleton<IMemory>(provider => provider.GetRequiredService<UnixMemory>());
         return services;
     }
 }

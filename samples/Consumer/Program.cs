@@ -2,8 +2,8 @@ using Consumer;
 
 // One program, two domains. Domain 1 runs here; domain 2 runs in a second process of this program
 // (`Consumer peer`) or, when the backend lives in one process (in-heap), in a task of this one.
-// XenBackend, XenEvents and XenMemory are global using aliases that the selected backend package
-// defines: nothing in this sample names a backend.
+// XenBackend, XenEvents and XenMemory are global using aliases, and AddXenBackend a registration, that
+// the selected backend package defines: nothing in this sample names a backend.
 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 try
 {

@@ -287,18 +287,18 @@ internal static class Checks
     private static async Task AddXenctrlResolvesWorkingBackends()
     {
         await using var provider = new ServiceCollection().AddXenctrl().BuildServiceProvider();
-        var events = provider.GetRequiredService<IEvents>();
-        var memory = provider.GetRequiredService<IMemory>();
-        Check.Equal((ushort)0, events.LocalDomain, "IEvents.LocalDomain");
-        Check.Equal((ushort)0, memory.LocalDomain, "IMemory.LocalDomain");
+        var events = provider.GetRequiredService<XenctrlEvents>();
+        var memory = provider.GetRequiredService<XenctrlMemory>();
+        Check.Equal((ushort)0, events.LocalDomain, "XenctrlEvents.LocalDomain");
+        Check.Equal((ushort)0, memory.LocalDomain, "XenctrlMemory.LocalDomain");
         var (port, a) = events.Listen(0);
         var b = events.Connect(0, port);
         events.Send(b);
-        Check.That((await events.RecvAsync(a, EventCounter.Initial, Patience)).Value >= 1, "an event through IEvents");
+        Check.That((await events.RecvAsync(a, EventCounter.Initial, Patience)).Value >= 1, "an event through the registered XenctrlEvents");
         using var share = memory.Share(0, 1, writable: true);
         share.Span[0] = 5;
         using var mapping = memory.Map(0, share.Refs[0], writable: false);
-        Check.Equal((byte)5, mapping.ReadOnlySpan[0], "a page through IMemory");
+        Check.Equal((byte)5, mapping.ReadOnlySpan[0], "a page through the registered XenctrlMemory");
         _ = string.Create(CultureInfo.InvariantCulture, $"{port}");
     }
 }

@@ -8,6 +8,7 @@ using Xen.Evtchn.Xenctrl;
 using Xen.Gnt;
 using xenctrl::Xen.Xenctrl;
 using XenctrlMemory = gnt::Xen.Gnt.Xenctrl.XenctrlMemory;
+using XenctrlSelection = xenctrl::Xen.Xenctrl.Selection.XenBackendServiceCollectionExtensions;
 
 namespace Xen.Xenctrl.Tests;
 
@@ -17,14 +18,19 @@ public sealed class WiringTests
     private static string Missing(string name) => Path.Combine(Path.GetTempPath(), "no-xen-" + Guid.NewGuid().ToString("N"), name);
 
     [Fact]
-    public void AddXenctrl_registers_both_backends_and_their_interfaces_as_singletons()
+    public void AddXenctrl_registers_the_backend_structs_as_singletons_and_not_their_interfaces()
     {
-        var services = new ServiceCollection().AddXenctrl();
-        foreach (var type in new[] { typeof(IEvents), typeof(IMemory), typeof(XenctrlEvents), typeof(XenctrlMemory) })
-        {
-            var descriptor = Assert.Single(services, d => d.ServiceType == type);
-            Assert.Equal(ServiceLifetime.Singleton, descriptor.Lifetime);
-        }
+        var services = new ServiceCollection().AddXenctrl().AddXenctrl();
+        foreach (var type in new[] { typeof(XenctrlEvents), typeof(XenctrlMemory) })
+            Assert.Equal(ServiceLifetime.Singleton, Assert.Single(services, d => d.ServiceType == type).Lifetime);
+        Assert.DoesNotContain(services, d => d.ServiceType == typeof(IEvents) || d.ServiceType == typeof(IMemory));
+    }
+
+    [Fact]
+    public void AddXenBackend_registers_xenctrl_for_the_given_domain()
+    {
+        using var provider = XenctrlSelection.AddXenBackend(new ServiceCollection(), 9).BuildServiceProvider();
+        Assert.Equal((ushort)9, provider.GetRequiredService<IOptions<XenctrlOptions>>().Value.LocalDomain);
     }
 
     [Fact]
@@ -41,16 +47,25 @@ public sealed class WiringTests
     {
         var path = Missing("evtchn");
         using var provider = new ServiceCollection().AddXenctrl(o => { o.LocalDomain = 3; o.EvtchnPath = path; }).BuildServiceProvider();
-        var e = Assert.Throws<EventChannelException>(() => provider.GetRequiredService<IEvents>());
+        var e = Assert.Throws<EventChannelException>(() => provider.GetRequiredService<XenctrlEvents>());
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Resolving_memory_without_the_devices_fails_with_the_explained_error()
+    public void Resolving_memory_opens_the_events_first_so_that_the_container_disposes_the_memory_before_them()
+    {
+        var evtchn = Missing("evtchn");
+        var gntalloc = Missing("gntalloc");
+        using var provider = new ServiceCollection().AddXenctrl(o => { o.LocalDomain = 3; o.EvtchnPath = evtchn; o.GntallocPath = gntalloc; }).BuildServiceProvider();
+        var e = Assert.Throws<EventChannelException>(() => provider.GetRequiredService<XenctrlMemory>());
+        Assert.Contains(evtchn, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Opening_memory_without_the_devices_fails_with_the_explained_error()
     {
         var path = Missing("gntalloc");
-        using var provider = new ServiceCollection().AddXenctrl(o => { o.LocalDomain = 3; o.GntallocPath = path; }).BuildServiceProvider();
-        var e = Assert.Throws<GrantException>(() => provider.GetRequiredService<IMemory>());
+        var e = Assert.Throws<GrantException>(() => XenctrlBackends.OpenMemory(new XenctrlOptions { LocalDomain = 3, GntallocPath = path }));
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
     }
 
