@@ -111,7 +111,12 @@ internal static class BlkifBench
     // Xenstore daemon (this process hosts it on a socket) and the Xenbus handshake.
     private static async Task TwoProcessesAsync(string path, long size, TimeSpan time, int rounds, CancellationToken cancellationToken)
     {
-        var root = Directory.CreateTempSubdirectory("mirage-blkif-bench-").FullName;
+        if (!OperatingSystem.IsLinux())
+            throw new PlatformNotSupportedException("The Unix backends run on Linux.");
+        // Grant pages on tmpfs, as the Unix backends' default root has them: on a disk file system every
+        // page the backend writes into is dirty page cache that the kernel writes back.
+        var root = Path.Combine("/dev/shm", $"mirage-blkif-bench-{Environment.ProcessId}");
+        Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var socket = Path.Combine(Path.GetTempPath(), $"mirage-blkif-bench-{Environment.ProcessId}.xenstored");
         var device = new XenbusDevice(BlkifXenbus.DeviceType, 51712, FrontendDomain, BackendDomain);
         using var server = new XenstoreServer();
