@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using SharedMemoryRing;
@@ -17,6 +18,10 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
 {
     private const int PageSize = PageBuffer.PageSize;
     private const int SectorShift = 9;
+    // Responses to a run of requests are pushed together, at most this long after the first of them
+    // was taken, and at once when the ring runs dry: one push (and at most one event) covers several
+    // small requests, where a push per response wakes a sleeping frontend for each of the first few.
+    private static readonly long PushInterval = Stopwatch.Frequency / 100_000; // 10 µs
 
     // Mutable when the backends are structs: never readonly, or calls go to defensive copies.
 #pragma warning disable IDE0044
@@ -85,11 +90,20 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
             // The frontend may have queued requests before we connected: look at the ring first.
             while (true)
             {
+                long firstUnpushed = 0; // when the oldest response not yet pushed was started, or 0
                 while (ring.TryReadRequest(out var request))
                 {
+                    if (firstUnpushed == 0)
+                        firstUnpushed = Stopwatch.GetTimestamp();
                     ring.WriteResponse(Serve(request));
-                    _ring.PushResponses();
+                    if (Stopwatch.GetTimestamp() - firstUnpushed >= PushInterval)
+                    {
+                        _ring.PushResponses();
+                        firstUnpushed = 0;
+                    }
                 }
+                if (firstUnpushed != 0)
+                    _ring.PushResponses();
                 await _ring.WaitForRequestsAsync(cancellationToken).ConfigureAwait(false);
             }
         }
