@@ -29,8 +29,7 @@ public sealed class BlkbackOptions
 
     /// <summary>
     /// Spin rounds on the ring before sleeping on the event channel. Default
-    /// <see cref="BlkifLimits.DefaultSpinCount"/>: rounds that only spin, never yield; a spin that
-    /// yields gives the core away for a whole time slice on a busy machine.
+    /// <see cref="BlkifLimits.DefaultSpinCount"/>: ten rounds that only spin, then ten that yield.
     /// </summary>
     public int SpinCount { get; set; } = BlkifLimits.DefaultSpinCount;
 

@@ -19,7 +19,7 @@ public sealed class BlkfrontOptions
     public bool FeaturePersistent { get; set; } = true;
 
     /// <summary>Spin rounds on the ring before sleeping on the event channel. Default
-    /// <see cref="BlkifLimits.DefaultSpinCount"/>: rounds that only spin, never yield.</summary>
+    /// <see cref="BlkifLimits.DefaultSpinCount"/>: ten rounds that only spin, then ten that yield.</summary>
     public int SpinCount { get; set; } = BlkifLimits.DefaultSpinCount;
 
     internal void Validate()

@@ -14,10 +14,13 @@ public static class BlkifLimits
 
     /// <summary>
     /// Spin rounds before a ring waiter sleeps on its event channel: a <see cref="SpinWait"/> spins
-    /// without yielding for its first 10 rounds, and yielding on a loaded machine costs a whole time
-    /// slice, far more than the event it was meant to save.
+    /// for its first 10 rounds and yields the core for the next 10. A blkback pushes responses at
+    /// least every 10 µs while it serves (see <c>BlkbackQueue</c>), so a frontend that spins this long
+    /// usually finds the next push without sleeping: 4 KiB reads at queue depth 32 went from about
+    /// 45% to about 80% of <c>pread</c> with 20 rounds (BENCHMARKS.md). The yields hand the core to a
+    /// peer that is runnable, which on a loaded machine is what the waiter wants.
     /// </summary>
-    public const int DefaultSpinCount = 10;
+    public const int DefaultSpinCount = 20;
 
     /// <summary>Sectors of 512 bytes in a page.</summary>
     internal const int SectorsPerPage = 4096 / BlkifConstants.SectorSize;
