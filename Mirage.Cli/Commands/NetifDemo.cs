@@ -14,7 +14,9 @@ internal static class NetifDemo
         Console.WriteLine("== Netfront and netback in two processes, over the Unix backends ==");
         var folder = Directory.CreateTempSubdirectory("mirage-demo-").FullName;
         var socket = Path.Combine(folder, "xenstored.sock");
-        var root = Path.Combine(folder, "xen");
+        // The shared pages on tmpfs, where the Unix backends keep them by default: on a disk file system
+        // every page written is dirty page cache for the kernel to write back.
+        var root = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : folder, "mirage-demo-xen-" + Path.GetFileName(folder));
         if (OperatingSystem.IsLinux())
             Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Process? xenstored = null, netback = null;
@@ -51,6 +53,8 @@ internal static class NetifDemo
             await StopAsync(netback).ConfigureAwait(false);
             await StopAsync(xenstored).ConfigureAwait(false);
             Directory.Delete(folder, recursive: true);
+            if (Directory.Exists(root))
+                Directory.Delete(root, recursive: true);
         }
     }
 
