@@ -1,6 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Xen.DependencyInjection;
 using Xen.Evtchn;
 using Xen.Gnt;
@@ -21,21 +19,7 @@ public static class BlkifServiceCollectionExtensions
     /// <param name="configure">Sets what blkfronts ask for and blkbacks offer.</param>
     public static IServiceCollection AddBlkif<TEvents, TMemory>(this IServiceCollection services, Action<BlkifOptions>? configure = null)
         where TEvents : IEvents
-        where TMemory : IMemory
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        var options = services.AddOptions<BlkifOptions>();
-        if (configure is not null)
-            options.Configure(configure);
-        services.TryAddSingleton(sp =>
-        {
-            const string registration = "AddBlkif";
-            // The backends and Xenstore first: the container disposes in reverse order, so the factory's ends go before them.
-            var events = DriverServices.Backend<TEvents>(sp, registration);
-            var memory = DriverServices.Backend<TMemory>(sp, registration);
-            var store = DriverServices.Xenstore(sp);
-            return new BlkifFactory<TEvents, TMemory>(events, memory, store, sp.GetRequiredService<IOptions<BlkifOptions>>().Value);
-        });
-        return services;
-    }
+        where TMemory : IMemory =>
+        DriverServices.AddFactory<TEvents, TMemory, BlkifOptions, BlkifFactory<TEvents, TMemory>>(services, "AddBlkif", configure,
+            static (events, memory, store, options) => new BlkifFactory<TEvents, TMemory>(events, memory, store, options));
 }

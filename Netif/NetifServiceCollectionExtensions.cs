@@ -1,6 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Xen.DependencyInjection;
 using Xen.Evtchn;
 using Xen.Gnt;
@@ -21,21 +19,7 @@ public static class NetifServiceCollectionExtensions
     /// <param name="configure">Sets what netfronts ask for and netbacks offer.</param>
     public static IServiceCollection AddNetif<TEvents, TMemory>(this IServiceCollection services, Action<NetifOptions>? configure = null)
         where TEvents : IEvents
-        where TMemory : IMemory
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        var options = services.AddOptions<NetifOptions>();
-        if (configure is not null)
-            options.Configure(configure);
-        services.TryAddSingleton(sp =>
-        {
-            const string registration = "AddNetif";
-            // The backends and Xenstore first: the container disposes in reverse order, so the factory's ends go before them.
-            var events = DriverServices.Backend<TEvents>(sp, registration);
-            var memory = DriverServices.Backend<TMemory>(sp, registration);
-            var store = DriverServices.Xenstore(sp);
-            return new NetifFactory<TEvents, TMemory>(events, memory, store, sp.GetRequiredService<IOptions<NetifOptions>>().Value);
-        });
-        return services;
-    }
+        where TMemory : IMemory =>
+        DriverServices.AddFactory<TEvents, TMemory, NetifOptions, NetifFactory<TEvents, TMemory>>(services, "AddNetif", configure,
+            static (events, memory, store, options) => new NetifFactory<TEvents, TMemory>(events, memory, store, options));
 }

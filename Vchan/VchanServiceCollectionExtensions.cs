@@ -1,6 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Xen.DependencyInjection;
 using Xen.Evtchn;
 using Xen.Gnt;
@@ -21,21 +19,7 @@ public static class VchanServiceCollectionExtensions
     /// <param name="configure">Sets the ring sizes, the connect timeout and the spin time.</param>
     public static IServiceCollection AddVchan<TEvents, TMemory>(this IServiceCollection services, Action<VchanOptions>? configure = null)
         where TEvents : IEvents
-        where TMemory : IMemory
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        var options = services.AddOptions<VchanOptions>();
-        if (configure is not null)
-            options.Configure(configure);
-        services.TryAddSingleton(sp =>
-        {
-            const string registration = "AddVchan";
-            // The backends and Xenstore first: the container disposes in reverse order, so the factory's vchans close before them.
-            var events = DriverServices.Backend<TEvents>(sp, registration);
-            var memory = DriverServices.Backend<TMemory>(sp, registration);
-            var store = DriverServices.Xenstore(sp);
-            return new VchanFactory<TEvents, TMemory>(events, memory, store, sp.GetRequiredService<IOptions<VchanOptions>>().Value);
-        });
-        return services;
-    }
+        where TMemory : IMemory =>
+        DriverServices.AddFactory<TEvents, TMemory, VchanOptions, VchanFactory<TEvents, TMemory>>(services, "AddVchan", configure,
+            static (events, memory, store, options) => new VchanFactory<TEvents, TMemory>(events, memory, store, options));
 }

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Xen.Store;
 
 namespace Xen.DependencyInjection;
@@ -7,6 +9,33 @@ namespace Xen.DependencyInjection;
 // finding the backends and Xenstore in the container, and owning what a driver's factory creates.
 internal static class DriverServices
 {
+    /// <summary>
+    /// Registers a driver's factory as a singleton made by <paramref name="create"/> from the backends,
+    /// the Xenstore client if one is registered, and the driver's options.
+    /// </summary>
+    internal static IServiceCollection AddFactory<TEvents, TMemory, TOptions, TFactory>(IServiceCollection services, string registration,
+        Action<TOptions>? configure, Func<TEvents, TMemory, XenstoreClient?, TOptions, TFactory> create)
+        where TEvents : notnull
+        where TMemory : notnull
+        where TOptions : class
+        where TFactory : class
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<TOptions>();
+        if (configure is not null)
+            options.Configure(configure);
+        services.TryAddSingleton(sp =>
+        {
+            // The backends and Xenstore first: the container disposes in reverse order, so the factory
+            // (and the driver ends it still owns) goes before them.
+            var events = Backend<TEvents>(sp, registration);
+            var memory = Backend<TMemory>(sp, registration);
+            var store = Xenstore(sp);
+            return create(events, memory, store, sp.GetRequiredService<IOptions<TOptions>>().Value);
+        });
+        return services;
+    }
+
     /// <summary>The registered backend <typeparamref name="T"/>, or an error that says how to register it.</summary>
     internal static T Backend<T>(IServiceProvider services, string registration)
         where T : notnull =>
