@@ -135,14 +135,7 @@ internal static class BlkifBench
                 }
                 await Xenbus.CreateDeviceAsync(toolstack, device, cancellationToken).ConfigureAwait(false);
             }
-            var self = Environment.ProcessPath!;
-            var start = new ProcessStartInfo(self);
-            if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-                start.ArgumentList.Add(typeof(BlkifBench).Assembly.Location);
-            foreach (var arg in new[] { "blkif", "--serve", path, "--root", root })
-                start.ArgumentList.Add(arg);
-            start.Environment["XENSTORED_PATH"] = socket;
-            using var child = Process.Start(start)!;
+            using var child = PeerProcess.Start(["blkif", "--serve", path, "--root", root], new Dictionary<string, string> { ["XENSTORED_PATH"] = socket });
             try
             {
                 await using var store = XenstoreClient.Connect(server.Connect(FrontendDomain));

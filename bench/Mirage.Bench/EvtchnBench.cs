@@ -8,6 +8,7 @@ using Xen.Gnt;
 using Xen.Gnt.Unix;
 using SharedMemoryRing;
 using Xen.Unix.Peer;
+using static Mirage.Bench.Libc;
 
 namespace Mirage.Bench;
 
@@ -16,7 +17,7 @@ namespace Mirage.Bench;
 /// against a raw one-byte ping-pong on a <c>socketpair</c> between the same two kinds of process, in
 /// the same run. The second process is this program again, with a hidden role argument.
 /// </summary>
-public static partial class EvtchnBench
+public static class EvtchnBench
 {
     private const string PeerRole = "evtchn-peer";
 
@@ -34,11 +35,7 @@ public static partial class EvtchnBench
                 await RunRingAsync(result.GetValue(ringItems), result.GetValue(trials)).ConfigureAwait(false);
             return 0;
         });
-        var peerArgs = new Argument<string[]>("args") { Arity = ArgumentArity.OneOrMore };
-        var peer = new Command(PeerRole) { Hidden = true };
-        peer.Add(peerArgs);
-        peer.SetAction(async (result, _) => await PeerAsync(result.GetValue(peerArgs)!).ConfigureAwait(false));
-        command.Add(peer);
+        command.Add(PeerProcess.Command(PeerRole, PeerAsync));
         return command;
     }
 
@@ -188,17 +185,7 @@ public static partial class EvtchnBench
         }
     }
 
-    private static Process StartPeer(params string[] arguments)
-    {
-        var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-            info.ArgumentList.Add(typeof(EvtchnBench).Assembly.Location);
-        info.ArgumentList.Add("evtchn");
-        info.ArgumentList.Add(PeerRole);
-        foreach (var a in arguments)
-            info.ArgumentList.Add(a);
-        return Process.Start(info) ?? throw new InvalidOperationException("Could not start the peer process.");
-    }
+    private static Process StartPeer(params string[] arguments) => PeerProcess.Start(["evtchn", PeerRole, .. arguments]);
 
     private static async Task<int> PeerAsync(string[] args)
     {
@@ -245,16 +232,4 @@ public static partial class EvtchnBench
         }
         close(fd);
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int socketpair(int domain, int type, int protocol, int* fds);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint read(int fd, byte* buffer, nuint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint write(int fd, byte* buffer, nuint count);
-
-    [LibraryImport("libc")]
-    private static partial int close(int fd);
 }

@@ -7,6 +7,7 @@ using Xen.Evtchn;
 using Xen.Evtchn.Unix;
 using Xen.Gnt.Unix;
 using Xen.Store;
+using static Mirage.Bench.Libc;
 
 namespace Mirage.Bench;
 
@@ -17,7 +18,7 @@ namespace Mirage.Bench;
 /// as its link); a child process of this program is the frontend (dom1). Each rate is measured by
 /// the receiving side from its first frame to its last.
 /// </summary>
-internal static partial class NetifBench
+internal static class NetifBench
 {
     private const string PeerRole = "netif-peer";
 
@@ -32,11 +33,7 @@ internal static partial class NetifBench
             await RunAsync(parse.GetValue(frames), parse.GetValue(trials)).ConfigureAwait(false);
             return 0;
         });
-        var peerArgs = new Argument<string[]>("args") { Arity = ArgumentArity.OneOrMore };
-        var peer = new Command(PeerRole) { Hidden = true };
-        peer.Add(peerArgs);
-        peer.SetAction(async (result, _) => await PeerAsync(result.GetValue(peerArgs)!).ConfigureAwait(false));
-        command.Add(peer);
+        command.Add(PeerProcess.Command(PeerRole, PeerAsync));
         return command;
     }
 
@@ -178,19 +175,8 @@ internal static partial class NetifBench
         }
     }
 
-    private static Process StartPeer(string socket, string root, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-            info.ArgumentList.Add(typeof(NetifBench).Assembly.Location);
-        info.ArgumentList.Add("netif");
-        info.ArgumentList.Add(PeerRole);
-        foreach (var a in arguments)
-            info.ArgumentList.Add(a);
-        info.Environment["XENSTORED_PATH"] = socket;
-        info.Environment["XEN_ROOT"] = root;
-        return Process.Start(info) ?? throw new InvalidOperationException("Could not start the peer process.");
-    }
+    private static Process StartPeer(string socket, string root, params string[] arguments) =>
+        PeerProcess.Start(["netif", PeerRole, .. arguments], new Dictionary<string, string> { ["XENSTORED_PATH"] = socket, ["XEN_ROOT"] = root }, redirectOutput: true);
 
     private static async Task<int> PeerAsync(string[] args)
     {
@@ -317,16 +303,4 @@ internal static partial class NetifBench
         }
         return (count - 1) / Stopwatch.GetElapsedTime(first).TotalSeconds;
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int socketpair(int domain, int type, int protocol, int* fds);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint read(int fd, byte* buffer, nuint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint write(int fd, byte* buffer, nuint count);
-
-    [LibraryImport("libc")]
-    private static partial int close(int fd);
 }

@@ -214,21 +214,8 @@ public static class VchanBench
             throw new TimeoutException("The peer process did not connect within 30 seconds.");
         }
 
-        private Process StartPeer(string mode, string where, string bytes)
-        {
-            var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
-            // Run as `dotnet Mirage.Bench.dll`, the process is dotnet: the peer needs the assembly too.
-            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-                info.ArgumentList.Add(typeof(VchanBench).Assembly.Location);
-            info.ArgumentList.Add("vchan");
-            info.ArgumentList.Add("--peer");
-            info.ArgumentList.Add(mode);
-            info.ArgumentList.Add(where);
-            info.ArgumentList.Add(bytes);
-            info.Environment["XEN_ROOT"] = root;
-            info.Environment["XENSTORED_PATH"] = storeSocket;
-            return Process.Start(info) ?? throw new InvalidOperationException("Could not start the peer process.");
-        }
+        private Process StartPeer(string mode, string where, string bytes) =>
+            PeerProcess.Start(["vchan", "--peer", mode, where, bytes], new Dictionary<string, string> { ["XEN_ROOT"] = root, ["XENSTORED_PATH"] = storeSocket });
     }
 
     // The second process: domain 2, one mode per run.

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using TestSupport;
 
 namespace Blkif.Tests;
 
@@ -13,15 +14,11 @@ internal sealed class MirageProcess : IDisposable
 
     public MirageProcess(string socket, bool redirectInput, string[] args, bool redirectOutput = false)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardError = true, RedirectStandardInput = redirectInput, RedirectStandardOutput = redirectOutput, UseShellExecute = false,
-        };
-        info.ArgumentList.Add(MirageDll);
-        foreach (var arg in args)
-            info.ArgumentList.Add(arg);
         // The daemon is found as every Xenstore client finds it.
-        info.Environment["XENSTORED_PATH"] = socket;
+        var info = MirageCli.StartInfo(args, new Dictionary<string, string> { ["XENSTORED_PATH"] = socket });
+        info.RedirectStandardError = true;
+        info.RedirectStandardInput = redirectInput;
+        info.RedirectStandardOutput = redirectOutput;
         Process = Process.Start(info) ?? throw new InvalidOperationException("Could not start mirage.");
         _reader = Task.Run(() =>
         {
@@ -82,22 +79,6 @@ internal sealed class MirageProcess : IDisposable
         Process.WaitForExit(10_000);
         Process.Dispose();
         _lineAdded.Dispose();
-    }
-
-    /// <summary>The built <c>mirage.dll</c> of the same configuration as the tests.</summary>
-    private static string MirageDll
-    {
-        get
-        {
-            var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                var dll = Path.Combine(dir.FullName, "Mirage.Cli", "bin", configuration, "net10.0", "mirage.dll");
-                if (File.Exists(dll))
-                    return dll;
-            }
-            throw new FileNotFoundException("mirage.dll is not built; build tests/Blkif.Tests, which builds Mirage.Cli.");
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using TestSupport;
 
 namespace Mirage.Cli.Tests;
 
@@ -11,18 +12,8 @@ internal sealed class MirageProcess : IDisposable
 
     public MirageProcess(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(MirageDll);
-        foreach (var a in args)
-            info.ArgumentList.Add(a);
-        foreach (var (key, value) in environment)
-            info.Environment[key] = value;
+        var info = MirageCli.StartInfo(args, environment);
+        info.RedirectStandardInput = info.RedirectStandardOutput = info.RedirectStandardError = true;
         _process = new Process { StartInfo = info };
         _process.ErrorDataReceived += (_, e) =>
         {
@@ -34,19 +25,6 @@ internal sealed class MirageProcess : IDisposable
         };
         _process.Start();
         _process.BeginErrorReadLine();
-    }
-
-    /// <summary>Where mirage was built: beside this test project, same configuration.</summary>
-    internal static string MirageDll
-    {
-        get
-        {
-            var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-            var configuration = tfm.Parent!.Name;
-            var repository = tfm.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
-            var dll = Path.Combine(repository, "Mirage.Cli", "bin", configuration, tfm.Name, "mirage.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException("mirage is not built; build Mirage.Cli.", dll);
-        }
     }
 
     public Stream StandardInput => _process.StandardInput.BaseStream;

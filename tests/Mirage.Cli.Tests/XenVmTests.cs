@@ -36,7 +36,7 @@ public sealed class XenVmTests(ITestOutputHelper output)
         var script = Path.Combine(AppContext.BaseDirectory, "xen-vm", "vchan-cat.sh");
         Assert.True(File.Exists(script), $"The checks script is not at {script}.");
         var watch = Stopwatch.StartNew();
-        var (code, text) = await XenVm.RunInDom0Async(root, ["bash", script, MirageProcess.MirageDll], RunTimeout);
+        var (code, text) = await XenVm.RunInDom0Async(root, ["bash", script, MirageCli.Dll], RunTimeout);
         output.WriteLine($"run-in-dom0.sh took {watch.Elapsed.TotalSeconds:0} s and exited with {code}:\n{text}");
         XenVm.AssertAllPassed(code, text, Checks);
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using TestSupport;
 
 namespace Netif.Tests;
 
@@ -15,37 +16,20 @@ internal sealed class MirageProcess : IAsyncDisposable
 
     public MirageProcess(Scene scene, string arguments, string? netns = null)
     {
-        var info = new ProcessStartInfo(netns is null ? "dotnet" : "ip")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var info = MirageCli.StartInfo(arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+            new Dictionary<string, string> { ["XENSTORED_PATH"] = scene.Socket, ["XEN_ROOT"] = scene.XenRoot });
+        info.RedirectStandardOutput = info.RedirectStandardError = true;
         if (netns is not null)
         {
-            foreach (var a in new[] { "netns", "exec", netns, "dotnet" })
-                info.ArgumentList.Add(a);
+            // ip netns exec <netns> dotnet mirage.dll ...
+            info.FileName = "ip";
+            info.ArgumentList.Insert(0, "netns");
+            info.ArgumentList.Insert(1, "exec");
+            info.ArgumentList.Insert(2, netns);
+            info.ArgumentList.Insert(3, "dotnet");
         }
-        info.ArgumentList.Add(MirageDll);
-        foreach (var a in arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            info.ArgumentList.Add(a);
-        info.Environment["XENSTORED_PATH"] = scene.Socket;
-        info.Environment["XEN_ROOT"] = scene.XenRoot;
         _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start mirage.");
         _reading = Task.WhenAll(Collect(_process.StandardOutput), Collect(_process.StandardError));
-    }
-
-    /// <summary>Where the mirage program was built: beside this test project, same configuration.</summary>
-    public static string MirageDll
-    {
-        get
-        {
-            var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-            var configuration = tfm.Parent!.Name;
-            var repo = tfm.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
-            var dll = Path.Combine(repo, "Mirage.Cli", "bin", configuration, tfm.Name, "mirage.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException("mirage is not built; build Mirage.Cli.", dll);
-        }
     }
 
     public string Output

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TestSupport;
 
 namespace Xen.Store.Tests;
 
@@ -20,12 +21,8 @@ public sealed class DaemonProcess : IDisposable
         _directory = Path.Combine(Path.GetTempPath(), "mirage-xs-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(_directory);
         SocketPath = Path.Combine(_directory, "socket");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        info.ArgumentList.Add(MirageDll);
-        info.ArgumentList.Add("xenstored");
-        foreach (var a in arguments)
-            info.ArgumentList.Add(a);
-        info.Environment["XENSTORED_PATH"] = SocketPath;
+        var info = MirageCli.StartInfo(["xenstored", .. arguments], new Dictionary<string, string> { ["XENSTORED_PATH"] = SocketPath });
+        info.RedirectStandardError = info.RedirectStandardOutput = true;
         _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start mirage.");
         // It says when it is ready; the socket path comes from XENSTORED_PATH, as real clients find it.
         var ready = Task.Run(() =>
@@ -49,22 +46,6 @@ public sealed class DaemonProcess : IDisposable
     public string SocketPath { get; }
 
     public Process Process => _process;
-
-    /// <summary>The built <c>mirage.dll</c> of the same configuration as the tests.</summary>
-    public static string MirageDll
-    {
-        get
-        {
-            var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                var dll = Path.Combine(dir.FullName, "Mirage.Cli", "bin", configuration, "net10.0", "mirage.dll");
-                if (File.Exists(dll))
-                    return dll;
-            }
-            throw new FileNotFoundException("mirage.dll is not built; build tests/Xen.Store.Tests, which builds Mirage.Cli.");
-        }
-    }
 
     /// <summary>Runs one of Debian's xenstore tools against the daemon and returns its exit code and output.</summary>
     public (int Code, string Output) Tool(string name, params string[] args)

@@ -33,7 +33,7 @@ public sealed class XenVmTests(ITestOutputHelper output)
         Assert.True(File.Exists(checksDll), $"The checks program is not at {checksDll}.");
         var watch = Stopwatch.StartNew();
         // Against oxenstored, the few steps where Xen's two daemons disagree are noted, not compared: ours follows the C one.
-        string[] command = ["dotnet", checksDll, "--mirage", DaemonProcess.MirageDll, .. daemon == "oxenstored" ? ["--oxenstored"] : Array.Empty<string>()];
+        string[] command = ["dotnet", checksDll, "--mirage", MirageCli.Dll, .. daemon == "oxenstored" ? ["--oxenstored"] : Array.Empty<string>()];
         var (code, text) = await XenVm.RunInDom0Async(root, command, RunTimeout,
                                                       ("XENVM_XENSTORED", daemon));
         output.WriteLine($"run-in-dom0.sh with {daemon} took {watch.Elapsed.TotalSeconds:0} s and exited with {code}:\n{text}");
