@@ -342,6 +342,7 @@ public sealed class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReadWaitingAsync(Memory<byte> buffer, EventCounter seen, CancellationToken cancellationToken)
     {
         try
@@ -474,6 +475,7 @@ public sealed class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
         return ValueTask.CompletedTask;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteWaitingAsync(ReadOnlyMemory<byte> data, EventCounter seen, CancellationToken cancellationToken)
     {
         try
@@ -588,6 +590,7 @@ public sealed class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
         return wait.IsCompleted ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<EventCounter> WaitForEventAsync(EventCounter seen, CancellationToken cancellationToken)
     {
         try
