@@ -1,0 +1,25 @@
+# lib.sh: what the linux-peers checks share. Sourced by run-all.sh in dom0.
+WORK=$(mktemp -d /run/tmp/linux-peers.XXXXXX)
+CLEANUPS=()
+
+# milliseconds since an $EPOCHREALTIME
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+
+# on_exit <command...>: run when all checks are done (kill a backend, destroy a guest)
+on_exit() { CLEANUPS+=("$*"); }
+cleanup_all() { local c; for c in "${CLEANUPS[@]}"; do eval "$c" >/dev/null 2>&1; done; }
+
+# mirage <args...>: the mirage command under test
+mirage() { dotnet "$MIRAGE" "$@"; }
+
+# wait_until <seconds> <command...>: polls every 0.2 s; non-zero if it never held
+wait_until() {
+    local limit=$1; shift
+    local deadline=$(( $(date +%s) + limit ))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
