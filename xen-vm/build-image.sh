@@ -10,7 +10,7 @@
 #   stamp        the SHA-256 of this script and the init scripts it packs: a changed script means a
 #                stale image, and run-in-dom0.sh refuses to boot it.
 #
-# Needs root and Debian's apt. Installs qemu-system-x86, debootstrap and cpio on the host; the kernel
+# Needs root and Debian's apt. Installs qemu-system-x86, debootstrap, cpio and kmod on the host; the kernel
 # and Xen packages are only downloaded and unpacked under $XENVM_DIR. About a minute.
 # --init-only rewrites the init scripts in an existing build and repacks it (seconds).
 set -euo pipefail
@@ -47,6 +47,7 @@ if [ $INIT_ONLY = 0 ]; then
     command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
     command -v debootstrap >/dev/null || need+=(debootstrap)
     command -v cpio >/dev/null || need+=(cpio)
+    command -v depmod >/dev/null || need+=(kmod)
     if [ ${#need[@]} -gt 0 ]; then
         log "apt-get install ${need[*]}"
         apt-get update -qq

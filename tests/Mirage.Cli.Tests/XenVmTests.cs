@@ -27,7 +27,7 @@ public sealed class XenVmTests(ITestOutputHelper output)
         "killed-client-ends-the-server",
     ];
 
-    [Fact]
+    [XenVmFact]
     public async Task Vchan_cat_over_xenctrl_moves_data_with_itself_and_with_libxenvchan_in_a_real_Xen_dom0()
     {
         // The repository is shared so that dom0 reaches both the script (here) and mirage.dll (Mirage.Cli's output).

@@ -6,39 +6,20 @@ using Xunit;
 namespace TestSupport;
 
 /// <summary>
-/// A real Xen to test against: boots Xen 4.17 with a Linux dom0 under QEMU with the team's xen-vm scripts
-/// (<c>run-in-dom0.sh</c>, <c>build-image.sh</c>) and runs one command in dom0, as root, in a folder shared
-/// from the host at the same absolute path. Builds the image first if it is missing (root and apt needed).
+/// A real Xen to test against: boots Xen 4.17 with a Linux dom0 under QEMU with the rig in <c>xen-vm/</c>
+/// (<c>run-in-dom0.sh</c>, <c>build-image.sh</c>; docs/xen-vm.md) and runs one command in dom0, as root, in a
+/// folder shared from the host at the same absolute path. Builds the image first if it is missing or was built
+/// by other scripts (root and apt needed).
 /// </summary>
 public static class XenVm
 {
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(15);
 
-    /// <summary>
-    /// Where the xen-vm scripts are: <c>$XENVM_SCRIPTS</c>, else a <c>xen-vm/</c> folder at the repository
-    /// root, else the team's shared copy in the nearest <c>shared/xen-vm</c> above the repository.
-    /// </summary>
-    public static string ScriptsDirectory
-    {
-        get
-        {
-            if (Environment.GetEnvironmentVariable("XENVM_SCRIPTS") is { Length: > 0 } set)
-                return set;
-            if (RepositoryRoot is not { } root)
-                return Path.Combine(AppContext.BaseDirectory, "xen-vm");
-            var inRepository = Path.Combine(root, "xen-vm");
-            if (File.Exists(Path.Combine(inRepository, "run-in-dom0.sh")))
-                return inRepository;
-            // A worktree may sit deeper than the main checkout: the nearest shared/xen-vm above the repository.
-            for (var dir = new DirectoryInfo(root).Parent; dir is not null; dir = dir.Parent)
-            {
-                var shared = Path.Combine(dir.FullName, "shared", "xen-vm");
-                if (File.Exists(Path.Combine(shared, "run-in-dom0.sh")))
-                    return shared;
-            }
-            return Path.GetFullPath(Path.Combine(root, "..", "shared", "xen-vm"));
-        }
-    }
+    /// <summary>Where the rig's scripts are: <c>$XENVM_SCRIPTS</c>, else <c>xen-vm/</c> at the repository root.</summary>
+    public static string ScriptsDirectory =>
+        Environment.GetEnvironmentVariable("XENVM_SCRIPTS") is { Length: > 0 } set
+            ? set
+            : Path.Combine(RepositoryRoot ?? AppContext.BaseDirectory, "xen-vm");
 
     /// <summary>The folder holding <c>Mirage.sln</c> above the test's output folder, if any.</summary>
     public static string? RepositoryRoot
@@ -84,15 +65,14 @@ public static class XenVm
         Assert.True(File.Exists(runScript) && File.Exists(buildScript),
             $"The Xen VM scripts are not at {ScriptsDirectory} (run-in-dom0.sh, build-image.sh): set XENVM_SCRIPTS to their folder.");
 
-        string[] images = ["xen.elf", "vmlinuz", "initrd.cpio"];
-        if (!images.All(i => File.Exists(Path.Combine(ImagesDirectory, i))))
+        if (!await IsImageCurrentAsync())
         {
             Assert.True(Environment.IsPrivilegedProcess,
-                $"The Xen VM image is missing in {ImagesDirectory} and building it needs root and apt: run `sudo bash {buildScript}` once.");
+                $"The Xen VM image in {ImagesDirectory} is missing or stale, and building it needs root and apt: run `sudo bash {buildScript}` once.");
             // Test assemblies run in parallel: one builds the image while the others wait on the lock.
             Directory.CreateDirectory(ImagesDirectory);
             using var buildLock = await LockAsync(Path.Combine(ImagesDirectory, ".build.lock"), BuildTimeout);
-            if (!images.All(i => File.Exists(Path.Combine(ImagesDirectory, i))))
+            if (!await IsImageCurrentAsync())
             {
                 var (buildCode, buildOutput) = await RunAsync("bash", [buildScript], BuildTimeout);
                 Assert.True(buildCode == 0, $"build-image.sh failed with {buildCode}:\n{Tail(buildOutput)}");
@@ -102,6 +82,19 @@ public static class XenVm
         // The VM kills itself a little before the host gives up, so that its own timeout message comes back.
         var vmTimeout = ((int)timeout.TotalSeconds - 30).ToString(CultureInfo.InvariantCulture);
         return await RunAsync("bash", [runScript, folder, .. command], timeout, [("XENVM_TIMEOUT", vmTimeout), .. environment]);
+    }
+
+    /// <summary>
+    /// Whether the image is built, and by the scripts in <see cref="ScriptsDirectory"/>: its stamp (written by
+    /// build-image.sh) matches what <c>image-stamp.sh</c> says of the scripts now.
+    /// </summary>
+    public static async Task<bool> IsImageCurrentAsync()
+    {
+        var stamp = Path.Combine(ImagesDirectory, "stamp");
+        if (!File.Exists(stamp))
+            return false;
+        var (code, now) = await RunAsync("bash", [Path.Combine(ScriptsDirectory, "image-stamp.sh")], TimeSpan.FromMinutes(1));
+        return code == 0 && now.Trim() == (await File.ReadAllTextAsync(stamp)).Trim();
     }
 
     // An exclusive lock on a file, held by this process until disposed; waits up to the timeout.
@@ -138,7 +131,8 @@ public static class XenVm
         Assert.Contains($"{checks.Count} passed, 0 failed", text, StringComparison.Ordinal);
     }
 
-    private static async Task<(int Code, string Output)> RunAsync(string file, string[] arguments, TimeSpan timeout, params (string Name, string Value)[] environment)
+    /// <summary>Runs a program to its end or the timeout (then kills it, and its children); returns its exit code and its stdout and stderr together.</summary>
+    public static async Task<(int Code, string Output)> RunAsync(string file, string[] arguments, TimeSpan timeout, params (string Name, string Value)[] environment)
     {
         var info = new ProcessStartInfo(file)
         {

@@ -18,10 +18,10 @@ public sealed class XenVmTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(10);
 
-    [Fact]
+    [XenVmFact]
     public Task Mirage_xenstored_behaves_as_the_C_xenstored() => RunAgainst("xenstored");
 
-    [Fact]
+    [XenVmFact]
     public Task Mirage_xenstored_behaves_as_oxenstored() => RunAgainst("oxenstored");
 
     private async Task RunAgainst(string daemon)

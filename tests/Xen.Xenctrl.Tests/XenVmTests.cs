@@ -17,7 +17,7 @@ public sealed class XenVmTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(12);
 
-    [Fact]
+    [XenVmFact]
     public async Task The_xenctrl_checks_pass_inside_a_real_Xen_dom0()
     {
         var folder = AppContext.BaseDirectory;
