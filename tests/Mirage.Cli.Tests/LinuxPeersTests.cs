@@ -40,6 +40,7 @@ public sealed class LinuxPeersTests(ITestOutputHelper output)
         Assert.True(root is not null, $"No Mirage.sln above {AppContext.BaseDirectory}.");
         var script = Path.Combine(XenVm.ScriptsDirectory, "check-linux-peers.sh");
         Assert.True(File.Exists(script), $"The checks script is not at {script}.");
+        using var slot = await XenVm.AcquireSlotAsync();
         var watch = Stopwatch.StartNew();
         var (code, text) = await XenVm.RunAsync("bash", [script, .. Checks], RunTimeout, ("MIRAGE_DLL", MirageCli.Dll));
         output.WriteLine($"check-linux-peers.sh took {watch.Elapsed.TotalSeconds:0} s and exited with {code}:\n{text}");

@@ -81,6 +81,7 @@ public static class XenVm
 
         // The VM kills itself a little before the host gives up, so that its own timeout message comes back.
         var vmTimeout = ((int)timeout.TotalSeconds - 30).ToString(CultureInfo.InvariantCulture);
+        using var slot = await AcquireSlotAsync();
         return await RunAsync("bash", [runScript, folder, .. command], timeout, [("XENVM_TIMEOUT", vmTimeout), .. environment]);
     }
 
@@ -96,6 +97,37 @@ public static class XenVm
         var (code, now) = await RunAsync("bash", [Path.Combine(ScriptsDirectory, "image-stamp.sh")], TimeSpan.FromMinutes(1));
         return code == 0 && now.Trim() == (await File.ReadAllTextAsync(stamp)).Trim();
     }
+
+    /// <summary>
+    /// One of <see cref="Slots"/> places for a running VM, held until disposed. The test assemblies run side by side,
+    /// and more VMs under software emulation than cores only slow each other past their timeouts, so the
+    /// rest wait here (their timeouts start once they have a place).
+    /// </summary>
+    public static async Task<IDisposable> AcquireSlotAsync()
+    {
+        Directory.CreateDirectory(ImagesDirectory);
+        var deadline = DateTime.UtcNow + SlotWait;
+        while (true)
+        {
+            for (var i = 0; i < Slots; i++)
+            {
+                try
+                {
+                    return new FileStream(Path.Combine(ImagesDirectory, $".vm-slot-{i}.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                }
+                catch (IOException)
+                {
+                    // taken: try the next
+                }
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"No place for a VM within {SlotWait.TotalMinutes:0} min: {Slots} others ran all along.");
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    private static int Slots => Math.Max(2, Environment.ProcessorCount);
+
+    private static readonly TimeSpan SlotWait = TimeSpan.FromMinutes(40);
 
     // An exclusive lock on a file, held by this process until disposed; waits up to the timeout.
     private static async Task<FileStream> LockAsync(string path, TimeSpan timeout)
