@@ -66,20 +66,25 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
         var refs = new GrantRef[ring.RingRefs.Count];
         for (var i = 0; i < refs.Length; i++)
             refs[i] = ring.RingRefs[i];
-        _ringPages = _memory.MapMany(frontend, refs, writable: true);
+        var channel = _events.Connect(frontend, ring.EventChannel);
         try
         {
-            var channel = _events.Connect(frontend, ring.EventChannel);
-            _ring = new BackRingChannel<TEvents, BlkifRequest, BlkifResponse>(events, channel, BackRing<BlkifRequest, BlkifResponse>.Attach(_ringPages))
-            {
-                SpinCount = spinCount,
-            };
+            // If this process dies, or unmaps, the frontend sees the ring's live byte cleared and an
+            // event (a frontend that does not keep the convention ignores both).
+            _ringPages = _memory.MapMany(frontend, refs, writable: true,
+                UnmapNotify.ClearByteAndSendEvent(SharedRingLayout.BackendLiveOffset, channel.LocalPort.Value));
         }
         catch
         {
-            _ringPages.Dispose();
+            _events.Close(channel);
             throw;
         }
+        var back = BackRing<BlkifRequest, BlkifResponse>.Attach(_ringPages);
+        back.DeclareLive();
+        _ring = new BackRingChannel<TEvents, BlkifRequest, BlkifResponse>(events, channel, back)
+        {
+            SpinCount = spinCount,
+        };
     }
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -93,6 +98,7 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
                 long firstUnpushed = 0; // when the oldest response not yet pushed was started, or 0
                 while (ring.TryReadRequest(out var request))
                 {
+                    _ring.ThrowIfFrontendGone();
                     if (firstUnpushed == 0)
                         firstUnpushed = Stopwatch.GetTimestamp();
                     ring.WriteResponse(Serve(request));
@@ -121,6 +127,10 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        _persistent?.Dispose();
+        _transient?.Dispose();
+        // Unmap the ring while its channel is open, so that its notification's event goes out.
+        _ringPages.Dispose();
         try
         {
             _events.Close(_ring.Channel);
@@ -129,9 +139,6 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
         {
             // Already gone with its domain.
         }
-        _persistent?.Dispose();
-        _transient?.Dispose();
-        _ringPages.Dispose();
     }
 
     /// <summary>Serves one request and returns its response. Never throws for anything the frontend wrote.</summary>

@@ -47,19 +47,23 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         _memory = memory;
         _backend = backend;
         _spinCount = spinCount;
-        _ringPages = _memory.Share(backend, 1 << ringPageOrder, writable: true);
+        var (port, channel) = _events.Listen(backend);
+        Port = port;
+        _channel = channel;
         try
         {
-            _ring = FrontRing<BlkifRequest, BlkifResponse>.Initialise(_ringPages);
-            var (port, channel) = _events.Listen(backend);
-            Port = port;
-            _channel = channel;
+            // If this process dies, or ends the share, the backend sees the ring's live byte cleared
+            // and an event: under Xen nothing else would tell it.
+            _ringPages = _memory.Share(backend, 1 << ringPageOrder, writable: true,
+                UnmapNotify.ClearByteAndSendEvent(SharedRingLayout.FrontendLiveOffset, channel.LocalPort.Value));
         }
         catch
         {
-            _ringPages.Dispose();
+            _events.Close(channel);
             throw;
         }
+        _ring = FrontRing<BlkifRequest, BlkifResponse>.Initialise(_ringPages);
+        _ring.DeclareLive();
         var count = maxRequests == 0 ? _ring.Size : Math.Min(maxRequests, _ring.Size);
         _slots = new RequestSlot[count];
         _free = new ushort[count];
@@ -292,6 +296,10 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
                     pending = _ring.FinalCheckForResponses();
                 if (pending)
                     continue;
+                // Under Xen a dead backend's channel just goes quiet; its unmap notification clears
+                // its live byte and sends the one event that wakes us.
+                if (_ring.IsBackendGone)
+                    throw new PeerClosedException(_channel, "the backend let go of the ring or died");
                 seen = await _events.RecvAsync(_channel, seen, token).ConfigureAwait(false);
             }
         }
@@ -469,6 +477,8 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         while (Volatile.Read(ref _batchesInFlight) != 0 && Environment.TickCount64 < deadline)
             await Task.Delay(1).ConfigureAwait(false);
         Fail(new ObjectDisposedException("Blkfront"));
+        // End the ring's share while its channel is open, so that its notification's event goes out.
+        _ringPages.Dispose();
         try
         {
             _events.Close(_channel);
@@ -478,6 +488,5 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         }
         foreach (var slot in _slots)
             slot.Dispose();
-        _ringPages.Dispose();
     }
 }

@@ -82,9 +82,11 @@ public static class BlkifXenbus
 
     /// <summary>
     /// Backend, once connected: serves until the frontend moves to <see cref="XenbusState.Closing"/>
-    /// (or later) or stops serving its rings (it closed its channels or died), then disposes
-    /// <paramref name="backend"/> and closes its own end. A frontend that died leaves its state as
-    /// it was: the backend then goes <see cref="XenbusState.Closed"/> without waiting for it.
+    /// (or later), stops serving its rings (it closed its channels, or its rings' live bytes were
+    /// cleared: it died), or is gone with its device or domain (<see cref="Xenbus.WaitForFrontendGoneAsync"/>),
+    /// then disposes <paramref name="backend"/> and closes its own end. A frontend that died leaves its
+    /// state as it was: the backend then goes <see cref="XenbusState.Closed"/> without waiting for it.
+    /// A frontend gone for good takes the backend's directory along: the backend removes it.
     /// </summary>
     /// <returns>Whether the frontend closed through Xenstore (false: it stopped without a word).</returns>
     public static async Task<bool> ServeBackendAsync<TEvents, TMemory>(XenstoreClient client, XenbusDevice device, Blkback<TEvents, TMemory> backend,
@@ -97,18 +99,36 @@ public static class BlkifXenbus
         ArgumentNullException.ThrowIfNull(backend);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var closing = Xenbus.WaitForStateAsync(client, device.FrontendPath, IsClosing, stop.Token);
-        var finished = await Task.WhenAny(closing, backend.Completion).ConfigureAwait(false);
+        var gone = Xenbus.WaitForFrontendGoneAsync(client, device, stop.Token);
+        var finished = await Task.WhenAny(closing, gone, backend.Completion).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
-        try
+        foreach (var wait in new[] { closing, gone })
         {
-            await closing.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // The frontend's rings stopped first.
+            try
+            {
+                await wait.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Something else ended the connection first.
+            }
         }
         // Unmap the frontend's pages before telling it that it may end its grants.
         await backend.DisposeAsync().ConfigureAwait(false);
+        var frontendGone = finished == gone
+            || await client.TryReadAsync(device.FrontendPath, cancellationToken).ConfigureAwait(false) is null;
+        if (frontendGone)
+        {
+            // The device or the domain is gone for good: take our directory away too, as the toolstack would.
+            try
+            {
+                await client.RmAsync(device.BackendPath, cancellationToken).ConfigureAwait(false);
+            }
+            catch (XenstoreException e) when (e.Error == XsError.ENOENT)
+            {
+            }
+            return false;
+        }
         var polite = finished == closing && closing.IsCompletedSuccessfully;
         await Xenbus.SetStateAsync(client, device.BackendPath, XenbusState.Closing, cancellationToken).ConfigureAwait(false);
         await Xenbus.SetStateAsync(client, device.BackendPath, XenbusState.Closed, cancellationToken).ConfigureAwait(false);

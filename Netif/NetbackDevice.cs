@@ -12,11 +12,13 @@ namespace Netif;
 /// Each connection: the offered keys and <see cref="XenbusState.InitWait"/> in one transaction; a wait
 /// for the frontend's <see cref="XenbusState.Initialised"/>; <see cref="Netback{TEvents, TMemory}.Attach"/>
 /// with the keys read back; <see cref="XenbusState.Connected"/>. The connection ends when the
-/// frontend's channels close (it died or reconnects), when the frontend leaves
-/// <see cref="XenbusState.Initialised"/>/<see cref="XenbusState.Connected"/>, or on a protocol fault;
-/// a frontend that moves to <see cref="XenbusState.Closing"/> gets the standard close. Then the
-/// backend offers itself again. A restarted backend process starts the same way, which is what
-/// tells the frontend to reconnect.
+/// frontend's channels close or its rings' live bytes are cleared (it died or reconnects), when the
+/// frontend leaves <see cref="XenbusState.Initialised"/>/<see cref="XenbusState.Connected"/>, or on a
+/// protocol fault; a frontend that moves to <see cref="XenbusState.Closing"/> gets the standard close.
+/// Then the backend offers itself again. A restarted backend process starts the same way, which is
+/// what tells the frontend to reconnect. A frontend whose device or domain is gone for good
+/// (<see cref="Xenbus.WaitForFrontendGoneAsync"/>: <c>@releaseDomain</c>, or its directory removed)
+/// ends the backend: it releases the pages, removes its directory and returns.
 /// </remarks>
 /// <typeparam name="TEvents">The event-channel backend.</typeparam>
 /// <typeparam name="TMemory">The grant-table backend.</typeparam>
@@ -64,7 +66,12 @@ public sealed class NetbackDevice<TEvents, TMemory>
     /// <summary>How long a close waits for the frontend to follow before it moves to Closed anyway.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Serves frontends until <paramref name="cancellationToken"/> is cancelled, then closes the device the standard way.</summary>
+    /// <summary>
+    /// Serves frontends until <paramref name="cancellationToken"/> is cancelled, then closes the device
+    /// the standard way; or until the frontend's device or domain is gone for good (its directory
+    /// removed, or its domain destroyed: <see cref="Xenbus.WaitForFrontendGoneAsync"/>), then returns
+    /// once every page is released, with the backend's directory removed.
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
         var fe = Device.FrontendPath;
@@ -96,11 +103,12 @@ public sealed class NetbackDevice<TEvents, TMemory>
                     continue;
                 }
                 Volatile.Write(ref _current, netback);
+                bool frontendGone;
                 try
                 {
                     await Xenbus.SetStateAsync(_store, be, XenbusState.Connected, cancellationToken).ConfigureAwait(false);
                     Interlocked.Increment(ref _connections);
-                    state = await WaitUntilGoneAsync(netback, cancellationToken).ConfigureAwait(false);
+                    (state, frontendGone) = await WaitUntilGoneAsync(netback, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -109,6 +117,13 @@ public sealed class NetbackDevice<TEvents, TMemory>
                 }
                 if (netback.Completion.IsFaulted)
                     ConnectionFailed?.Invoke(this, netback.Completion.Exception.InnerException!);
+                if (frontendGone)
+                {
+                    // The frontend's device or domain is gone: nothing is left to serve, and the
+                    // pages are released. Take our directory away too, as the toolstack would.
+                    await RemoveBackendAsync(cancellationToken).ConfigureAwait(false);
+                    return;
+                }
                 if (state is XenbusState.Closing or XenbusState.Closed)
                     await CloseAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -120,22 +135,44 @@ public sealed class NetbackDevice<TEvents, TMemory>
         }
     }
 
-    // Waits until the frontend's channels close or it leaves Initialised/Connected; returns its state then.
-    private async Task<XenbusState> WaitUntilGoneAsync(Netback<TEvents, TMemory> netback, CancellationToken cancellationToken)
+    // Waits until the frontend stops serving its rings (its channels close, or its live bytes are
+    // cleared), leaves Initialised/Connected, or is gone with its device or domain; returns its state
+    // then, and whether it is gone for good.
+    private async Task<(XenbusState State, bool Gone)> WaitUntilGoneAsync(Netback<TEvents, TMemory> netback, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var left = Xenbus.WaitForStateAsync(_store, Device.FrontendPath, s => s is not (XenbusState.Initialised or XenbusState.Connected), stop.Token);
-        var done = await Task.WhenAny(left, netback.Completion).ConfigureAwait(false);
+        var gone = Xenbus.WaitForFrontendGoneAsync(_store, Device, stop.Token);
+        var done = await Task.WhenAny(left, gone, netback.Completion).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
-        try
+        foreach (var wait in new[] { left, gone })
         {
-            await left.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
+            try
+            {
+                await wait.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
         }
         cancellationToken.ThrowIfCancellationRequested();
-        return done == left ? left.Result : await Xenbus.ReadStateAsync(_store, Device.FrontendPath, cancellationToken).ConfigureAwait(false);
+        if (done == gone)
+            return (XenbusState.Unknown, true);
+        var state = done == left ? left.Result : await Xenbus.ReadStateAsync(_store, Device.FrontendPath, cancellationToken).ConfigureAwait(false);
+        // A frontend that died with its domain may take its directory along a moment later.
+        var dirGone = state == XenbusState.Unknown && await _store.TryReadAsync(Device.FrontendPath, cancellationToken).ConfigureAwait(false) is null;
+        return (state, dirGone);
+    }
+
+    private async Task RemoveBackendAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _store.RmAsync(Device.BackendPath, cancellationToken).ConfigureAwait(false);
+        }
+        catch (XenstoreException e) when (e.Error == XsError.ENOENT)
+        {
+        }
     }
 
     private async Task CloseAsync(CancellationToken cancellationToken)

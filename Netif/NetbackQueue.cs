@@ -51,14 +51,21 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         var done = new List<Action>();
         try
         {
-            _txRing = memory.Map(frontendDomain, refs.TxRingRef, writable: true);
-            done.Add(() => memory.Unmap(_txRing));
-            _rxRing = memory.Map(frontendDomain, refs.RxRingRef, writable: true);
-            done.Add(() => memory.Unmap(_rxRing));
             _txChannel = events.Connect(frontendDomain, refs.TxEventChannel);
             var tx = _txChannel;
             done.Add(() => events.Close(tx));
             _rxChannel = refs.SplitEventChannels ? events.Connect(frontendDomain, refs.RxEventChannel) : _txChannel;
+            var rx = _rxChannel;
+            if (refs.SplitEventChannels)
+                done.Add(() => events.Close(rx));
+            // If this process dies, or unmaps, the frontend sees the ring's live byte cleared and an
+            // event on the ring's channel (a frontend that does not keep the convention ignores both).
+            _txRing = memory.Map(frontendDomain, refs.TxRingRef, writable: true,
+                UnmapNotify.ClearByteAndSendEvent(SharedRingLayout.BackendLiveOffset, _txChannel.LocalPort.Value));
+            done.Add(() => memory.Unmap(_txRing));
+            _rxRing = memory.Map(frontendDomain, refs.RxRingRef, writable: true,
+                UnmapNotify.ClearByteAndSendEvent(SharedRingLayout.BackendLiveOffset, _rxChannel.LocalPort.Value));
+            done.Add(() => memory.Unmap(_rxRing));
         }
         catch
         {
@@ -67,8 +74,12 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             throw;
         }
         // Attach only: the frontend initialised the shared pages.
-        _tx = new BackRingChannel<TEvents, NetifTxRequest, NetifTxResponse>(events, _txChannel, BackRing<NetifTxRequest, NetifTxResponse>.Attach(_txRing));
-        _rx = new BackRingChannel<TEvents, NetifRxRequest, NetifRxResponse>(events, _rxChannel, BackRing<NetifRxRequest, NetifRxResponse>.Attach(_rxRing));
+        var txRing = BackRing<NetifTxRequest, NetifTxResponse>.Attach(_txRing);
+        var rxRing = BackRing<NetifRxRequest, NetifRxResponse>.Attach(_rxRing);
+        txRing.DeclareLive();
+        rxRing.DeclareLive();
+        _tx = new BackRingChannel<TEvents, NetifTxRequest, NetifTxResponse>(events, _txChannel, txRing);
+        _rx = new BackRingChannel<TEvents, NetifRxRequest, NetifRxResponse>(events, _rxChannel, rxRing);
         _txMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: false, cacheSize);
         _rxMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: true, cacheSize);
     }
@@ -82,6 +93,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         while (true)
         {
             await _tx.WaitForRequestsAsync(cancellationToken).ConfigureAwait(false);
+            _tx.ThrowIfFrontendGone();
             for (var batch = 0; batch < BatchLimit && _tx.Ring.UnconsumedRequests > 0; batch++)
             {
                 var length = TakeTxFrame(out var offload);
@@ -399,10 +411,11 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     /// <summary>Unmaps everything. Only once both loops have ended.</summary>
     public void Dispose()
     {
-        CloseChannels();
         _txMaps.Dispose();
         _rxMaps.Dispose();
+        // Unmap the rings while their channels are open, so that their notifications' events go out.
         _memory.Unmap(_txRing);
         _memory.Unmap(_rxRing);
+        CloseChannels();
     }
 }

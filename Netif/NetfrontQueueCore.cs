@@ -66,11 +66,6 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
         var made = new List<IDisposable>();
         try
         {
-            _txRingPage = Track(made, memory.Share(backendDomain, 1, writable: true));
-            _rxRingPage = Track(made, memory.Share(backendDomain, 1, writable: true));
-            // The backend only reads what we send, and only writes where we receive.
-            _txPages = Track(made, memory.Share(backendDomain, RingSize, writable: false));
-            _rxPages = Track(made, memory.Share(backendDomain, RingSize, writable: true));
             var (txPort, txChannel) = events.Listen(backendDomain);
             made.Add(new ChannelCloser(events, txChannel));
             var (rxPort, rxChannel) = (txPort, txChannel);
@@ -79,9 +74,22 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
                 (rxPort, rxChannel) = events.Listen(backendDomain);
                 made.Add(new ChannelCloser(events, rxChannel));
             }
+            // If this process dies, or ends the share, the backend sees the ring's live byte cleared
+            // and an event on the ring's channel: under Xen nothing else would tell it.
+            _txRingPage = Track(made, memory.Share(backendDomain, 1, writable: true,
+                UnmapNotify.ClearByteAndSendEvent(SharedRingLayout.FrontendLiveOffset, txChannel.LocalPort.Value)));
+            _rxRingPage = Track(made, memory.Share(backendDomain, 1, writable: true,
+                UnmapNotify.ClearByteAndSendEvent(SharedRingLayout.FrontendLiveOffset, rxChannel.LocalPort.Value)));
+            // The backend only reads what we send, and only writes where we receive.
+            _txPages = Track(made, memory.Share(backendDomain, RingSize, writable: false));
+            _rxPages = Track(made, memory.Share(backendDomain, RingSize, writable: true));
             Refs = new NetifQueueRefs(_txRingPage.Refs[0], _rxRingPage.Refs[0], txPort, rxPort);
-            _tx = new FrontRingChannel<TEvents, NetifTxRequest, NetifTxResponse>(events, txChannel, FrontRing<NetifTxRequest, NetifTxResponse>.Initialise(_txRingPage));
-            _rx = new FrontRingChannel<TEvents, NetifRxRequest, NetifRxResponse>(events, rxChannel, FrontRing<NetifRxRequest, NetifRxResponse>.Initialise(_rxRingPage));
+            var txRing = FrontRing<NetifTxRequest, NetifTxResponse>.Initialise(_txRingPage);
+            var rxRing = FrontRing<NetifRxRequest, NetifRxResponse>.Initialise(_rxRingPage);
+            txRing.DeclareLive();
+            rxRing.DeclareLive();
+            _tx = new FrontRingChannel<TEvents, NetifTxRequest, NetifTxResponse>(events, txChannel, txRing);
+            _rx = new FrontRingChannel<TEvents, NetifRxRequest, NetifRxResponse>(events, rxChannel, rxRing);
             _txData = _txPages.Pointer;
             _rxData = _rxPages.Pointer;
             _txRefs = [.. _txPages.Refs];
@@ -387,11 +395,12 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
 
     public void Dispose()
     {
+        // End the rings' shares while their channels are open, so that their notifications' events go out.
+        _memory.Unshare(_txRingPage);
+        _memory.Unshare(_rxRingPage);
         _events.Close(_tx.Channel);
         if (_rx.Channel != _tx.Channel)
             _events.Close(_rx.Channel);
-        _memory.Unshare(_txRingPage);
-        _memory.Unshare(_rxRingPage);
         _memory.Unshare(_txPages);
         _memory.Unshare(_rxPages);
     }

@@ -166,6 +166,30 @@ public sealed unsafe class BackRing<TRequest, TResponse>
         return ReadRequestProducer() != _c.Consumer;
     }
 
+    /// <summary>
+    /// Takes up the live-byte convention (<see cref="SharedRingLayout.BackendLiveOffset"/>) if the
+    /// frontend keeps it: when the frontend's byte says connected, marks the backend's connected, watches
+    /// the frontend's, and returns true; otherwise writes nothing and returns false (a frontend such as
+    /// Linux's zeroes the padding and never looks at it). Map the page with an unmap notification that
+    /// clears the backend's byte before this, so that the frontend learns of a death too.
+    /// </summary>
+    public bool DeclareLive()
+    {
+        var header = (byte*)_c.Header;
+        if (Volatile.Read(ref header[SharedRingLayout.FrontendLiveOffset]) != SharedRingLayout.LiveConnected)
+            return false;
+        Volatile.Write(ref header[SharedRingLayout.BackendLiveOffset], SharedRingLayout.LiveConnected);
+        _c.Watching = 1;
+        return true;
+    }
+
+    /// <summary>
+    /// Whether the frontend, which kept the live-byte convention when <see cref="DeclareLive"/> looked,
+    /// has since let go of the ring or died (its unmap notification cleared its byte).
+    /// </summary>
+    public bool IsFrontendGone =>
+        _c.Watching != 0 && Volatile.Read(ref ((byte*)_c.Header)[SharedRingLayout.FrontendLiveOffset]) == SharedRingLayout.LiveExited;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private byte* Slot(uint index) =>
         _c.Entries + (nuint)(index & (_c.Size - 1)) * (nuint)SharedRingLayout.SlotSize<TRequest, TResponse>();

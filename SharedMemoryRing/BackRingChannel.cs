@@ -53,9 +53,24 @@ public sealed class BackRingChannel<TEvents, TRequest, TResponse>
         return true;
     }
 
+    /// <summary>
+    /// Throws when the frontend let go of the ring or died (<see cref="BackRing{TRequest, TResponse}.IsFrontendGone"/>):
+    /// a backend busy with a backlog checks between requests, so that it does not serve a dead frontend's
+    /// requests to the end before it notices.
+    /// </summary>
+    /// <exception cref="PeerClosedException">The frontend is gone.</exception>
+    public void ThrowIfFrontendGone()
+    {
+        if (Ring.IsFrontendGone)
+            ThrowFrontendGone();
+    }
+
+    private void ThrowFrontendGone() => throw new PeerClosedException(Channel, "the frontend let go of the ring or died");
+
     /// <summary>Completes when requests are waiting to be consumed.</summary>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
-    /// <exception cref="PeerClosedException">The frontend closed its end of the channel.</exception>
+    /// <exception cref="PeerClosedException">The frontend closed its end of the channel, or let go of the ring or died
+    /// (its live byte, <see cref="SharedRingLayout.FrontendLiveOffset"/>, was cleared).</exception>
     /// <exception cref="RingProtocolException">The frontend's <c>req_prod</c> is out of range.</exception>
     public ValueTask WaitForRequestsAsync(CancellationToken cancellationToken = default) =>
         Ring.UnconsumedRequests > 0 ? default : WaitSlowAsync(cancellationToken);
@@ -77,6 +92,10 @@ public sealed class BackRingChannel<TEvents, TRequest, TResponse>
             // See FrontRingChannel: the final check asks for a notification, which moves the counter.
             if (Ring.FinalCheckForRequests())
                 return;
+            // Under Xen a dead peer's channel just goes quiet; its unmap notification clears its live
+            // byte and sends the one event that wakes us here.
+            if (Ring.IsFrontendGone)
+                ThrowFrontendGone();
             _seen = await _events.RecvAsync(Channel, _seen, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -173,6 +173,28 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
         return ReadResponseProducer() != _c.Consumer;
     }
 
+    /// <summary>
+    /// Takes up the live-byte convention (<see cref="SharedRingLayout.FrontendLiveOffset"/>): marks the
+    /// backend's byte waiting and the frontend's connected, then watches the backend's. Share the page
+    /// with an unmap notification that clears the frontend's byte before this, so that the backend
+    /// learns of a death too. Call before the ring is published.
+    /// </summary>
+    public void DeclareLive()
+    {
+        var header = (byte*)_c.Header;
+        Volatile.Write(ref header[SharedRingLayout.BackendLiveOffset], SharedRingLayout.LiveWaiting);
+        Volatile.Write(ref header[SharedRingLayout.FrontendLiveOffset], SharedRingLayout.LiveConnected);
+        _c.Watching = 1;
+    }
+
+    /// <summary>
+    /// Whether a backend that keeps the live-byte convention attached and has since let go of the ring
+    /// or died (its unmap notification cleared its byte). False before <see cref="DeclareLive"/>, and
+    /// always with a backend that does not keep the convention (Linux's), which leaves the byte waiting.
+    /// </summary>
+    public bool IsBackendGone =>
+        _c.Watching != 0 && Volatile.Read(ref ((byte*)_c.Header)[SharedRingLayout.BackendLiveOffset]) == SharedRingLayout.LiveExited;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private byte* Slot(uint index) =>
         _c.Entries + (nuint)(index & (_c.Size - 1)) * (nuint)SharedRingLayout.SlotSize<TRequest, TResponse>();

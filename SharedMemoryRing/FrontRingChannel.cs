@@ -55,7 +55,8 @@ public sealed class FrontRingChannel<TEvents, TRequest, TResponse>
 
     /// <summary>Completes when responses are waiting to be consumed.</summary>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
-    /// <exception cref="PeerClosedException">The backend closed its end of the channel.</exception>
+    /// <exception cref="PeerClosedException">The backend closed its end of the channel, or let go of the ring or died
+    /// (its live byte, <see cref="SharedRingLayout.BackendLiveOffset"/>, was cleared).</exception>
     /// <exception cref="RingProtocolException">The backend's <c>rsp_prod</c> is out of range.</exception>
     public ValueTask WaitForResponsesAsync(CancellationToken cancellationToken = default) =>
         Ring.UnconsumedResponses > 0 ? default : WaitSlowAsync(cancellationToken);
@@ -65,7 +66,8 @@ public sealed class FrontRingChannel<TEvents, TRequest, TResponse>
     /// frontend consumes responses, so consume them and look at <see cref="FrontRing{TRequest, TResponse}.FreeRequests"/> again.
     /// </summary>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
-    /// <exception cref="PeerClosedException">The backend closed its end of the channel.</exception>
+    /// <exception cref="PeerClosedException">The backend closed its end of the channel, or let go of the ring or died
+    /// (its live byte, <see cref="SharedRingLayout.BackendLiveOffset"/>, was cleared).</exception>
     /// <exception cref="RingProtocolException">The backend's <c>rsp_prod</c> is out of range.</exception>
     public ValueTask WaitForFreeRequestsAsync(CancellationToken cancellationToken = default) =>
         !Ring.IsFull ? default : WaitForResponsesAsync(cancellationToken);
@@ -88,6 +90,10 @@ public sealed class FrontRingChannel<TEvents, TRequest, TResponse>
             // comes with a notification (we just asked for one), which moves the counter past it.
             if (Ring.FinalCheckForResponses())
                 return;
+            // Under Xen a dead peer's channel just goes quiet; its unmap notification clears its live
+            // byte and sends the one event that wakes us here.
+            if (Ring.IsBackendGone)
+                throw new PeerClosedException(Channel, "the backend let go of the ring or died");
             _seen = await _events.RecvAsync(Channel, _seen, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -23,4 +23,6 @@ internal unsafe struct RingCursor
     // The producer index as last published to the shared header. Kept here so that a push writes
     // the header's cache line without first reading it (the peer writes that line too).
     [FieldOffset(96)] public uint Published;
+    // Non-zero once this end keeps the live-byte convention and watches the peer's byte.
+    [FieldOffset(100)] public byte Watching;
 }

@@ -34,6 +34,31 @@ public static unsafe class SharedRingLayout
     /// <summary>Size of the padding.</summary>
     public const int PaddingSize = 44;
 
+    /// <summary>
+    /// Offset of the frontend's live byte, the second-last byte of the padding. This is the project's
+    /// convention, not <c>ring.h</c>'s: Xen's and Linux's drivers zero the padding and never touch it
+    /// again, so a peer that does not know the convention leaves the byte alone. The frontend sets it to
+    /// <see cref="LiveConnected"/> and shares the page with an unmap notification that clears it, so the
+    /// backend learns when the frontend lets go of the ring or dies, as vchan's <c>cli_live</c> tells.
+    /// </summary>
+    public const int FrontendLiveOffset = 62;
+
+    /// <summary>
+    /// Offset of the backend's live byte, the last byte of the padding: the frontend sets it to
+    /// <see cref="LiveWaiting"/>; a backend that knows the convention maps the page with an unmap
+    /// notification that clears it and then sets it to <see cref="LiveConnected"/>.
+    /// </summary>
+    public const int BackendLiveOffset = 63;
+
+    /// <summary>Live byte: the end has let go of the ring, or died (its unmap notification cleared the byte).</summary>
+    public const byte LiveExited = 0;
+
+    /// <summary>Live byte: the end holds the ring.</summary>
+    public const byte LiveConnected = 1;
+
+    /// <summary>Live byte (backend only): no backend that keeps the convention has attached yet.</summary>
+    public const byte LiveWaiting = 2;
+
     /// <summary>Offset of the first entry (<c>ring[0]</c>).</summary>
     public const int EntriesOffset = 64;
 

@@ -181,6 +181,68 @@ public static class Xenbus
         await SetStateAsync(client, ownPath, XenbusState.Closed, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Backend: completes once the frontend of <paramref name="device"/> is gone for good: its
+    /// directory was removed (the toolstack took the device away, or destroyed the domain and its
+    /// home), or <c>@releaseDomain</c> fired and the daemon no longer knows the frontend's domain
+    /// (Xen's xenstored says so as soon as the domain is dying). Only for a device whose frontend
+    /// directory exists when the wait starts.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="XenstoreException">The connection to the daemon closed.</exception>
+    public static async Task WaitForFrontendGoneAsync(XenstoreClient backend, XenbusDevice device, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(device);
+        // Only a domain the daemon knows now can be seen to go; the Unix backends' processes, for
+        // one, are never introduced, and their devices go only by their directories.
+        var introduced = device.FrontendDomain != 0 && await IsIntroducedAsync(backend, device.FrontendDomain, cancellationToken).ConfigureAwait(false);
+        async Task<bool> Gone(XenstoreClient c) =>
+            await c.TryReadAsync(device.FrontendPath, cancellationToken).ConfigureAwait(false) is null
+            || (introduced && !await IsIntroducedAsync(c, device.FrontendDomain, cancellationToken).ConfigureAwait(false));
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var removed = backend.WaitUntilAsync(device.FrontendPath, Gone, stop.Token);
+        var released = introduced ? WaitForReleaseAsync(backend, Gone, stop.Token) : Task.Delay(Timeout.Infinite, stop.Token);
+        var first = await Task.WhenAny(removed, released).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(removed, released).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        await first.ConfigureAwait(false);
+    }
+
+    private static async Task WaitForReleaseAsync(XenstoreClient client, Func<XenstoreClient, Task<bool>> gone, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.WaitUntilAsync(XsWire.ReleaseDomain, gone, cancellationToken).ConfigureAwait(false);
+        }
+        catch (XenstoreException e) when (e.Error is XsError.EACCES or XsError.EPERM or XsError.ENOSYS)
+        {
+            // A daemon that does not let us watch it: the directory's removal still tells.
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<bool> IsIntroducedAsync(XenstoreClient client, ushort domain, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.IsDomainIntroducedAsync(domain, cancellationToken).ConfigureAwait(false);
+        }
+        catch (XenstoreException e) when (e.Error is XsError.EACCES or XsError.EPERM or XsError.ENOSYS or XsError.EINVAL)
+        {
+            // Not ours to ask: treat the domain as one we cannot see go.
+            return false;
+        }
+    }
+
     private static async Task WaitForPeerAsync(XenstoreClient client, string peerPath, XenbusState atLeast, CancellationToken cancellationToken)
     {
         var state = await WaitForStateAsync(client, peerPath, s => (s >= atLeast && s <= XenbusState.Connected) || s is XenbusState.Closing or XenbusState.Closed, cancellationToken).ConfigureAwait(false);

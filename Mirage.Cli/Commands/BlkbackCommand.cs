@@ -99,7 +99,7 @@ public static class BlkbackCommand
                 Console.Error.WriteLine("blkback: stopped");
                 return 0;
             }
-            Console.Error.WriteLine(polite ? "blkback: the frontend closed the device" : "blkback: the frontend went away without closing");
+            Console.Error.WriteLine(polite ? "blkback: the frontend closed the device" : "blkback: the frontend went away without closing; its pages are released");
             return 0;
         }
     }

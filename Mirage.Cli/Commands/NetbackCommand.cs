@@ -108,6 +108,7 @@ internal static class NetbackCommand
             try
             {
                 await run.ConfigureAwait(false);
+                Console.Error.WriteLine($"netback: domain {frontendDomain}'s device is gone; its pages are released");
             }
             finally
             {

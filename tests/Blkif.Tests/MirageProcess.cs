@@ -105,7 +105,7 @@ internal sealed class BlkifProcesses : IAsyncDisposable
 
     public string Socket { get; }
 
-    private string Root => Path.Combine(Images, "xen");
+    public string Root => Path.Combine(Images, "xen");
 
     public static async Task<BlkifProcesses> StartAsync()
     {

@@ -1,0 +1,141 @@
+# teardown.sh: death and teardown with real domains (issue 14, item 7). Nothing may hang on any end.
+#   guest-destroyed   xl destroy of a guest in the middle of a transfer through our blkback and netback
+#   backend-killed    kill -9 of our blkback while Linux's blkfront uses it, then a new one
+#   frontend-killed   kill -9 of our blkfront in dom0 against Linux's xen-blkback
+# Sourced by run-all.sh in dom0 (lib.sh: $WORK, mirage, wait_until, since, on_exit, sha).
+
+TD_IMAGE_MB=64
+
+# td_image <path>: a raw image of random bytes
+td_image() { head -c $((TD_IMAGE_MB << 20)) /dev/urandom > "$1"; }
+
+# td_toolstack_vbd <domid> <vdev>: what xl block-attach writes for a vbd served from dom0, in one
+# transaction (xenstore-write), with the frontend keys Linux's blkfront reads at probe.
+td_toolstack_vbd() {
+    local d=$1 v=$2 fe=/local/domain/$1/device/vbd/$2 be=/local/domain/0/backend/vbd/$1/$2
+    xenstore-write "$be/frontend" "$fe" "$be/frontend-id" "$d" "$be/online" 1 "$be/state" 1 \
+        "$be/device-type" disk "$be/mode" w \
+        "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1 "$fe/virtual-device" "$v" "$fe/device-type" disk || return 1
+    xenstore-chmod -r "$be" n0 "r$d" && xenstore-chmod -r "$fe" "n$d" r0
+}
+
+# td_wait_line <seconds> <file> <text>: polls every 20 ms; prints the milliseconds it took
+td_wait_line() {
+    local start=$EPOCHREALTIME limit=$1
+    until grep -qF -- "$3" "$2" 2>/dev/null; do
+        [ "$(since "$start")" -lt $((limit * 1000)) ] || return 1
+        sleep 0.02
+    done
+    since "$start"
+}
+
+# td_guest_reader <script>: a guest script that reads xvda over and over (a transfer running),
+# printing READING once it has read it whole, and COUNT <n> after each pass.
+td_guest_reader() {
+    cat > "$1" <<'EOF'
+for _ in $(seq 1 300); do [ -b /dev/xvda ] && break; sleep 0.1; done
+[ -b /dev/xvda ] || { echo "no xvda"; exit 1; }
+n=0
+while dd if=/dev/xvda of=/dev/null bs=1M 2>/dev/null; do
+    n=$((n + 1)); [ $n = 1 ] && echo READING; echo "COUNT $n"
+done
+echo "xvda failed after $n passes"
+sleep 600
+EOF
+}
+
+check_guest_destroyed() {
+    local img=$WORK/td-destroy.img script=$WORK/td-reader.sh d blog=$WORK/td-blkback1.log nlog=$WORK/td-netback1.log
+    td_image "$img"; td_guest_reader "$script"
+    modprobe tun 2>/dev/null
+    d=$(guest.sh start td1 "$script") || { echo "guest td1 did not start"; return 1; }
+    on_exit "xl destroy td1"
+    td_toolstack_vbd "$d" 51712 || { echo "toolstack step failed"; return 1; }
+    mirage blkback --backend xenctrl --file "$img" --frontend-domain "$d" --device 51712 --timeout 120 >"$blog" 2>&1 &
+    local bpid=$!; on_exit "kill $bpid"
+    mirage netback --backend xenctrl --frontend-domain "$d" --tap tdvif$d >"$nlog" 2>&1 &
+    local npid=$!; on_exit "kill $npid"
+    td_wait_line 120 /var/log/xen/console/guest-td1.log READING >/dev/null \
+        || { echo "the guest never read xvda through our blkback"; cat "$blog" >&2; guest.sh wait td1 1 >&2; return 1; }
+    wait_until 60 grep -q "frontend connected" "$nlog" \
+        || { echo "Linux's netfront never connected to our netback"; cat "$nlog" >&2; return 1; }
+    sleep 1   # the transfer runs
+    xl destroy td1 &
+    local bms nms
+    bms=$(td_wait_line 10 "$blog" "went away without closing") || { echo "blkback did not notice the destroy in 10 s"; cat "$blog" >&2; return 1; }
+    nms=$(td_wait_line 10 "$nlog" "device is gone") || { echo "netback did not notice the destroy in 10 s"; cat "$nlog" >&2; return 1; }
+    wait
+    # Every mapping released: Xen keeps a destroyed domain as a zombie while a page of it is mapped.
+    wait_until 10 bash -c "! xl list $d" || { echo "domain $d stays a zombie: its pages are still mapped"; xl list >&2; return 1; }
+    { [ "$bms" -le 1000 ] && [ "$nms" -le 1000 ]; } || { echo "noticed too late: blkback ${bms} ms, netback ${nms} ms after xl destroy"; return 1; }
+    wait "$bpid"; local brc=$?
+    [ $brc = 0 ] || { echo "blkback exited $brc"; cat "$blog" >&2; return 1; }
+
+    # A second guest, served by fresh backends, reads the whole disk and checks it.
+    local d2 script2=$WORK/td-second.sh
+    cat > "$script2" <<EOF
+for _ in \$(seq 1 300); do [ -b /dev/xvda ] && break; sleep 0.1; done
+dd if=/dev/xvda bs=1M 2>/dev/null | sha256sum | cut -d' ' -f1
+EOF
+    d2=$(guest.sh start td2 "$script2") || { echo "guest td2 did not start"; return 1; }
+    on_exit "xl destroy td2"
+    td_toolstack_vbd "$d2" 51712 || { echo "toolstack step failed"; return 1; }
+    mirage blkback --backend xenctrl --file "$img" --frontend-domain "$d2" --device 51712 --timeout 120 >"$WORK/td-blkback2.log" 2>&1 &
+    local out; out=$(guest.sh wait td2 180) || { echo "the second guest failed: $out"; return 1; }
+    [ "$out" = "$(sha "$img")" ] || { echo "the second guest read $out, the image is $(sha "$img")"; return 1; }
+    echo "noticed: blkback ${bms} ms, netback ${nms} ms after xl destroy"
+}
+
+check_backend_killed() {
+    local img=$WORK/td-kill.img script=$WORK/td-reader2.sh d log=$WORK/td-kill-blkback.log
+    td_image "$img"; td_guest_reader "$script"
+    d=$(guest.sh start td3 "$script") || { echo "guest td3 did not start"; return 1; }
+    on_exit "xl destroy td3"
+    td_toolstack_vbd "$d" 51712 || { echo "toolstack step failed"; return 1; }
+    mirage blkback --backend xenctrl --file "$img" --frontend-domain "$d" --device 51712 --timeout 120 >"$log" 2>&1 &
+    local bpid=$!
+    td_wait_line 120 /var/log/xen/console/guest-td3.log READING >/dev/null \
+        || { echo "the guest never read xvda through our blkback"; cat "$log" >&2; return 1; }
+    kill -9 "$bpid"; wait "$bpid" 2>/dev/null
+    local be=/local/domain/0/backend/vbd/$d/51712 fe=/local/domain/$d/device/vbd/51712
+    # A new backend finds the device as the dead one left it (Connected): it closes it first, which
+    # Linux's blkfront follows (the disk goes: reads fail, state Closed), then serves it anew.
+    mirage blkback --backend xenctrl --file "$img" --frontend-domain "$d" --device 51712 --timeout 120 >"$log.2" 2>&1 &
+    local b2=$!; on_exit "kill $b2"
+    wait_until 30 grep -q "xvda failed" /var/log/xen/console/guest-td3.log \
+        || { echo "the guest's reads never failed after the kill"; cat "$log.2" >&2; return 1; }
+    wait_until 60 grep -q "connected to domain $d" "$log.2" \
+        || { echo "Linux's blkfront did not reconnect to the new blkback (frontend state $(xenstore-read $fe/state))"; cat "$log.2" >&2; return 1; }
+    echo "frontend state after reconnect: $(xenstore-read $fe/state), backend $(xenstore-read $be/state)"
+}
+
+check_frontend_killed() {
+    local img=$WORK/td-linux-back.img loop fe be log=$WORK/td-blkfront.log
+    td_image "$img"
+    modprobe xen-blkback 2>/dev/null
+    loop=$(losetup -f --show "$img") || { echo "no loop device"; return 1; }
+    on_exit "losetup -d $loop"
+    # Our blkfront in dom0 (frontend 0) against Linux's xen-blkback in dom0, on the loop device.
+    fe=/local/domain/0/device/vbd/51728; be=/local/domain/0/backend/vbd/0/51728
+    xenstore-write "$be/frontend" "$fe" "$be/frontend-id" 0 "$be/online" 1 "$be/state" 1 "$be/mode" w \
+        "$be/device-type" disk "$be/params" "$loop" "$be/type" phy \
+        "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1 "$fe/virtual-device" 51728 "$fe/device-type" disk \
+        || { echo "toolstack step failed"; return 1; }
+    on_exit "xenstore-rm $be; xenstore-rm $fe"
+    # Linux's blkback opens the device once the hotplug step writes physical-device.
+    local st; st=$(stat -L -c '%t:%T' "$loop")
+    xenstore-write "$be/physical-device" "$(printf '%x:%x' 0x${st%%:*} 0x${st##*:})"
+    (sleep 600 | mirage blkfront --backend xenctrl --backend-domain 0 --device 51728 --copy-in - >"$log" 2>&1) &
+    wait_until 60 grep -q connected "$log" \
+        || { echo "our blkfront never connected to Linux's blkback (backend state $(xenstore-read $be/state))"; cat "$log" >&2; return 1; }
+    local pid; pid=$(pgrep -f "mirage.dll blkfront .*--device 51728" | head -1)
+    [ -n "$pid" ] || { echo "no blkfront process"; return 1; }
+    kill -9 "$pid"
+    # Linux's blkback frees the device: it follows the frontend's death to Closed once the frontend
+    # is gone (the toolstack removes the frontend's directory, as xl does when a domain dies).
+    xenstore-rm "$fe"
+    local start=$EPOCHREALTIME
+    wait_until 10 bash -c "[ \"\$(xenstore-read $be/state 2>/dev/null)\" = 6 ] || ! xenstore-read $be/state" \
+        || { echo "Linux's blkback stayed in state $(xenstore-read $be/state) after our blkfront was killed"; return 1; }
+    echo "Linux's blkback closed $(since "$start") ms after the frontend's directory went"
+}
