@@ -18,7 +18,7 @@ insmod /lib/modules/xen-blkfront.ko max_ring_page_order=4 max_indirect_segments=
 echo BLKFRONT-LOADED
 n=0
 until [ -b /dev/xvda ] && [ "$(cat /sys/block/xvda/size 2>/dev/null)" -gt 0 ] 2>/dev/null; do
-    n=$((n + 1)); [ $n -lt 600 ] || { echo "no /dev/xvda after 120 s"; exit 11; }
+    n=$((n + 1)); [ $n -lt 3000 ] || { echo "no /dev/xvda after 600 s"; exit 11; }
     sleep 0.2
 done
 q=/sys/block/xvda/queue
@@ -37,10 +37,10 @@ blk_start() {
     BLK_DOMID=$(GUEST_FILES="${BLK_FILES:-}" GUEST_MEMORY=256 guest.sh start "$name" "$script" "vcpus = 2") \
         || { echo "xl create failed"; return 1; }
     BLK_NAME=$name
-    wait_until 180 grep -q '^BLKFRONT-LOADED' "$BLK_LOG/guest-$name.log" \
+    wait_until 900 grep -q '^BLKFRONT-LOADED' "$BLK_LOG/guest-$name.log" \
         || { echo "the guest never reloaded xen-blkfront"; tail -20 "$BLK_LOG/guest-$name.log" >&2; return 1; }
     mirage blkback --backend xenctrl --create-device --frontend-domain "$BLK_DOMID" --device $BLK_DEVICE \
-        --file "$image" --timeout 120 "$@" > "$WORK/$name.blkback" 2>&1 &
+        --file "$image" --timeout 600 "$@" > "$WORK/$name.blkback" 2>&1 &
     BLK_PID=$!
 }
 
@@ -74,7 +74,7 @@ blk_connected() { [ "$(xenstore-read "/local/domain/$BLK_DOMID/device/vbd/$BLK_D
 # is connected (state 4), as "key=value ..." on one line
 blk_frontend_keys() {
     local fe=/local/domain/$BLK_DOMID/device/vbd/$BLK_DEVICE
-    wait_until 180 blk_connected || return 1
+    wait_until 600 blk_connected || return 1
     local order queues pages
     order=$(xenstore-read "$fe/ring-page-order" 2>/dev/null || echo 0)
     queues=$(xenstore-read "$fe/multi-queue-num-queues" 2>/dev/null || echo 1)
@@ -161,7 +161,7 @@ EOF
     # 4096-byte logical sectors too: Linux reads `sectors` in 512-byte units whatever sector-size says.
     blk_start blkro "$script" "$img" --read-only --sector-size 4096 || return 1
     local be=/local/domain/0/backend/vbd/$BLK_DOMID/$BLK_DEVICE mode info
-    wait_until 180 blk_connected
+    wait_until 600 blk_connected
     mode=$(xenstore-read "$be/mode" 2>/dev/null); info=$(xenstore-read "$be/info" 2>/dev/null)
     blk_finish blkro 300 || return 1
     [ "$mode" = r ] && [ "$info" = 4 ] || { echo "backend mode '$mode' info '$info', not r and 4 (VDISK_READONLY)"; return 1; }
