@@ -51,7 +51,7 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
         var discard = options.FeatureDiscard && storage.CanDiscard && !storage.IsReadOnly;
         Info = new BlkifBackendInfo
         {
-            Sectors = (ulong)(storage.Length / storage.SectorSize),
+            Sectors = (ulong)(storage.Length / BlkifConstants.SectorSize),
             SectorSize = storage.SectorSize,
             PhysicalSectorSize = storage.PhysicalSectorSize,
             Info = storage.IsReadOnly ? VdiskInfo.ReadOnly : VdiskInfo.None,

@@ -54,7 +54,7 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
         _storage = storage;
         _info = info;
         _frontend = frontend;
-        _capacity = info.Sectors * (ulong)(info.SectorSize >> SectorShift);
+        _capacity = info.Sectors;
         _alignment = (uint)(info.SectorSize >> SectorShift);
         _maxSegments = Math.Max(BlkifConstants.MaxSegmentsPerRequest, info.MaxIndirectSegments);
         _segments = new BlkifRequestSegment[_maxSegments];

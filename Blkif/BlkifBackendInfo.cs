@@ -7,7 +7,11 @@ namespace Blkif;
 /// </summary>
 public sealed record BlkifBackendInfo
 {
-    /// <summary><c>sectors</c>: the disk's size in <see cref="SectorSize"/> units.</summary>
+    /// <summary>
+    /// <c>sectors</c>: the disk's size in 512-byte units, whatever <see cref="SectorSize"/> is. Current
+    /// <c>blkif.h</c> says so, and Linux's blkfront hands the value to <c>set_capacity</c> as it is;
+    /// a 4096-byte-sector disk of 1 MiB is 2048 sectors, not 256.
+    /// </summary>
     public required ulong Sectors { get; init; }
 
     /// <summary><c>sector-size</c>: the logical sector size, 512 or 4096. Ring sector numbers stay in 512-byte units.</summary>
@@ -53,7 +57,7 @@ public sealed record BlkifBackendInfo
     public int MaxQueues { get; init; } = 1;
 
     /// <summary>The disk's size in bytes.</summary>
-    public long Length => checked((long)Sectors * SectorSize);
+    public long Length => checked((long)Sectors * BlkifConstants.SectorSize);
 
     /// <summary>Checks what a (possibly hostile or broken) backend published.</summary>
     /// <exception cref="InvalidDataException">A value is out of the protocol's range.</exception>
@@ -63,8 +67,10 @@ public sealed record BlkifBackendInfo
             throw new InvalidDataException($"sector-size {SectorSize} is not 512 or 4096.");
         if (PhysicalSectorSize < SectorSize || PhysicalSectorSize % SectorSize != 0)
             throw new InvalidDataException($"physical-sector-size {PhysicalSectorSize} is not a multiple of sector-size {SectorSize}.");
-        if (Sectors == 0 || Sectors > long.MaxValue / (ulong)SectorSize)
+        if (Sectors == 0 || Sectors > long.MaxValue / BlkifConstants.SectorSize)
             throw new InvalidDataException($"sectors {Sectors} is not a usable disk size.");
+        if (Sectors % (ulong)(SectorSize / BlkifConstants.SectorSize) != 0)
+            throw new InvalidDataException($"sectors {Sectors} (512-byte units) is not a whole number of {SectorSize}-byte sectors.");
         if (MaxRingPageOrder is < 0 or > BlkifLimits.MaxRingPageOrder)
             throw new InvalidDataException($"max-ring-page-order {MaxRingPageOrder} is not 0 to {BlkifLimits.MaxRingPageOrder}.");
         if (MaxQueues < 1)

@@ -13,11 +13,32 @@ namespace Blkif;
 /// <see cref="XenbusState.Connected"/>. Either end closes with <see cref="XenbusState.Closing"/> then
 /// <see cref="XenbusState.Closed"/>.
 /// </summary>
-/// <remarks>The toolstack creates the device first (<see cref="Xenbus.CreateDeviceAsync"/>), type <c>vbd</c>.</remarks>
+/// <remarks>The toolstack creates the device first (<see cref="CreateDeviceAsync"/>), type <c>vbd</c>.</remarks>
 public static class BlkifXenbus
 {
     /// <summary>The Xenbus device type of a virtual block device.</summary>
     public const string DeviceType = "vbd";
+
+    /// <summary>
+    /// The toolstack's step for a virtual block device (dom0): both directories, their links and
+    /// states (<see cref="Xenbus.CreateDeviceAsync(XenstoreClient, XenbusDevice, CancellationToken)"/>),
+    /// and in the same transaction the keys a frontend reads when it probes the device
+    /// (<see cref="BlkifXenstoreKeys.ToolstackFrontend"/>) and xl's backend keys
+    /// (<see cref="BlkifXenstoreKeys.ToolstackBackend"/>).
+    /// </summary>
+    /// <param name="toolstack">A connection with the right to write both domains' directories (dom0's).</param>
+    /// <param name="device">The device; its number is the frontend's <c>virtual-device</c>.</param>
+    /// <param name="readOnly">Whether the disk is read-only (<c>mode</c> <c>r</c>).</param>
+    /// <param name="parameters"><c>params</c>: what the backend serves, such as an image's path; null writes none.</param>
+    /// <param name="cancellationToken">Cancels the step.</param>
+    public static Task CreateDeviceAsync(XenstoreClient toolstack, XenbusDevice device, bool readOnly, string? parameters = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(toolstack);
+        ArgumentNullException.ThrowIfNull(device);
+        return Xenbus.CreateDeviceAsync(toolstack, device, BlkifXenstoreKeys.ToolstackFrontend(device.DeviceId),
+            BlkifXenstoreKeys.ToolstackBackend(readOnly, parameters), cancellationToken);
+    }
 
     /// <summary>
     /// Frontend: waits for the backend's keys, creates the rings and event channels, publishes them,

@@ -12,6 +12,41 @@ namespace Blkif;
 /// </summary>
 public static class BlkifXenstoreKeys
 {
+    /// <summary><c>device-type</c> of a disk; the toolstack writes it in both directories (the other value is <c>cdrom</c>).</summary>
+    public const string DeviceTypeDisk = "disk";
+
+    /// <summary>
+    /// What the toolstack writes in the frontend's directory when it creates the device, before any
+    /// driver looks: <c>virtual-device</c>, the device number in Linux's encoding (51712 = 202 &lt;&lt; 8 is
+    /// xvda), and <c>device-type</c>. Linux's blkfront reads <c>virtual-device</c> (or
+    /// <c>virtual-device-ext</c>) in its probe and fails it with -ENOENT when both are missing; an HVM
+    /// guest's blkfront also refuses a device without <c>device-type</c>.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> ToolstackFrontend(uint virtualDevice) =>
+    [
+        new("virtual-device", Number(virtualDevice)),
+        new("device-type", DeviceTypeDisk),
+    ];
+
+    /// <summary>
+    /// What the toolstack writes in the backend's directory when it creates the device, as xl does:
+    /// <c>online</c> 1 (the device stays when the frontend closes it), <c>mode</c> (<c>r</c> or
+    /// <c>w</c>), <c>device-type</c>, and <c>params</c>, what the backend serves (an image's path),
+    /// when given. The backend publishes the disk's own keys later (<see cref="Backend"/>).
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> ToolstackBackend(bool readOnly, string? parameters = null)
+    {
+        var keys = new List<KeyValuePair<string, string>>
+        {
+            new("online", "1"),
+            new("mode", readOnly ? "r" : "w"),
+            new("device-type", DeviceTypeDisk),
+        };
+        if (parameters is not null)
+            keys.Add(new("params", parameters));
+        return keys;
+    }
+
     /// <summary>The backend's keys for <paramref name="info"/>: features, transport limits and disk properties.</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> Backend(BlkifBackendInfo info)
     {

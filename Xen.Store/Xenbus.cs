@@ -57,26 +57,52 @@ public static class Xenbus
     /// readable by the other, with the <c>backend</c>/<c>backend-id</c> and
     /// <c>frontend</c>/<c>frontend-id</c> links and both states <see cref="XenbusState.Initialising"/>.
     /// </summary>
-    public static Task CreateDeviceAsync(XenstoreClient toolstack, XenbusDevice device, CancellationToken cancellationToken = default)
+    public static Task CreateDeviceAsync(XenstoreClient toolstack, XenbusDevice device, CancellationToken cancellationToken = default) =>
+        CreateDeviceAsync(toolstack, device, [], [], cancellationToken);
+
+    /// <summary>
+    /// The toolstack's step with the device type's own keys: as
+    /// <see cref="CreateDeviceAsync(XenstoreClient, XenbusDevice, CancellationToken)"/>, and writes
+    /// <paramref name="frontendKeys"/> and <paramref name="backendKeys"/> (names relative to each
+    /// directory) in the same transaction, with the same permissions. A frontend driver probes the
+    /// device as soon as its directory appears, so what it reads then must already be there: Linux's
+    /// blkfront fails its probe without <c>virtual-device</c>.
+    /// </summary>
+    public static Task CreateDeviceAsync(XenstoreClient toolstack, XenbusDevice device, IEnumerable<KeyValuePair<string, string>> frontendKeys,
+        IEnumerable<KeyValuePair<string, string>> backendKeys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(toolstack);
         ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(frontendKeys);
+        ArgumentNullException.ThrowIfNull(backendKeys);
         var fe = device.FrontendPath;
         var be = device.BackendPath;
+        var feKeys = new List<KeyValuePair<string, string>>
+        {
+            new("backend", be),
+            new("backend-id", Id(device.BackendDomain)),
+            new("state", Id((uint)XenbusState.Initialising)),
+        };
+        feKeys.AddRange(frontendKeys);
+        var beKeys = new List<KeyValuePair<string, string>>
+        {
+            new("frontend", fe),
+            new("frontend-id", Id(device.FrontendDomain)),
+            new("state", Id((uint)XenbusState.Initialising)),
+        };
+        beKeys.AddRange(backendKeys);
+        var fePerms = XsPermissions.Create(device.FrontendDomain, XsAccess.None, new XsPermission(device.BackendDomain, XsAccess.Read));
+        var bePerms = XsPermissions.Create(device.BackendDomain, XsAccess.None, new XsPermission(device.FrontendDomain, XsAccess.Read));
         return toolstack.TransactionAsync(async tx =>
         {
-            await tx.WriteAsync(fe + "/backend", be, cancellationToken).ConfigureAwait(false);
-            await tx.WriteAsync(fe + "/backend-id", Id(device.BackendDomain), cancellationToken).ConfigureAwait(false);
-            await tx.WriteAsync(fe + "/state", Id((uint)XenbusState.Initialising), cancellationToken).ConfigureAwait(false);
-            await tx.WriteAsync(be + "/frontend", fe, cancellationToken).ConfigureAwait(false);
-            await tx.WriteAsync(be + "/frontend-id", Id(device.FrontendDomain), cancellationToken).ConfigureAwait(false);
-            await tx.WriteAsync(be + "/state", Id((uint)XenbusState.Initialising), cancellationToken).ConfigureAwait(false);
-            var fePerms = XsPermissions.Create(device.FrontendDomain, XsAccess.None, new XsPermission(device.BackendDomain, XsAccess.Read));
-            var bePerms = XsPermissions.Create(device.BackendDomain, XsAccess.None, new XsPermission(device.FrontendDomain, XsAccess.Read));
-            foreach (var node in new[] { "", "/backend", "/backend-id", "/state" })
-                await tx.SetPermissionsAsync(fe + node, fePerms, cancellationToken).ConfigureAwait(false);
-            foreach (var node in new[] { "", "/frontend", "/frontend-id", "/state" })
-                await tx.SetPermissionsAsync(be + node, bePerms, cancellationToken).ConfigureAwait(false);
+            foreach (var (path, keys, perms) in new[] { (fe, feKeys, fePerms), (be, beKeys, bePerms) })
+            {
+                foreach (var (key, value) in keys)
+                    await tx.WriteAsync(path + "/" + key, value, cancellationToken).ConfigureAwait(false);
+                await tx.SetPermissionsAsync(path, perms, cancellationToken).ConfigureAwait(false);
+                foreach (var (key, _) in keys)
+                    await tx.SetPermissionsAsync(path + "/" + key, perms, cancellationToken).ConfigureAwait(false);
+            }
         }, cancellationToken);
     }
 

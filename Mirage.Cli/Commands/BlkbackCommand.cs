@@ -14,6 +14,11 @@ public static class BlkbackCommand
     {
         var file = new Option<FileInfo>("--file") { Description = "The raw disk image to serve.", Required = true };
         var readOnly = new Option<bool>("--read-only") { Description = "Serve the image read-only (mode r): writes are refused." };
+        var sectorSize = new Option<int>("--sector-size")
+        {
+            Description = "The disk's logical sector size, 512 or 4096 (sector-size; sectors stays in 512-byte units).",
+            DefaultValueFactory = _ => 512,
+        }.AcceptOnlyFromAmong("512", "4096");
         var domain = new Option<ushort?>("--domain") { Description = "This end's domain id (unix: default 0; xenctrl: found by itself)." };
         var frontendDomain = new Option<ushort>("--frontend-domain") { Description = "The frontend's domain id.", DefaultValueFactory = _ => 1 };
         var createDevice = new Option<bool?>("--create-device")
@@ -29,7 +34,7 @@ public static class BlkbackCommand
             "Serve a raw disk image as a Xen virtual block device (vbd) to one blkfront: publish the backend keys, wait for the frontend, " +
             "serve its rings until it closes or dies, then exit. " + BlkifHost.XenstoreHelp)
         {
-            file, readOnly, domain, frontendDomain, createDevice, backend, xenstore, root, device, timeout,
+            file, readOnly, sectorSize, domain, frontendDomain, createDevice, backend, xenstore, root, device, timeout,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -38,7 +43,7 @@ public static class BlkbackCommand
             RawImageStorage storage;
             try
             {
-                storage = RawImageStorage.Open(path, parse.GetValue(readOnly));
+                storage = RawImageStorage.Open(path, parse.GetValue(readOnly), parse.GetValue(sectorSize));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
             {
@@ -47,7 +52,7 @@ public static class BlkbackCommand
             }
             using (storage)
             {
-                var body = new Body(storage, parse.GetValue(frontendDomain), parse.GetValue(device), parse.GetValue(xenstore)!,
+                var body = new Body(storage, path, parse.GetValue(frontendDomain), parse.GetValue(device), parse.GetValue(xenstore)!,
                     parse.GetValue(createDevice) ?? kind == "unix", parse.GetValue(timeout), cancellationToken);
                 try
                 {
@@ -68,7 +73,7 @@ public static class BlkbackCommand
         return command;
     }
 
-    private sealed class Body(RawImageStorage storage, ushort frontendDomain, uint deviceId, string socket, bool createDevice, double timeout, CancellationToken cancellationToken)
+    private sealed class Body(RawImageStorage storage, string image, ushort frontendDomain, uint deviceId, string socket, bool createDevice, double timeout, CancellationToken cancellationToken)
         : BlkifHost.IBackendBody
     {
         public async Task<int> RunAsync<TEvents, TMemory>(TEvents events, TMemory memory, ushort domain, bool privileged)
@@ -78,7 +83,7 @@ public static class BlkbackCommand
             var device = new XenbusDevice(BlkifXenbus.DeviceType, deviceId, frontendDomain, domain);
             await using var client = await BlkifHost.ConnectXenstoreAsync(socket, cancellationToken).ConfigureAwait(false);
             if (createDevice)
-                await BlkifHost.CreateDeviceAsync(client, device, cancellationToken).ConfigureAwait(false);
+                await BlkifHost.CreateDeviceAsync(client, device, storage.IsReadOnly, image, cancellationToken).ConfigureAwait(false);
             if (privileged && domain != 0)
                 await client.ActAsDomainAsync(domain, cancellationToken).ConfigureAwait(false);
             await using var back = new Blkback<TEvents, TMemory>(events, memory, storage);

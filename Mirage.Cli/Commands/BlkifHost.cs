@@ -1,3 +1,4 @@
+using Blkif;
 using System.CommandLine;
 using Xen.Evtchn;
 using Xen.Evtchn.Unix;
@@ -71,8 +72,11 @@ internal static class BlkifHost
         }
     }
 
-    /// <summary>The toolstack's step, done by dom0's connection: both domains' homes and a fresh device.</summary>
-    public static async Task CreateDeviceAsync(XenstoreClient dom0, XenbusDevice device, CancellationToken cancellationToken)
+    /// <summary>
+    /// The toolstack's step, done by dom0's connection: both domains' homes and a fresh device with the
+    /// keys xl writes for a disk (a Linux blkfront needs <c>virtual-device</c> to probe it).
+    /// </summary>
+    public static async Task CreateDeviceAsync(XenstoreClient dom0, XenbusDevice device, bool readOnly, string? image, CancellationToken cancellationToken)
     {
         foreach (var d in new[] { device.BackendDomain, device.FrontendDomain }.Distinct())
         {
@@ -95,7 +99,7 @@ internal static class BlkifHost
                 // Its parent is missing too: nothing to remove.
             }
         }
-        await Xenbus.CreateDeviceAsync(dom0, device, cancellationToken).ConfigureAwait(false);
+        await BlkifXenbus.CreateDeviceAsync(dom0, device, readOnly, image, cancellationToken).ConfigureAwait(false);
     }
 
     public static CancellationTokenSource Deadline(double seconds, CancellationToken cancellationToken)

@@ -34,7 +34,7 @@ public sealed class BlkifXenbusTests : IAsyncLifetime
             await _toolstack.MkdirAsync($"/local/domain/{d}");
             await _toolstack.SetPermissionsAsync($"/local/domain/{d}", XsPermissions.Create(d));
         }
-        await Xenbus.CreateDeviceAsync(_toolstack, Device);
+        await BlkifXenbus.CreateDeviceAsync(_toolstack, Device, readOnly: false, "/images/disk.img");
     }
 
     public async Task DisposeAsync()
@@ -77,6 +77,20 @@ public sealed class BlkifXenbusTests : IAsyncLifetime
             await front.ReadAsync(8192, read, TestData.Timeout());
             Assert.Equal(data, read);
         }
+    }
+
+    [Fact]
+    public async Task The_toolstack_step_writes_what_a_linux_blkfront_reads_in_its_probe()
+    {
+        // Read as the frontend's own domain: the keys must be there and readable before any driver starts.
+        Assert.Equal("51712", await _frontClient.ReadAsync(Device.FrontendPath + "/virtual-device"));
+        Assert.Equal("disk", await _frontClient.ReadAsync(Device.FrontendPath + "/device-type"));
+        Assert.Equal(Device.BackendPath, await _frontClient.ReadAsync(Device.FrontendPath + "/backend"));
+        Assert.Equal(XenbusState.Initialising, await Xenbus.ReadStateAsync(_frontClient, Device.FrontendPath));
+        Assert.Equal("1", await _backClient.ReadAsync(Device.BackendPath + "/online"));
+        Assert.Equal("w", await _backClient.ReadAsync(Device.BackendPath + "/mode"));
+        Assert.Equal("/images/disk.img", await _backClient.ReadAsync(Device.BackendPath + "/params"));
+        Assert.Equal("disk", await _frontClient.ReadAsync(Device.BackendPath + "/device-type"));
     }
 
     [Fact]

@@ -74,6 +74,38 @@ public sealed class BlkifXenstoreKeysTests
     }
 
     [Fact]
+    public void Sectors_count_512_byte_units_whatever_the_sector_size()
+    {
+        var info = BlkifXenstoreKeys.ParseBackend(Reader([new("sectors", "2048"), new("sector-size", "4096")]));
+        Assert.Equal(1L << 20, info.Length);
+    }
+
+    [Fact]
+    public void Sectors_that_are_not_whole_logical_sectors_are_refused() =>
+        Assert.Throws<InvalidDataException>(() => BlkifXenstoreKeys.ParseBackend(Reader([new("sectors", "2047"), new("sector-size", "4096")])));
+
+    [Fact]
+    public void The_toolstack_gives_the_frontend_its_virtual_device_and_device_type()
+    {
+        var keys = BlkifXenstoreKeys.ToolstackFrontend(51712).ToDictionary(k => k.Key, k => k.Value);
+        Assert.Equal("51712", keys["virtual-device"]);
+        Assert.Equal("disk", keys["device-type"]);
+    }
+
+    [Theory]
+    [InlineData(false, "w")]
+    [InlineData(true, "r")]
+    public void The_toolstack_gives_the_backend_online_mode_device_type_and_params(bool readOnly, string mode)
+    {
+        var keys = BlkifXenstoreKeys.ToolstackBackend(readOnly, "/images/disk.img").ToDictionary(k => k.Key, k => k.Value);
+        Assert.Equal("1", keys["online"]);
+        Assert.Equal(mode, keys["mode"]);
+        Assert.Equal("disk", keys["device-type"]);
+        Assert.Equal("/images/disk.img", keys["params"]);
+        Assert.DoesNotContain("params", BlkifXenstoreKeys.ToolstackBackend(readOnly).Select(k => k.Key));
+    }
+
+    [Fact]
     public void Backend_info_without_sectors_is_refused() =>
         Assert.Throws<InvalidDataException>(() => BlkifXenstoreKeys.ParseBackend(Reader([])));
 

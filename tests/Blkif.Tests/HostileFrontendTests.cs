@@ -35,6 +35,23 @@ public sealed class HostileFrontendTests
         AssertRefused(BlkifStatus.Error, f => RawFrontend.Request(BlkifOperation.Write, f.Capacity, RawFrontend.Segment(f.Data.Refs[0], 0, 0)));
 
     [Fact]
+    public Task A_read_past_the_end_of_a_4096_byte_sector_disk_is_refused() =>
+        // The last 4096-byte sector, then one more: `sectors` is in 512-byte units, so is the capacity.
+        AssertRefused(BlkifStatus.Error, f => RawFrontend.Request(BlkifOperation.Read, f.Capacity - 8, RawFrontend.Segment(f.Data.Refs[0]), RawFrontend.Segment(f.Data.Refs[1])),
+            new RecordingStorage(Disk, sectorSize: 4096));
+
+    [Fact]
+    public async Task The_last_sector_of_a_4096_byte_sector_disk_reads()
+    {
+        var storage = new RecordingStorage(Disk, sectorSize: 4096);
+        TestData.Pattern((int)Disk, 2).CopyTo(storage.Bytes);
+        await using var front = new RawFrontend(storage);
+        var response = front.Send(RawFrontend.Request(BlkifOperation.Read, front.Capacity - 8, RawFrontend.Segment(front.Data.Refs[0])));
+        Assert.Equal(BlkifStatus.Okay, response.Status);
+        Assert.True(front.Data.Span[..4096].SequenceEqual(storage.Bytes[^4096..]));
+    }
+
+    [Fact]
     public Task A_sector_number_that_overflows_is_refused() =>
         AssertRefused(BlkifStatus.Error, f => RawFrontend.Request(BlkifOperation.Write, ulong.MaxValue - 3, RawFrontend.Segment(f.Data.Refs[0])));
 
