@@ -139,7 +139,7 @@ lb_netfront_check() {
     # 1: netfront's own ARP and ICMP responder answers ping through xen-netback.
     LB_NETNS= lb_netfront "$log1" --device "$dev" --ip 10.77.0.2/24
     local nf=$LB_PID
-    if ! wait_until 180 test "$(lb_state "$be")" = 4; then
+    if ! wait_until 400 test "$(lb_state "$be")" = 4; then
         lb_diagnose "$fe" "$be" "$log1"; echo "xen-netback did not connect (backend state $(lb_state "$be"), frontend $(lb_state "$fe"))"; return 1
     fi
     if ! ip netns exec lbnb ping -c 5 -i 0.3 -W 5 10.77.0.2 >&2; then
@@ -151,7 +151,7 @@ lb_netfront_check() {
     # 2: netfront again, now passing frames to a TAP in its own namespace: the kernel's stack on each
     # end, ping both ways and TCP through the driver pair.
     LB_NETNS=lbnf lb_netfront "$log2" --device "$dev" --tap "$tap"
-    if ! wait_until 180 test "$(lb_state "$be")" = 4; then
+    if ! wait_until 400 test "$(lb_state "$be")" = 4; then
         lb_diagnose "$fe" "$be" "$log2"; echo "xen-netback did not connect again (backend state $(lb_state "$be"), frontend $(lb_state "$fe"))"; return 1
     fi
     wait_until 20 ip -n lbnf link show "$tap" || { lb_diagnose "$fe" "$be" "$log2"; echo "netfront made no $tap"; return 1; }
