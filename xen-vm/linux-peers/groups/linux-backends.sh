@@ -38,6 +38,7 @@ lb_keys() {
 }
 
 lb_state() { xenstore-read "$1/state" 2>/dev/null; }
+lb_state_is() { [ "$(lb_state "$1")" = "$2" ]; }   # for wait_until, which runs its command again each time
 
 # lb_remove_device <frontend dir> <backend dir>: what `xl` does when a device goes; removing the backend
 # directory is what makes Linux's backend let the device go.
@@ -126,7 +127,7 @@ lb_netfront_check() {
     lb_remove_device "$fe" "$be"
     lb_vif_create "$dev" "$mac"
     LB_UNDO+=("lb_remove_device $fe $be")
-    if ! wait_until 30 test "$(lb_state "$be")" = 2; then
+    if ! wait_until 30 lb_state_is "$be" 2; then
         lb_diagnose "$fe" "$be" /dev/null; echo "xen-netback did not reach InitWait (state $(lb_state "$be"))"; return 1
     fi
     wait_until 10 ip link show "$vif" || { echo "xen-netback made no $vif"; return 1; }
@@ -139,19 +140,19 @@ lb_netfront_check() {
     # 1: netfront's own ARP and ICMP responder answers ping through xen-netback.
     LB_NETNS= lb_netfront "$log1" --device "$dev" --ip 10.77.0.2/24
     local nf=$LB_PID
-    if ! wait_until 400 test "$(lb_state "$be")" = 4; then
+    if ! wait_until 400 lb_state_is "$be" 4; then
         lb_diagnose "$fe" "$be" "$log1"; echo "xen-netback did not connect (backend state $(lb_state "$be"), frontend $(lb_state "$fe"))"; return 1
     fi
     if ! ip netns exec lbnb ping -c 5 -i 0.3 -W 5 10.77.0.2 >&2; then
         lb_diagnose "$fe" "$be" "$log1"; echo "no answer from netfront's responder through $vif"; return 1
     fi
     lb_stop "$nf"
-    wait_until 20 test "$(lb_state "$be")" = 6 || { lb_diagnose "$fe" "$be" "$log1"; echo "xen-netback did not close after netfront (state $(lb_state "$be"))"; return 1; }
+    wait_until 20 lb_state_is "$be" 6 || { lb_diagnose "$fe" "$be" "$log1"; echo "xen-netback did not close after netfront (state $(lb_state "$be"))"; return 1; }
 
     # 2: netfront again, now passing frames to a TAP in its own namespace: the kernel's stack on each
     # end, ping both ways and TCP through the driver pair.
     LB_NETNS=lbnf lb_netfront "$log2" --device "$dev" --tap "$tap"
-    if ! wait_until 400 test "$(lb_state "$be")" = 4; then
+    if ! wait_until 400 lb_state_is "$be" 4; then
         lb_diagnose "$fe" "$be" "$log2"; echo "xen-netback did not connect again (backend state $(lb_state "$be"), frontend $(lb_state "$fe"))"; return 1
     fi
     wait_until 20 ip -n lbnf link show "$tap" || { lb_diagnose "$fe" "$be" "$log2"; echo "netfront made no $tap"; return 1; }
@@ -206,7 +207,7 @@ lb_blkfront_check() {
     lb_remove_device "$fe" "$be"
     lb_vbd_create "$devid" "$loop" w
     LB_UNDO+=("lb_remove_device $fe $be")
-    if ! wait_until 30 test "$(lb_state "$be")" = 2; then
+    if ! wait_until 30 lb_state_is "$be" 2; then
         lb_diagnose "$fe" "$be" /dev/null; echo "xen-blkback did not reach InitWait (state $(lb_state "$be"))"; return 1
     fi
     head -c 48M /dev/urandom > "$in"
@@ -221,7 +222,7 @@ lb_blkfront_check() {
     [ "$want" = "$disk" ] || { echo "the image does not hold what blkfront wrote ($disk, not $want)"; return 1; }
     [ "$want" = "$got" ] || { echo "blkfront read back $got, not $want"; return 1; }
     [ "$(stat -c %s "$out")" = $((64 << 20)) ] || { echo "blkfront copied out $(stat -c %s "$out") bytes of a 64 MiB disk"; return 1; }
-    wait_until 20 test "$(lb_state "$be")" = 6 || { lb_diagnose "$fe" "$be" "$log"; echo "xen-blkback did not close after blkfront (state $(lb_state "$be"))"; return 1; }
+    wait_until 20 lb_state_is "$be" 6 || { lb_diagnose "$fe" "$be" "$log"; echo "xen-blkback did not close after blkfront (state $(lb_state "$be"))"; return 1; }
     rm -f "$out"
 
     # Figures (BENCHMARKS.md): the whole disk read in 1 MiB calls, 4 deep, and in 4 KiB calls, 32 deep;
