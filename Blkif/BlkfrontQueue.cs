@@ -183,7 +183,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         {
             slot.Operation = null;
             Release(slot);
-            operation.PieceDone(new BlkifIOException("No page could be granted to the backend for the request.", e));
+            operation.PieceDone(new BlkifIOException($"No page could be granted to the backend for the request: {e.Message}", e));
             return;
         }
         Post(slot, operation, request);

@@ -42,7 +42,9 @@ public static class BlkifXenbus
 
     /// <summary>
     /// Frontend: waits for the backend's keys, creates the rings and event channels, publishes them,
-    /// and returns the block device once both ends are <see cref="XenbusState.Connected"/>.
+    /// and returns the block device once both ends are <see cref="XenbusState.Connected"/>. A backend
+    /// found <see cref="XenbusState.Closed"/> (an earlier connection's) is asked to start again: the
+    /// frontend moves to <see cref="XenbusState.Initialising"/> and waits for it.
     /// </summary>
     /// <exception cref="XenstoreException">The backend closed instead of connecting (<see cref="XsError.EIO"/>).</exception>
     /// <exception cref="InvalidDataException">The backend published malformed or out-of-range keys.</exception>
@@ -56,6 +58,14 @@ public static class BlkifXenbus
         Blkfront<TEvents, TMemory>? front = null;
         try
         {
+            // A backend left Closed by an earlier connection offers itself again only when the frontend starts
+            // afresh: Linux's xen-blkback keeps an online device and goes from Closed back to InitWait when the
+            // frontend is Initialising (drivers/block/xen-blkback/xenbus.c, frontend_changed).
+            if (await Xenbus.ReadStateAsync(client, device.BackendPath, cancellationToken).ConfigureAwait(false) == XenbusState.Closed)
+            {
+                await Xenbus.SetStateAsync(client, device.FrontendPath, XenbusState.Initialising, cancellationToken).ConfigureAwait(false);
+                await Xenbus.WaitForStateAsync(client, device.BackendPath, s => s is >= XenbusState.InitWait and <= XenbusState.Connected, cancellationToken).ConfigureAwait(false);
+            }
             await Xenbus.FrontendConnectAsync(client, device, async tx =>
             {
                 // The body reruns if the transaction conflicts: the rings are made once.

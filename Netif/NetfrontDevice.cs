@@ -11,9 +11,9 @@ namespace Netif;
 /// <remarks>
 /// Each connection waits for the backend's <see cref="XenbusState.InitWait"/>, reads what it offers,
 /// creates a <see cref="Netfront{TEvents, TMemory}"/>, writes its keys and
-/// <see cref="XenbusState.Initialised"/> in one transaction, waits for the backend's
-/// <see cref="XenbusState.Connected"/>, moves to <see cref="XenbusState.Connected"/>, and runs the
-/// caller's session on it. The session's token is cancelled when the backend leaves
+/// <see cref="XenbusState.Connected"/> in one transaction (as Linux's netfront does: there is no
+/// <see cref="XenbusState.Initialised"/> step for a vif, and Linux's netback waits for Connected), waits
+/// for the backend's <see cref="XenbusState.Connected"/>, and runs the caller's session on it. The session's token is cancelled when the backend leaves
 /// <see cref="XenbusState.Connected"/>: <see cref="XenbusState.InitWait"/> again means a new backend
 /// (the old one died or restarted), and the frontend reconnects; <see cref="XenbusState.Closing"/>
 /// means the backend closes, and the frontend follows (Closing, then Closed) and waits for a backend
@@ -80,15 +80,17 @@ public sealed class NetfrontDevice<TEvents, TMemory>
                 var mac = _options.Mac ?? await NetifXenstore.ReadMacAsync(_store, fe, cancellationToken).ConfigureAwait(false);
                 using var netfront = Netfront<TEvents, TMemory>.Create(_events, _memory, Device.BackendDomain, offered, _options with { Mac = mac });
                 closed = false;
+                // Keys and Connected together, as Linux's netfront does (xennet_connect, then Connected): Linux's
+                // netback attaches when the frontend is Connected and ignores Initialised, so a frontend that
+                // waited in Initialised for the backend would wait for ever.
                 await _store.TransactionAsync(async tx =>
                 {
                     await NetifXenstore.WriteFrontendAsync(tx, fe, netfront.Rendezvous, cancellationToken).ConfigureAwait(false);
-                    await Xenbus.SetStateAsync(tx, fe, XenbusState.Initialised, cancellationToken).ConfigureAwait(false);
+                    await Xenbus.SetStateAsync(tx, fe, XenbusState.Connected, cancellationToken).ConfigureAwait(false);
                 }, cancellationToken).ConfigureAwait(false);
                 var state = await Xenbus.WaitForStateAsync(_store, be, s => s != XenbusState.InitWait, cancellationToken).ConfigureAwait(false);
                 if (state == XenbusState.Connected)
                 {
-                    await Xenbus.SetStateAsync(_store, fe, XenbusState.Connected, cancellationToken).ConfigureAwait(false);
                     Interlocked.Increment(ref _connections);
                     if (await RunSessionAsync(netfront, session, cancellationToken).ConfigureAwait(false))
                     {

@@ -75,9 +75,10 @@ public static class BlkfrontCommand
             {
                 if (privileged && domain != 0)
                     await client.ActAsDomainAsync(domain, deadline.Token).ConfigureAwait(false);
-                // The toolstack (blkback with --create-device) makes the device afresh: wait for a backend that is
-                // starting, so that what an earlier run left (a Closed backend) is not taken for this one.
-                await Xenbus.WaitForStateAsync(client, device.BackendPath, s => s is XenbusState.InitWait or XenbusState.Initialised or XenbusState.Connected,
+                // Our blkback's toolstack step (--create-device) makes the device afresh: wait for a backend that is
+                // starting, so that what an earlier run left (a Closing backend) is not taken for this one. A Closed
+                // one may be Linux's xen-blkback, which keeps the device and starts again when asked: ConnectFrontendAsync asks.
+                await Xenbus.WaitForStateAsync(client, device.BackendPath, s => s is XenbusState.InitWait or XenbusState.Initialised or XenbusState.Connected or XenbusState.Closed,
                     deadline.Token).ConfigureAwait(false);
                 front = await BlkifXenbus.ConnectFrontendAsync(client, device, events, memory, cancellationToken: deadline.Token).ConfigureAwait(false);
             }

@@ -12,8 +12,9 @@ namespace Mirage.Cli.Commands;
 /// <summary>
 /// <c>mirage netfront</c>: a Xen network frontend that finds its backend through Xenstore and
 /// reconnects when the backend restarts. With <c>--ip</c> it answers ARP and ICMP echo, so Linux's
-/// <c>ping</c> can reach it through a netback on a TAP; with <c>--send</c> it sends checksummed frames
-/// through a loopback netback and checks each one that comes back.
+/// <c>ping</c> can reach it through a netback on a TAP; with <c>--tap</c> it passes frames to and from a
+/// TAP interface, so this host's own network stack is the frontend's end (TCP through the device); with
+/// <c>--send</c> it sends checksummed frames through a loopback netback and checks each one that comes back.
 /// </summary>
 internal static class NetfrontCommand
 {
@@ -23,12 +24,13 @@ internal static class NetfrontCommand
         var backendDomain = new Option<ushort>("--backend-domain") { Description = "The backend's domain.", DefaultValueFactory = _ => 0 };
         var device = new Option<uint>("--device") { Description = "The vif number.", DefaultValueFactory = _ => 0 };
         var ip = new Option<string?>("--ip") { Description = "Answer ARP and ICMP echo for this IPv4 address, e.g. 10.0.0.2/24." };
+        var tap = new Option<string?>("--tap") { Description = "Pass frames between the netfront and this TAP interface (created if missing; needs CAP_NET_ADMIN), so that this host's network stack talks through the backend: give the interface the netfront's MAC and an address." };
         var queues = new Option<int>("--queues") { Description = "Queues wanted (the backend may offer fewer).", DefaultValueFactory = _ => 1 };
         var send = new Option<int>("--send") { Description = "Send this many checksummed frames through a --loopback netback, check each as it returns, print frames per second, and exit (1 if any frame was lost or changed)." };
         var size = new Option<string>("--size") { Description = "With --send: the frame size in bytes, or a range min-max for random sizes.", DefaultValueFactory = _ => "1500" };
         var command = new Command("netfront", "Run a Xen network frontend. " + DriverBackend.XenstoreHelp)
         {
-            backendDomain, device, ip, queues, send, size,
+            backendDomain, device, ip, tap, queues, send, size,
         };
         backend.AddTo(command);
         command.Validators.Add(r =>
@@ -39,6 +41,10 @@ internal static class NetfrontCommand
                 r.AddError("--size is a size of 14 to 65535 bytes, or a range such as 60-9000.");
             if (r.GetValue(send) < 0)
                 r.AddError("--send is a number of frames.");
+            if ((r.GetValue(ip) is not null ? 1 : 0) + (r.GetValue(tap) is not null ? 1 : 0) + (r.GetValue(send) > 0 ? 1 : 0) > 1)
+                r.AddError("--ip, --tap and --send are different uses of the netfront: give one.");
+            if (r.GetValue(tap) is { } name && (name.Length is 0 or > 15 || name.Contains('/', StringComparison.Ordinal)))
+                r.AddError($"--tap {name} is not an interface name (1 to 15 characters, no '/').");
         });
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -47,7 +53,7 @@ internal static class NetfrontCommand
                 TryParseAddress(text, out address);
             TryParseSize(parse.GetValue(size)!, out var min, out var max);
             using var stop = StopSignals.Link(cancellationToken);
-            var program = new Program(parse.GetValue(backendDomain), parse.GetValue(device), address, parse.GetValue(queues), parse.GetValue(send), min, max);
+            var program = new Program(parse.GetValue(backendDomain), parse.GetValue(device), address, parse.GetValue(tap), parse.GetValue(queues), parse.GetValue(send), min, max);
             try
             {
                 return await backend.RunAsync(parse, program, stop.Token).ConfigureAwait(false);
@@ -81,7 +87,7 @@ internal static class NetfrontCommand
         return ok && min >= TrafficFrames.Header && min <= max && max <= 65535;
     }
 
-    private sealed class Program(ushort backendDomain, uint deviceId, IPAddress? address, int queues, int send, int minSize, int maxSize) : IDriverProgram
+    private sealed class Program(ushort backendDomain, uint deviceId, IPAddress? address, string? tapName, int queues, int send, int minSize, int maxSize) : IDriverProgram
     {
         public async Task<int> RunAsync<TEvents, TMemory>(TEvents events, TMemory memory, XenstoreClient store, CancellationToken cancellationToken)
             where TEvents : IEvents
@@ -91,10 +97,19 @@ internal static class NetfrontCommand
             var frontend = new NetfrontDevice<TEvents, TMemory>(store, device, events, memory, new NetfrontOptions { Queues = send > 0 ? 1 : queues, Name = $"vif{deviceId}" });
             Console.Error.WriteLine($"netfront: {device.FrontendPath}, waiting for the backend at {device.BackendPath}");
             var result = 0;
+            // The interface outlives the connections, so that its addresses and routes survive a backend restart.
+            using var tap = tapName is null ? null : TapLink.Open(tapName);
             await frontend.RunAsync(async (netfront, token) =>
             {
                 Console.Error.WriteLine($"netfront: connected, mac {NetifXenstore.FormatMac(netfront.Mac)}, mtu {netfront.Mtu}, {netfront.Queues.Count} queue(s)"
-                    + (address is null ? "" : $", answering ARP and ping for {address}"));
+                    + (address is null ? "" : $", answering ARP and ping for {address}") + (tap is null ? "" : $", frames to and from {tap.Name}"));
+                if (tap is not null)
+                {
+                    // The kernel's frames go out on the first queue, so that a flow stays in order; they come in on any.
+                    var fromTap = Task.Run(() => TapFrames.SendAsync(tap, netfront.Queues[0], token), CancellationToken.None);
+                    await Task.WhenAll(netfront.Queues.Select(q => Task.Run(() => TapFrames.ReceiveAsync(q, tap, token), CancellationToken.None)).Append(fromTap)).ConfigureAwait(false);
+                    return;
+                }
                 if (send > 0)
                 {
                     result = await TrafficFrames.RunAsync(netfront.Queues[0], send, minSize, maxSize, token).ConfigureAwait(false);
@@ -125,6 +140,58 @@ internal static class NetfrontCommand
                     await queue.SendAsync(reply.AsMemory(0, n), cancellationToken: cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+}
+
+/// <summary>
+/// Frames between a netfront and a TAP interface: what the kernel sends goes out on the ring, what
+/// the backend sends goes to the kernel, with the checksum and GSO offloads the ring flags carry.
+/// </summary>
+internal static class TapFrames
+{
+    public static async Task SendAsync(TapLink tap, NetfrontQueue queue, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[Frames.MaxFrame];
+        while (await tap.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var batch = 0;
+            while (tap.TryRead(buffer, out var frame))
+            {
+                if (frame.Length > queue.MaxFrame && !frame.Offload.IsGso)
+                {
+                    // The interface's MTU is above the backend's: the kernel learns nothing from a silent drop, so say it once.
+                    WarnTooLong(tap, frame.Length, queue.MaxFrame);
+                    continue;
+                }
+                while (!queue.TrySend(buffer.AsSpan(0, frame.Length), frame.Offload))
+                {
+                    queue.Flush();
+                    await queue.WaitToSendAsync(cancellationToken).ConfigureAwait(false);
+                }
+                if (++batch % 32 == 0)
+                    queue.Flush();
+            }
+            queue.Flush();
+        }
+    }
+
+    public static async Task ReceiveAsync(NetfrontQueue queue, TapLink tap, CancellationToken cancellationToken)
+    {
+        // A GSO frame from the backend may be as large as the protocol allows, whatever the MTU.
+        var buffer = new byte[Frames.MaxFrame];
+        while (true)
+        {
+            var frame = await queue.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+            tap.TryWrite(buffer.AsSpan(0, frame.Length), frame.Offload);
+        }
+    }
+
+    private static int _warned;
+
+    private static void WarnTooLong(TapLink tap, int length, int max)
+    {
+        if (Interlocked.Exchange(ref _warned, 1) == 0)
+            Console.Error.WriteLine($"netfront: dropping a {length}-byte frame from {tap.Name}: the backend takes at most {max} bytes; lower {tap.Name}'s MTU.");
     }
 }
 

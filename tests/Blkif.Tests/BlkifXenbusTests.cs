@@ -172,6 +172,31 @@ public sealed class BlkifXenbusTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_frontend_that_starts_again_asks_a_backend_left_Closed_to_start_again_as_Linuxs_blkback_needs()
+    {
+        var (back, front) = await ConnectAsync();
+        var serving = BlkifXenbus.ServeBackendAsync(_backClient, Device, back, TestData.Timeout());
+        Assert.True(await BlkifXenbus.CloseFrontendAsync(_frontClient, Device, front, TimeSpan.FromSeconds(30), TestData.Timeout()));
+        await serving;
+        // Linux's xen-blkback keeps an online device Closed, and goes back to InitWait only when the frontend
+        // is Initialising again (drivers/block/xen-blkback/xenbus.c, frontend_changed).
+        var linux = Task.Run(async () =>
+        {
+            await Xenbus.WaitForStateAsync(_backClient, Device.FrontendPath, s => s == XenbusState.Initialising, TestData.Timeout());
+            var again = NewBackend();
+            await BlkifXenbus.ConnectBackendAsync(_backClient, Device, again, TestData.Timeout());
+            return again;
+        });
+
+        await using var frontAgain = await BlkifXenbus.ConnectFrontendAsync(_frontClient, Device, _front.Events, _front.Memory, null, TestData.Timeout());
+        await using var backAgain = await linux;
+
+        var data = TestData.Pattern(8192, 2);
+        await frontAgain.WriteAsync(0, data, TestData.Timeout());
+        Assert.Equal(data, _storage.Bytes[..8192].ToArray());
+    }
+
+    [Fact]
     public async Task A_frontend_that_dies_without_closing_still_lets_the_backend_close()
     {
         var (back, front) = await ConnectAsync();

@@ -33,6 +33,29 @@ public sealed class XenbusHandshakeTests
     }
 
     [Fact]
+    public async Task The_frontend_publishes_and_goes_Connected_for_a_backend_that_waits_for_Connected_as_Linuxs_netback_does()
+    {
+        await using var net = await XenstoreNet.CreateAsync();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var device = XenstoreNet.Device;
+        // Linux's netback (drivers/net/xen-netback/xenbus.c, frontend_changed) ignores the frontend's
+        // Initialised: it maps the rings when the frontend is Connected, and only then goes Connected itself.
+        await Xenbus.BackendInitWaitAsync(net.Dom0, device, NetifXenstore.BackendKeys(new NetbackFeatures()), stop.Token);
+        var connected = Connections();
+        var front = net.Frontend().RunAsync(EchoSession.Create(connected.Writer), stop.Token);
+
+        await Xenbus.WaitForStateAsync(net.Dom0, device.FrontendPath, s => s == XenbusState.Connected, Timeouts.Short);
+        var rendezvous = await NetifXenstore.ReadFrontendAsync(net.Dom0, device.FrontendPath, device.FrontendDomain, stop.Token);
+        await using var netback = Netback<InHeapEvents, InHeapMemory>.Attach(net.BackEvents, net.BackMemory, rendezvous, NetworkLink.CreateLoopback());
+        await Xenbus.SetStateAsync(net.Dom0, device.BackendPath, XenbusState.Connected, stop.Token);
+        var netfront = await connected.Reader.ReadAsync(stop.Token);
+
+        Assert.True(netfront.IsLinkUp);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => front);
+    }
+
+    [Fact]
     public async Task The_backend_publishes_what_it_offers()
     {
         await using var net = await XenstoreNet.CreateAsync();
