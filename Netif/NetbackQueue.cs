@@ -11,6 +11,12 @@ namespace Netif;
 /// the copied requests, hands the frame to the link and answers each slot. The rx loop takes frames
 /// from the link and copies each into pages the frontend posted (rx-copy).
 /// </summary>
+/// <remarks>
+/// A frame's data pages are mapped for that frame only, all in one call, and unmapped before its
+/// responses are written. netif has no persistent grants: a frontend may end a grant as soon as it
+/// sees the response, and Linux's netfront does, declaring the device broken ("Grant still in use by
+/// backend domain") when the backend still maps the page.
+/// </remarks>
 internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     where TEvents : IEvents
     where TMemory : IMemory
@@ -30,19 +36,22 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     private readonly Channel _txChannel, _rxChannel;
     private readonly BackRingChannel<TEvents, NetifTxRequest, NetifTxResponse> _tx;
     private readonly BackRingChannel<TEvents, NetifRxRequest, NetifRxResponse> _rx;
-    private readonly GrantMapCache<TMemory> _txMaps, _rxMaps;
+    private readonly ushort _frontendDomain;
     private readonly byte[] _txFrame = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1, pinned: true);
     private readonly byte[] _rxFrame = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1, pinned: true);
     // Copies of one frame's requests: a chain is never longer than the ring.
     private readonly NetifTxRequest[] _txSlots = new NetifTxRequest[NetifConstants.TxRingSize];
     private readonly NetifRxRequest[] _rxSlots = new NetifRxRequest[Frames.MaxSlots + 1];
-    private readonly Mapping?[] _rxPages = new Mapping?[Frames.MaxSlots];
+    // The grants of one frame's data slots, in slot order, for one MapMany.
+    private readonly GrantRef[] _txGrants = new GrantRef[NetifConstants.TxRingSize];
+    private readonly GrantRef[] _rxGrants = new GrantRef[Frames.MaxSlots];
     private EventCounter _rxSeen;
 
     public NetbackQueue(TEvents events, TMemory memory, ushort frontendDomain, NetifQueueRefs refs,
-        NetfrontFeatures frontend, NetbackFeatures offered, INetworkLink link, int cacheSize, NetifCounters counters)
+        NetfrontFeatures frontend, NetbackFeatures offered, INetworkLink link, NetifCounters counters)
     {
         _events = events;
+        _frontendDomain = frontendDomain;
         _memory = memory;
         _frontend = frontend;
         _offered = offered;
@@ -69,8 +78,6 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         // Attach only: the frontend initialised the shared pages.
         _tx = new BackRingChannel<TEvents, NetifTxRequest, NetifTxResponse>(events, _txChannel, BackRing<NetifTxRequest, NetifTxResponse>.Attach(_txRing));
         _rx = new BackRingChannel<TEvents, NetifRxRequest, NetifRxResponse>(events, _rxChannel, BackRing<NetifRxRequest, NetifRxResponse>.Attach(_rxRing));
-        _txMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: false, cacheSize);
-        _rxMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: true, cacheSize);
     }
 
     public NetifCounters Counters => _counters;
@@ -185,20 +192,9 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         if (first.Offset + firstOwn > Page)
             bad ??= NetifDropReason.SlotCrossesPage;
 
-        // Copy out of the frontend's pages.
-        if (bad is null)
-        {
-            var frame = _txFrame.AsSpan();
-            if (!CopyOut(first.Gref, first.Offset, firstOwn, frame))
-                bad = NetifDropReason.BadGrantRef;
-            var at = firstOwn;
-            for (var i = 0; bad is null && i < frags; i++)
-            {
-                if (!CopyOut(_txSlots[i].Gref, _txSlots[i].Offset, _txSlots[i].Size, frame[at..]))
-                    bad = NetifDropReason.BadGrantRef;
-                at += _txSlots[i].Size;
-            }
-        }
+        // Copy out of the frontend's pages, which are unmapped again before any response.
+        if (bad is null && !CopyOut(first, firstOwn, frags))
+            bad = NetifDropReason.BadGrantRef;
 
         // Answer every slot: the first, a null per extra, then the others.
         var status = bad is null ? NetifStatus.Okay : NetifStatus.Error;
@@ -218,14 +214,54 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         return length;
     }
 
-    private unsafe bool CopyOut(GrantRef grant, int offset, int size, Span<byte> destination)
+    /// <summary>Maps the pages of the frame's slots that hold data (one call), copies the frame into
+    /// <see cref="_txFrame"/> and unmaps them. False when a grant could not be mapped.</summary>
+    private unsafe bool CopyOut(in NetifTxRequest first, int firstOwn, int frags)
     {
-        if (size == 0)
+        var count = 0;
+        if (firstOwn > 0)
+            _txGrants[count++] = first.Gref;
+        for (var i = 0; i < frags; i++)
+        {
+            if (_txSlots[i].Size > 0)
+                _txGrants[count++] = _txSlots[i].Gref;
+        }
+        if (count == 0)
             return true;
-        var page = _txMaps.TryGet(grant);
-        if (page is null)
+        Mapping pages;
+        try
+        {
+            pages = _memory.MapMany(_frontendDomain, _txGrants.AsSpan(0, count), writable: false);
+        }
+        catch (GrantException)
+        {
             return false;
-        new ReadOnlySpan<byte>(page.Pointer + offset, size).CopyTo(destination);
+        }
+        try
+        {
+            var frame = _txFrame.AsSpan();
+            var page = 0;
+            var at = 0;
+            if (firstOwn > 0)
+            {
+                new ReadOnlySpan<byte>(pages.Pointer + first.Offset, firstOwn).CopyTo(frame);
+                at = firstOwn;
+                page = 1;
+            }
+            for (var i = 0; i < frags; i++)
+            {
+                var size = _txSlots[i].Size;
+                if (size == 0)
+                    continue;
+                new ReadOnlySpan<byte>(pages.Pointer + (page * Page) + _txSlots[i].Offset, size).CopyTo(frame[at..]);
+                at += size;
+                page++;
+            }
+        }
+        finally
+        {
+            _memory.Unmap(pages);
+        }
         return true;
     }
 
@@ -332,15 +368,15 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         for (var i = 0; i < needed; i++)
             ring.TryReadRequest(out _rxSlots[i]);
 
-        // Map every data page first: a bad ref fails the frame before anything is answered.
-        var ok = true;
+        // Map every data page first, in one call: a bad ref fails the frame before anything is answered.
         for (var d = 0; d < dataSlots; d++)
+            _rxGrants[d] = _rxSlots[RequestOf(d, gso)].Gref;
+        Mapping pages;
+        try
         {
-            var page = _rxMaps.TryGet(_rxSlots[RequestOf(d, gso)].Gref);
-            _rxPages[d] = page;
-            ok &= page is not null;
+            pages = _memory.MapMany(_frontendDomain, _rxGrants.AsSpan(0, dataSlots), writable: true);
         }
-        if (!ok)
+        catch (GrantException)
         {
             for (var i = 0; i < needed; i++)
                 ring.TryWriteResponse(new NetifRxResponse { Id = _rxSlots[i].Id, Status = (short)NetifStatus.Error });
@@ -354,12 +390,19 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             FrameChecksum.Validated => NetifRxFlags.DataValidated,
             _ => NetifRxFlags.None,
         };
-        var source = _rxFrame.AsSpan(0, frame.Length);
+        // Copy, and unmap before the frontend can see a response and end its grants.
+        try
+        {
+            _rxFrame.AsSpan(0, frame.Length).CopyTo(new Span<byte>(pages.Pointer, frame.Length));
+        }
+        finally
+        {
+            _memory.Unmap(pages);
+        }
         var at = 0;
         for (var d = 0; d < dataSlots; d++)
         {
             var chunk = Math.Min(frame.Length - at, Page);
-            source.Slice(at, chunk).CopyTo(new Span<byte>(_rxPages[d]!.Pointer, chunk));
             at += chunk;
             var slotFlags = (d == 0 ? flags | (gso ? NetifRxFlags.ExtraInfo : 0) : NetifRxFlags.None)
                 | (at < frame.Length ? NetifRxFlags.MoreData : NetifRxFlags.None);
@@ -373,7 +416,6 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
                 info.Gso.Type = frame.Offload.GsoType;
                 ring.TryWriteResponse(extra);
             }
-            _rxPages[d] = null;
         }
         _counters.RxFrames++;
         _counters.RxBytes += frame.Length;
@@ -400,8 +442,6 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     public void Dispose()
     {
         CloseChannels();
-        _txMaps.Dispose();
-        _rxMaps.Dispose();
         _memory.Unmap(_txRing);
         _memory.Unmap(_rxRing);
     }

@@ -35,7 +35,4 @@ public sealed record NetbackOptions
 
     /// <summary>A name for the interface in metrics and messages.</summary>
     public string Name { get; init; } = "vif";
-
-    /// <summary>Grant mappings kept per queue and direction, so that pages the frontend reuses are mapped once.</summary>
-    public int MappingCacheSize { get; init; } = 1024;
 }

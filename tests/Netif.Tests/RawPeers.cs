@@ -46,6 +46,9 @@ internal sealed class RawFrontend : IAsyncDisposable
     public Netback<InHeapEvents, InHeapMemory> Netback { get; }
     public unsafe byte* TxRingPointer => _txRing.Pointer;
 
+    /// <summary>Pages the backend maps now: its two ring pages, and any data page it still holds.</summary>
+    public int BackendMappings => _grants.LiveMappings;
+
     /// <summary>A page the backend may map read-only, and its ref.</summary>
     public GrantRef PageRef(int i) => _pages.Refs[i];
     public Span<byte> Page(int i) => _pages.Span.Slice(i * PageBuffer.PageSize, PageBuffer.PageSize);
