@@ -15,7 +15,8 @@ namespace Netif;
 /// A frame's data pages are mapped for that frame only, all in one call, and unmapped before its
 /// responses are written. netif has no persistent grants: a frontend may end a grant as soon as it
 /// sees the response, and Linux's netfront does, declaring the device broken ("Grant still in use by
-/// backend domain") when the backend still maps the page.
+/// backend domain") when the backend still maps the page. Only with
+/// <see cref="NetbackOptions.KeepMappings"/> (a frontend known to keep its grants) are they kept.
 /// </remarks>
 internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     where TEvents : IEvents
@@ -37,6 +38,8 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     private readonly BackRingChannel<TEvents, NetifTxRequest, NetifTxResponse> _tx;
     private readonly BackRingChannel<TEvents, NetifRxRequest, NetifRxResponse> _rx;
     private readonly ushort _frontendDomain;
+    // Null unless the frontend is known to keep its grants (NetbackOptions.KeepMappings).
+    private readonly GrantMapCache<TMemory>? _txMaps, _rxMaps;
     private readonly byte[] _txFrame = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1, pinned: true);
     private readonly byte[] _rxFrame = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1, pinned: true);
     // Copies of one frame's requests: a chain is never longer than the ring.
@@ -48,7 +51,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     private EventCounter _rxSeen;
 
     public NetbackQueue(TEvents events, TMemory memory, ushort frontendDomain, NetifQueueRefs refs,
-        NetfrontFeatures frontend, NetbackFeatures offered, INetworkLink link, NetifCounters counters)
+        NetfrontFeatures frontend, NetbackFeatures offered, INetworkLink link, int keptMappings, NetifCounters counters)
     {
         _events = events;
         _frontendDomain = frontendDomain;
@@ -78,6 +81,11 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         // Attach only: the frontend initialised the shared pages.
         _tx = new BackRingChannel<TEvents, NetifTxRequest, NetifTxResponse>(events, _txChannel, BackRing<NetifTxRequest, NetifTxResponse>.Attach(_txRing));
         _rx = new BackRingChannel<TEvents, NetifRxRequest, NetifRxResponse>(events, _rxChannel, BackRing<NetifRxRequest, NetifRxResponse>.Attach(_rxRing));
+        if (keptMappings > 0)
+        {
+            _txMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: false, keptMappings);
+            _rxMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: true, keptMappings);
+        }
     }
 
     public NetifCounters Counters => _counters;
@@ -228,42 +236,54 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         }
         if (count == 0)
             return true;
-        Mapping pages;
-        try
+        Mapping? pages = null;
+        if (_txMaps is null)
         {
-            pages = _memory.MapMany(_frontendDomain, _txGrants.AsSpan(0, count), writable: false);
-        }
-        catch (GrantException)
-        {
-            return false;
+            try
+            {
+                pages = _memory.MapMany(_frontendDomain, _txGrants.AsSpan(0, count), writable: false);
+            }
+            catch (GrantException)
+            {
+                return false;
+            }
         }
         try
         {
             var frame = _txFrame.AsSpan();
-            var page = 0;
+            var p = 0;
             var at = 0;
             if (firstOwn > 0)
             {
-                new ReadOnlySpan<byte>(pages.Pointer + first.Offset, firstOwn).CopyTo(frame);
+                var page = TxPage(pages, p++);
+                if (page is null)
+                    return false;
+                new ReadOnlySpan<byte>(page + first.Offset, firstOwn).CopyTo(frame);
                 at = firstOwn;
-                page = 1;
             }
             for (var i = 0; i < frags; i++)
             {
                 var size = _txSlots[i].Size;
                 if (size == 0)
                     continue;
-                new ReadOnlySpan<byte>(pages.Pointer + (page * Page) + _txSlots[i].Offset, size).CopyTo(frame[at..]);
+                var page = TxPage(pages, p++);
+                if (page is null)
+                    return false;
+                new ReadOnlySpan<byte>(page + _txSlots[i].Offset, size).CopyTo(frame[at..]);
                 at += size;
-                page++;
             }
+            return true;
         }
         finally
         {
-            _memory.Unmap(pages);
+            if (pages is not null)
+                _memory.Unmap(pages);
         }
-        return true;
     }
+
+    // The p-th data page of the frame: in the frame's own mapping, or from the kept mappings.
+    private unsafe byte* TxPage(Mapping? pages, int p) =>
+        pages is not null ? pages.Pointer + (p * Page) : _txMaps!.TryGet(_txGrants[p]) is { } kept ? kept.Pointer : null;
 
     private bool Offers(NetifGsoType type) => type switch
     {
@@ -371,12 +391,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         // Map every data page first, in one call: a bad ref fails the frame before anything is answered.
         for (var d = 0; d < dataSlots; d++)
             _rxGrants[d] = _rxSlots[RequestOf(d, gso)].Gref;
-        Mapping pages;
-        try
-        {
-            pages = _memory.MapMany(_frontendDomain, _rxGrants.AsSpan(0, dataSlots), writable: true);
-        }
-        catch (GrantException)
+        if (!CopyIn(frame.Length, dataSlots))
         {
             for (var i = 0; i < needed; i++)
                 ring.TryWriteResponse(new NetifRxResponse { Id = _rxSlots[i].Id, Status = (short)NetifStatus.Error });
@@ -390,15 +405,6 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             FrameChecksum.Validated => NetifRxFlags.DataValidated,
             _ => NetifRxFlags.None,
         };
-        // Copy, and unmap before the frontend can see a response and end its grants.
-        try
-        {
-            _rxFrame.AsSpan(0, frame.Length).CopyTo(new Span<byte>(pages.Pointer, frame.Length));
-        }
-        finally
-        {
-            _memory.Unmap(pages);
-        }
         var at = 0;
         for (var d = 0; d < dataSlots; d++)
         {
@@ -419,6 +425,48 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         }
         _counters.RxFrames++;
         _counters.RxBytes += frame.Length;
+    }
+
+    /// <summary>Copies the frame in <see cref="_rxFrame"/> into the pages of <see cref="_rxGrants"/>, a
+    /// page each, and unmaps them before the frontend can see a response and end its grants (unless
+    /// they are kept). False, having written nothing, when a grant could not be mapped.</summary>
+    private unsafe bool CopyIn(int length, int dataSlots)
+    {
+        if (_rxMaps is not null)
+        {
+            Span<nint> kept = stackalloc nint[Frames.MaxSlots];
+            for (var d = 0; d < dataSlots; d++)
+            {
+                if (_rxMaps.TryGet(_rxGrants[d]) is not { } page)
+                    return false;
+                kept[d] = (nint)page.Pointer;
+            }
+            for (var d = 0; d < dataSlots; d++)
+            {
+                var at = d * Page;
+                _rxFrame.AsSpan(at, Math.Min(length - at, Page)).CopyTo(new Span<byte>((byte*)kept[d], Page));
+            }
+            return true;
+        }
+        Mapping pages;
+        try
+        {
+            pages = _memory.MapMany(_frontendDomain, _rxGrants.AsSpan(0, dataSlots), writable: true);
+        }
+        catch (GrantException)
+        {
+            return false;
+        }
+        try
+        {
+            // One contiguous view: page d holds bytes d * 4096 onwards.
+            _rxFrame.AsSpan(0, length).CopyTo(new Span<byte>(pages.Pointer, length));
+        }
+        finally
+        {
+            _memory.Unmap(pages);
+        }
+        return true;
     }
 
     // The extra-info slot takes the second request, so data slot d >= 1 uses request d + 1.
@@ -442,6 +490,8 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     public void Dispose()
     {
         CloseChannels();
+        _txMaps?.Dispose();
+        _rxMaps?.Dispose();
         _memory.Unmap(_txRing);
         _memory.Unmap(_rxRing);
     }

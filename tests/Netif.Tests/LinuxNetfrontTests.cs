@@ -69,10 +69,12 @@ public sealed class LinuxNetfrontTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => back);
     }
 
-    [Fact]
-    public async Task A_sent_frame_s_pages_are_unmapped_before_its_responses()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_sent_frame_s_pages_are_unmapped_before_its_responses_unless_kept(bool keep)
     {
-        await using var f = new RawFrontend();
+        await using var f = new RawFrontend(options: new NetbackOptions { KeepMappings = keep });
         // What Linux sends for a TCP segment to be finished by the backend: csum_blank, a GSO
         // extra, and the data over three slots.
         var frame = TestFrames.Make(5000, 7);
@@ -88,8 +90,9 @@ public sealed class LinuxNetfrontTests
 
         var responses = await f.TxResponsesAsync(4);
 
-        // As xennet_tx_buf_gc: the grant must end the moment its response is read.
-        Assert.Equal(2, f.BackendMappings);
+        // As xennet_tx_buf_gc: the grant must end the moment its response is read. Kept: the
+        // three data pages stay mapped beside the two ring pages.
+        Assert.Equal(keep ? 5 : 2, f.BackendMappings);
         Assert.Equal([NetifStatus.Okay, NetifStatus.Null, NetifStatus.Okay, NetifStatus.Okay], responses.Select(r => r.Status));
         var buffer = new byte[Frames.MaxFrame];
         var got = await f.Outside.ReadAsync(buffer, Timeouts.Short);
@@ -97,10 +100,12 @@ public sealed class LinuxNetfrontTests
         Assert.Equal(new FrameOffload(FrameChecksum.Blank, NetifGsoType.TcpV4, 1448), got.Offload);
     }
 
-    [Fact]
-    public async Task A_received_frame_s_pages_are_unmapped_before_its_responses()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_received_frame_s_pages_are_unmapped_before_its_responses_unless_kept(bool keep)
     {
-        await using var f = new RawFrontend();
+        await using var f = new RawFrontend(options: new NetbackOptions { KeepMappings = keep });
         var frame = TestFrames.Make(9014, 9);
         for (var i = 0; i < 3; i++)
             f.Rx.WriteRequest(new NetifRxRequest { Id = (ushort)(10 + i), Gref = f.RxPageRef(i) });
@@ -110,7 +115,7 @@ public sealed class LinuxNetfrontTests
         var responses = await f.RxResponsesAsync(3);
 
         // As xennet_get_responses: each rx grant ends as its response is read.
-        Assert.Equal(2, f.BackendMappings);
+        Assert.Equal(keep ? 5 : 2, f.BackendMappings);
         Assert.Equal([4096, 4096, 822], responses.Select(r => (int)r.Status));
         byte[] received = [.. f.RxPage(0), .. f.RxPage(1), .. f.RxPage(2)[..822]];
         Assert.Equal(frame, received);

@@ -156,6 +156,8 @@ nf_netback() {
 nf_logs() {
     local f
     for f in "$WORK"/nf-vif*.log; do echo "== ${f##*/}"; tail -20 "$f"; done >&2
+    echo "== dom0's kernel" >&2
+    dmesg | grep -iE 'segfault|traps|xen|vif|nf[01]' | tail -15 >&2
     echo "== guest console" >&2
     tail -40 "/var/log/xen/console/guest-$NF_GUEST.log" >&2 2>/dev/null
 }
