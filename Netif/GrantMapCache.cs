@@ -3,10 +3,12 @@ using Xen.Gnt;
 namespace Netif;
 
 /// <summary>
-/// Mappings of the frontend's data pages, kept by grant ref: a frontend reuses a fixed pool of
-/// granted pages, so each is mapped once rather than once per frame. Safe because a ref that is
-/// still mapped is not reused for another page. When full, the oldest half is unmapped.
-/// One thread uses a cache at a time.
+/// Mappings of the frontend's data pages, kept by grant ref across frames
+/// (<see cref="NetbackOptions.KeepMappings"/>): a frontend that keeps a fixed pool of granted pages
+/// for the whole connection, as this project's netfront does, has each mapped once rather than once
+/// per frame. Safe only with such a frontend: a ref that is still mapped cannot be ended, and Linux's
+/// netfront ends each one at its response. When full, the oldest half is unmapped. One thread uses a
+/// cache at a time.
 /// </summary>
 internal sealed class GrantMapCache<TMemory> : IDisposable
     where TMemory : IMemory

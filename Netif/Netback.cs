@@ -76,7 +76,7 @@ public sealed class Netback<TEvents, TMemory> : IAsyncDisposable
             {
                 counters[i] = new NetifCounters();
                 queues[i] = new NetbackQueue<TEvents, TMemory>(events, memory, rendezvous.FrontendDomain, rendezvous.Queues[i],
-                    features, offered, link, options.MappingCacheSize, counters[i]);
+                    features, offered, link, options.KeepMappings ? options.MappingCacheSize : 0, counters[i]);
             }
         }
         catch

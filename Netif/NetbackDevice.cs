@@ -10,7 +10,8 @@ namespace Netif;
 /// </summary>
 /// <remarks>
 /// Each connection: the offered keys and <see cref="XenbusState.InitWait"/> in one transaction; a wait
-/// for the frontend's <see cref="XenbusState.Initialised"/> or <see cref="XenbusState.Connected"/>; <see cref="Netback{TEvents, TMemory}.Attach"/>
+/// for the frontend's <see cref="XenbusState.Initialised"/> or <see cref="XenbusState.Connected"/> (Linux's
+/// netfront skips Initialised); <see cref="Netback{TEvents, TMemory}.Attach"/>
 /// with the keys read back; <see cref="XenbusState.Connected"/>. The connection ends when the
 /// frontend's channels close or its rings' live bytes are cleared (it died or reconnects), when the
 /// frontend leaves <see cref="XenbusState.Initialised"/>/<see cref="XenbusState.Connected"/>, or on a
@@ -83,7 +84,8 @@ public sealed class NetbackDevice<TEvents, TMemory>
                 // A frontend that closed stays away until it starts again (Initialising).
                 await Xenbus.WaitForStateAsync(_store, fe, s => s is not (XenbusState.Closing or XenbusState.Closed), cancellationToken).ConfigureAwait(false);
                 await Xenbus.BackendInitWaitAsync(_store, Device, NetifXenstore.BackendKeys(_options.Features), cancellationToken).ConfigureAwait(false);
-                // Linux's netfront, and ours, publish and go straight to Connected; Initialised is taken too.
+                // Linux's netfront publishes its rings and moves straight from Initialising to Connected;
+                // Linux's netback connects on either state, and so does this one.
                 var state = await Xenbus.WaitForStateAsync(_store, fe, s => s is XenbusState.Initialised or XenbusState.Connected or XenbusState.Closing or XenbusState.Closed, cancellationToken).ConfigureAwait(false);
                 if (state is not (XenbusState.Initialised or XenbusState.Connected))
                 {

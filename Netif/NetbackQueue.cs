@@ -11,6 +11,13 @@ namespace Netif;
 /// the copied requests, hands the frame to the link and answers each slot. The rx loop takes frames
 /// from the link and copies each into pages the frontend posted (rx-copy).
 /// </summary>
+/// <remarks>
+/// A frame's data pages are mapped for that frame only, all in one call, and unmapped before its
+/// responses are written. netif has no persistent grants: a frontend may end a grant as soon as it
+/// sees the response, and Linux's netfront does, declaring the device broken ("Grant still in use by
+/// backend domain") when the backend still maps the page. Only with
+/// <see cref="NetbackOptions.KeepMappings"/> (a frontend known to keep its grants) are they kept.
+/// </remarks>
 internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     where TEvents : IEvents
     where TMemory : IMemory
@@ -30,19 +37,24 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     private readonly Channel _txChannel, _rxChannel;
     private readonly BackRingChannel<TEvents, NetifTxRequest, NetifTxResponse> _tx;
     private readonly BackRingChannel<TEvents, NetifRxRequest, NetifRxResponse> _rx;
-    private readonly GrantMapCache<TMemory> _txMaps, _rxMaps;
+    private readonly ushort _frontendDomain;
+    // Null unless the frontend is known to keep its grants (NetbackOptions.KeepMappings).
+    private readonly GrantMapCache<TMemory>? _txMaps, _rxMaps;
     private readonly byte[] _txFrame = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1, pinned: true);
     private readonly byte[] _rxFrame = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1, pinned: true);
     // Copies of one frame's requests: a chain is never longer than the ring.
     private readonly NetifTxRequest[] _txSlots = new NetifTxRequest[NetifConstants.TxRingSize];
     private readonly NetifRxRequest[] _rxSlots = new NetifRxRequest[Frames.MaxSlots + 1];
-    private readonly Mapping?[] _rxPages = new Mapping?[Frames.MaxSlots];
+    // The grants of one frame's data slots, in slot order, for one MapMany.
+    private readonly GrantRef[] _txGrants = new GrantRef[NetifConstants.TxRingSize];
+    private readonly GrantRef[] _rxGrants = new GrantRef[Frames.MaxSlots];
     private EventCounter _rxSeen;
 
     public NetbackQueue(TEvents events, TMemory memory, ushort frontendDomain, NetifQueueRefs refs,
-        NetfrontFeatures frontend, NetbackFeatures offered, INetworkLink link, int cacheSize, NetifCounters counters)
+        NetfrontFeatures frontend, NetbackFeatures offered, INetworkLink link, int keptMappings, NetifCounters counters)
     {
         _events = events;
+        _frontendDomain = frontendDomain;
         _memory = memory;
         _frontend = frontend;
         _offered = offered;
@@ -80,8 +92,11 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         rxRing.DeclareLive();
         _tx = new BackRingChannel<TEvents, NetifTxRequest, NetifTxResponse>(events, _txChannel, txRing);
         _rx = new BackRingChannel<TEvents, NetifRxRequest, NetifRxResponse>(events, _rxChannel, rxRing);
-        _txMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: false, cacheSize);
-        _rxMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: true, cacheSize);
+        if (keptMappings > 0)
+        {
+            _txMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: false, keptMappings);
+            _rxMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: true, keptMappings);
+        }
     }
 
     public NetifCounters Counters => _counters;
@@ -197,20 +212,9 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         if (first.Offset + firstOwn > Page)
             bad ??= NetifDropReason.SlotCrossesPage;
 
-        // Copy out of the frontend's pages.
-        if (bad is null)
-        {
-            var frame = _txFrame.AsSpan();
-            if (!CopyOut(first.Gref, first.Offset, firstOwn, frame))
-                bad = NetifDropReason.BadGrantRef;
-            var at = firstOwn;
-            for (var i = 0; bad is null && i < frags; i++)
-            {
-                if (!CopyOut(_txSlots[i].Gref, _txSlots[i].Offset, _txSlots[i].Size, frame[at..]))
-                    bad = NetifDropReason.BadGrantRef;
-                at += _txSlots[i].Size;
-            }
-        }
+        // Copy out of the frontend's pages, which are unmapped again before any response.
+        if (bad is null && !CopyOut(first, firstOwn, frags))
+            bad = NetifDropReason.BadGrantRef;
 
         // Answer every slot: the first, a null per extra, then the others.
         var status = bad is null ? NetifStatus.Okay : NetifStatus.Error;
@@ -230,16 +234,68 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         return length;
     }
 
-    private unsafe bool CopyOut(GrantRef grant, int offset, int size, Span<byte> destination)
+    /// <summary>Maps the pages of the frame's slots that hold data (one call), copies the frame into
+    /// <see cref="_txFrame"/> and unmaps them. False when a grant could not be mapped.</summary>
+    private unsafe bool CopyOut(in NetifTxRequest first, int firstOwn, int frags)
     {
-        if (size == 0)
+        var count = 0;
+        if (firstOwn > 0)
+            _txGrants[count++] = first.Gref;
+        for (var i = 0; i < frags; i++)
+        {
+            if (_txSlots[i].Size > 0)
+                _txGrants[count++] = _txSlots[i].Gref;
+        }
+        if (count == 0)
             return true;
-        var page = _txMaps.TryGet(grant);
-        if (page is null)
-            return false;
-        new ReadOnlySpan<byte>(page.Pointer + offset, size).CopyTo(destination);
-        return true;
+        Mapping? pages = null;
+        if (_txMaps is null)
+        {
+            try
+            {
+                pages = _memory.MapMany(_frontendDomain, _txGrants.AsSpan(0, count), writable: false);
+            }
+            catch (GrantException)
+            {
+                return false;
+            }
+        }
+        try
+        {
+            var frame = _txFrame.AsSpan();
+            var p = 0;
+            var at = 0;
+            if (firstOwn > 0)
+            {
+                var page = TxPage(pages, p++);
+                if (page is null)
+                    return false;
+                new ReadOnlySpan<byte>(page + first.Offset, firstOwn).CopyTo(frame);
+                at = firstOwn;
+            }
+            for (var i = 0; i < frags; i++)
+            {
+                var size = _txSlots[i].Size;
+                if (size == 0)
+                    continue;
+                var page = TxPage(pages, p++);
+                if (page is null)
+                    return false;
+                new ReadOnlySpan<byte>(page + _txSlots[i].Offset, size).CopyTo(frame[at..]);
+                at += size;
+            }
+            return true;
+        }
+        finally
+        {
+            if (pages is not null)
+                _memory.Unmap(pages);
+        }
     }
+
+    // The p-th data page of the frame: in the frame's own mapping, or from the kept mappings.
+    private unsafe byte* TxPage(Mapping? pages, int p) =>
+        pages is not null ? pages.Pointer + (p * Page) : _txMaps!.TryGet(_txGrants[p]) is { } kept ? kept.Pointer : null;
 
     private bool Offers(NetifGsoType type) => type switch
     {
@@ -344,15 +400,10 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         for (var i = 0; i < needed; i++)
             ring.TryReadRequest(out _rxSlots[i]);
 
-        // Map every data page first: a bad ref fails the frame before anything is answered.
-        var ok = true;
+        // Map every data page first, in one call: a bad ref fails the frame before anything is answered.
         for (var d = 0; d < dataSlots; d++)
-        {
-            var page = _rxMaps.TryGet(_rxSlots[RequestOf(d, gso)].Gref);
-            _rxPages[d] = page;
-            ok &= page is not null;
-        }
-        if (!ok)
+            _rxGrants[d] = _rxSlots[RequestOf(d, gso)].Gref;
+        if (!CopyIn(frame.Length, dataSlots))
         {
             for (var i = 0; i < needed; i++)
                 ring.TryWriteResponse(new NetifRxResponse { Id = _rxSlots[i].Id, Status = (short)NetifStatus.Error });
@@ -366,12 +417,10 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             FrameChecksum.Validated => NetifRxFlags.DataValidated,
             _ => NetifRxFlags.None,
         };
-        var source = _rxFrame.AsSpan(0, frame.Length);
         var at = 0;
         for (var d = 0; d < dataSlots; d++)
         {
             var chunk = Math.Min(frame.Length - at, Page);
-            source.Slice(at, chunk).CopyTo(new Span<byte>(_rxPages[d]!.Pointer, chunk));
             at += chunk;
             var slotFlags = (d == 0 ? flags | (gso ? NetifRxFlags.ExtraInfo : 0) : NetifRxFlags.None)
                 | (at < frame.Length ? NetifRxFlags.MoreData : NetifRxFlags.None);
@@ -385,10 +434,51 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
                 info.Gso.Type = frame.Offload.GsoType;
                 ring.TryWriteResponse(extra);
             }
-            _rxPages[d] = null;
         }
         _counters.RxFrames++;
         _counters.RxBytes += frame.Length;
+    }
+
+    /// <summary>Copies the frame in <see cref="_rxFrame"/> into the pages of <see cref="_rxGrants"/>, a
+    /// page each, and unmaps them before the frontend can see a response and end its grants (unless
+    /// they are kept). False, having written nothing, when a grant could not be mapped.</summary>
+    private unsafe bool CopyIn(int length, int dataSlots)
+    {
+        if (_rxMaps is not null)
+        {
+            Span<nint> kept = stackalloc nint[Frames.MaxSlots];
+            for (var d = 0; d < dataSlots; d++)
+            {
+                if (_rxMaps.TryGet(_rxGrants[d]) is not { } page)
+                    return false;
+                kept[d] = (nint)page.Pointer;
+            }
+            for (var d = 0; d < dataSlots; d++)
+            {
+                var at = d * Page;
+                _rxFrame.AsSpan(at, Math.Min(length - at, Page)).CopyTo(new Span<byte>((byte*)kept[d], Page));
+            }
+            return true;
+        }
+        Mapping pages;
+        try
+        {
+            pages = _memory.MapMany(_frontendDomain, _rxGrants.AsSpan(0, dataSlots), writable: true);
+        }
+        catch (GrantException)
+        {
+            return false;
+        }
+        try
+        {
+            // One contiguous view: page d holds bytes d * 4096 onwards.
+            _rxFrame.AsSpan(0, length).CopyTo(new Span<byte>(pages.Pointer, length));
+        }
+        finally
+        {
+            _memory.Unmap(pages);
+        }
+        return true;
     }
 
     // The extra-info slot takes the second request, so data slot d >= 1 uses request d + 1.
@@ -411,8 +501,8 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     /// <summary>Unmaps everything. Only once both loops have ended.</summary>
     public void Dispose()
     {
-        _txMaps.Dispose();
-        _rxMaps.Dispose();
+        _txMaps?.Dispose();
+        _rxMaps?.Dispose();
         // Unmap the rings while their channels are open, so that their notifications' events go out.
         _memory.Unmap(_txRing);
         _memory.Unmap(_rxRing);

@@ -36,6 +36,15 @@ public sealed record NetbackOptions
     /// <summary>A name for the interface in metrics and messages.</summary>
     public string Name { get; init; } = "vif";
 
-    /// <summary>Grant mappings kept per queue and direction, so that pages the frontend reuses are mapped once.</summary>
+    /// <summary>
+    /// Keep the frontend's data pages mapped across frames, up to <see cref="MappingCacheSize"/> per
+    /// queue and direction, rather than mapping each frame's pages and unmapping them before its
+    /// responses. Only for a frontend that keeps its grants for the whole connection, as this
+    /// project's netfront does. netif has no persistent grants: Linux's netfront ends each grant as it
+    /// reads the response and stops using a device whose backend still maps the page. Off by default.
+    /// </summary>
+    public bool KeepMappings { get; init; }
+
+    /// <summary>Grant mappings kept per queue and direction with <see cref="KeepMappings"/>.</summary>
     public int MappingCacheSize { get; init; } = 1024;
 }

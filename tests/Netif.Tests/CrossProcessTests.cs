@@ -41,7 +41,7 @@ public sealed class CrossProcessTests
     public async Task A_hundred_thousand_random_frames_of_60_to_9000_bytes_cross_each_way_intact()
     {
         await using var scene = await Scene.StartAsync();
-        await using var netback = scene.Start("netback --loopback --mtu 9000");
+        await using var netback = scene.Start("netback --loopback --mtu 9000 --keep-mappings");
         await netback.WaitForAsync("netback: serving");
         await using var netfront = scene.Start("netfront --send 100000 --size 60-9000");
 

@@ -21,7 +21,7 @@ internal sealed class RawFrontend : IAsyncDisposable
     private readonly InHeapDomain _back, _front;
     private readonly Share _txRing, _rxRing, _pages, _rxPages;
 
-    public RawFrontend(NetfrontFeatures? features = null)
+    public RawFrontend(NetfrontFeatures? features = null, NetbackOptions? options = null)
     {
         _back = InHeapDomain.Open(_events, _grants, 0);
         _front = InHeapDomain.Open(_events, _grants, 1);
@@ -35,7 +35,7 @@ internal sealed class RawFrontend : IAsyncDisposable
         var rendezvous = new NetfrontRendezvous(1, features ?? new NetfrontFeatures { Sg = true, GsoTcpV4 = true, GsoTcpV6 = true },
             [new NetifQueueRefs(_txRing.Refs[0], _rxRing.Refs[0], port, port)]);
         (Link, Outside) = NetworkLink.CreatePair();
-        Netback = Netback<InHeapEvents, InHeapMemory>.Attach(_back.Events, _back.Memory, rendezvous, Link);
+        Netback = Netback<InHeapEvents, InHeapMemory>.Attach(_back.Events, _back.Memory, rendezvous, Link, options);
     }
 
     public Channel Channel { get; }
@@ -45,6 +45,9 @@ internal sealed class RawFrontend : IAsyncDisposable
     public QueueLink Outside { get; }
     public Netback<InHeapEvents, InHeapMemory> Netback { get; }
     public unsafe byte* TxRingPointer => _txRing.Pointer;
+
+    /// <summary>Pages the backend maps now: its two ring pages, and any data page it still holds.</summary>
+    public int BackendMappings => _grants.LiveMappings;
 
     /// <summary>A page the backend may map read-only, and its ref.</summary>
     public GrantRef PageRef(int i) => _pages.Refs[i];
