@@ -9,6 +9,15 @@ since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 10
 on_exit() { CLEANUPS+=("$*"); }
 cleanup_all() { local c; for c in "${CLEANUPS[@]}"; do eval "$c" >/dev/null 2>&1; done; }
 
+# sweep: what a failed check may have left behind. A process still holding the output would keep dom0
+# from powering off, and a guest would keep its pages.
+sweep() {
+    pkill -9 -f "$MIRAGE" 2>/dev/null
+    pkill -9 -f "^$BIN/" 2>/dev/null
+    local d
+    for d in $(xl list 2>/dev/null | awk 'NR > 2 { print $1 }'); do xl destroy "$d" 2>/dev/null; done
+}
+
 # mirage <args...>: the mirage command under test
 mirage() { dotnet "$MIRAGE" "$@"; }
 

@@ -23,8 +23,11 @@ for check in "${CHECKS[@]}"; do
     if ! declare -F "$fn" >/dev/null; then
         echo "FAIL $check: no such check"; failed=$((failed + 1)); continue
     fi
-    why=$("$fn" 2>"$WORK/$check.err")
-    if [ $? -eq 0 ]; then
+    # in this shell, not a subshell, so that the check's on_exit registrations and state outlive it
+    "$fn" >"$WORK/$check.out" 2>"$WORK/$check.err"
+    status=$?
+    why=$(tr '\n' ' ' < "$WORK/$check.out" | sed 's/ *$//')
+    if [ $status -eq 0 ]; then
         echo "PASS $check ($(since "$start") ms)${why:+ $why}"; passed=$((passed + 1))
     else
         echo "FAIL $check: ${why:-failed}"; failed=$((failed + 1))
@@ -32,5 +35,6 @@ for check in "${CHECKS[@]}"; do
     fi
 done
 cleanup_all
+sweep
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
