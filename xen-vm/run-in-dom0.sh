@@ -15,6 +15,7 @@
 #                   there; TCG is much slower than native for CPU-heavy work)
 #   XENVM_MEM       VM memory in MiB (default 4096); XENVM_DOM0_MEM dom0 memory (default 2048M)
 #   XENVM_SMP       vCPUs (default: number of host CPUs, max 4)
+#   XENVM_CPU       QEMU's CPU model under TCG (default max,xsave=off; see below)
 #   XENVM_TIMEOUT   seconds before the VM is killed (default 1800) -> exit 124
 #   XENVM_XENSTORED xenstored (C, default) | oxenstored
 #   XENVM_DOTNET    host .NET root to share (default /usr/share/dotnet; empty = none)
@@ -53,7 +54,10 @@ if [ "$ACCEL" = kvm ]; then
     ACCEL_ARGS=(-accel kvm -cpu host)
     XEN_EXTRA=""
 else
-    ACCEL_ARGS=(-accel tcg,thread=multi,tb-size=512 -cpu max)
+    # Without xsave=off, user processes in dom0 and in a PV guest crash at random (SIGSEGV, "malloc():
+    # corrupted top size") once a second domain runs: register state saved and restored with XSAVE does
+    # not survive Xen's switches between domains under QEMU 7.2's TCG. Dom0 alone runs fine either way.
+    ACCEL_ARGS=(-accel tcg,thread=multi,tb-size=512 -cpu "${XENVM_CPU:-max,xsave=off}")
     # Xen's SMAP/SMEP handling of PV guest frames trips over TCG: dom0 dies with #PF in
     # create_bounce_frame unless they are disabled.
     XEN_EXTRA="smap=0 smep=0"
