@@ -146,7 +146,9 @@ EOF
 # nf_netback <device> <tap> <mac> <queues> <dom0 address>: one netback for the guest, its TAP up.
 nf_netback() {
     local dev=$1 tap=$2 mac=$3 queues=$4 addr=$5
-    mirage netback --backend xenctrl --frontend-domain "$NF_DOMID" --device "$dev" --tap "$tap" \
+    # .NET's W^X double mapping of JIT'd code (memfd:doublemapper) traps under QEMU's TCG in dom0
+    # ("invalid opcode", or a segfault): map JIT'd code once.
+    DOTNET_EnableWriteXorExecute=0 mirage netback --backend xenctrl --frontend-domain "$NF_DOMID" --device "$dev" --tap "$tap" \
         --mac "$mac" --queues "$queues" --mtu 9000 > "$WORK/nf-vif$dev.log" 2>&1 &
     echo $! >> "$NF_PIDS"
     wait_until 300 ip link show "$tap" || { echo "netback vif $dev made no TAP $tap"; return 1; }
