@@ -30,8 +30,8 @@ internal static class NetifDemo
                     throw new InvalidOperationException("The Xenstore daemon did not start.");
                 await Task.Delay(50, cancellationToken).ConfigureAwait(false);
             }
-            Console.WriteLine("2. Domain 0 creates vif 0 for domain 1 and serves it, sending every frame back: mirage netback --loopback");
-            netback = Start(socket, root, "netback", "--loopback");
+            Console.WriteLine("2. Domain 0 creates vif 0 for domain 1 and serves it, sending every frame back: mirage netback --loopback --keep-mappings");
+            netback = Start(socket, root, "netback", "--loopback", "--keep-mappings");
             Console.WriteLine("3. Domain 1 finds it through Xenstore (InitWait, Initialised, Connected), sends frames with checksums");
             Console.WriteLine("   and checks each one that comes back: mirage netfront --send N --size S");
             foreach (var (count, size) in new[] { (100_000, 64), (50_000, 1500) })

@@ -82,8 +82,11 @@ internal static class NetifBench
             var device = new XenbusDevice(NetifXenstore.DeviceType, 0, 1, 0);
             await Xenbus.CreateDeviceAsync(store, device).ConfigureAwait(false);
             var link = new BenchLink(count, size, toBackend);
-            // The frontend is killed, not closed: do not wait for it to follow the close.
-            var netback = new NetbackDevice<UnixEvents, UnixMemory>(store, device, events, memory, link) { CloseTimeout = TimeSpan.FromMilliseconds(50) };
+            // The frontend is killed, not closed: do not wait for it to follow the close. It is this project's
+            // netfront, which keeps its grants, so the pages stay mapped across frames as before Linux's
+            // netfront made mapping per frame the default.
+            var options = new NetbackOptions { KeepMappings = true };
+            var netback = new NetbackDevice<UnixEvents, UnixMemory>(store, device, events, memory, link, options) { CloseTimeout = TimeSpan.FromMilliseconds(50) };
             var serving = netback.RunAsync(stop.Token);
             using var child = StartPeer(socket, root, toBackend ? "send" : "receive", count.ToString(CultureInfo.InvariantCulture), size.ToString(CultureInfo.InvariantCulture));
             double rate;
