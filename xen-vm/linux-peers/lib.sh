@@ -12,7 +12,8 @@ cleanup_all() { local c; for c in "${CLEANUPS[@]}"; do eval "$c" >/dev/null 2>&1
 # sweep: what a failed check may have left behind. A process still holding the output would keep dom0
 # from powering off, and a guest would keep its pages.
 sweep() {
-    pkill -9 -f "$MIRAGE" 2>/dev/null
+    # "dotnet <dll>", not the bare path: run-all.sh's own command line names the dll too
+    pkill -9 -f "dotnet $MIRAGE" 2>/dev/null
     pkill -9 -f "^$BIN/" 2>/dev/null
     local d
     for d in $(xl list 2>/dev/null | awk 'NR > 2 { print $1 }'); do xl destroy "$d" 2>/dev/null; done
