@@ -101,8 +101,10 @@ public sealed class NetbackDevice<TEvents, TMemory>
                 catch (Exception e) when (e is NetifProtocolException or ArgumentException or GrantException or EventChannelException)
                 {
                     // Stale or bad keys: close, which a live frontend follows and then publishes anew.
+                    // A dead one stays where it was: wait for it to move rather than retry the same keys.
                     ConnectionFailed?.Invoke(this, e);
                     await CloseAsync(cancellationToken).ConfigureAwait(false);
+                    await Xenbus.WaitForStateAsync(_store, fe, s => s is not (XenbusState.Initialised or XenbusState.Connected), cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 Volatile.Write(ref _current, netback);

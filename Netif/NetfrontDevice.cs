@@ -75,7 +75,13 @@ public sealed class NetfrontDevice<TEvents, TMemory>
             await Xenbus.SetStateAsync(_store, fe, XenbusState.Initialising, cancellationToken).ConfigureAwait(false);
             while (true)
             {
-                await Xenbus.WaitForStateAsync(_store, be, s => s == XenbusState.InitWait, cancellationToken).ConfigureAwait(false);
+                // A backend may close while we wait, after it failed to attach to our last keys: follow it,
+                // as Linux's netfront does, or both ends would wait for each other.
+                if (await Xenbus.WaitForStateAsync(_store, be, s => s is XenbusState.InitWait or XenbusState.Closing, cancellationToken).ConfigureAwait(false) == XenbusState.Closing)
+                {
+                    await FollowCloseAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
                 var offered = await NetifXenstore.ReadBackendAsync(_store, be, cancellationToken).ConfigureAwait(false);
                 var mac = _options.Mac ?? await NetifXenstore.ReadMacAsync(_store, fe, cancellationToken).ConfigureAwait(false);
                 using var netfront = Netfront<TEvents, TMemory>.Create(_events, _memory, Device.BackendDomain, offered, _options with { Mac = mac });
@@ -102,22 +108,7 @@ public sealed class NetfrontDevice<TEvents, TMemory>
                     state = await Xenbus.WaitForStateAsync(_store, be, s => s != XenbusState.Connected, cancellationToken).ConfigureAwait(false);
                 }
                 if (state is XenbusState.Closing or XenbusState.Closed)
-                {
-                    // The backend closes: follow, then say we are ready for the next one.
-                    await CloseAsync(cancellationToken).ConfigureAwait(false);
-                    using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-                    {
-                        timeout.CancelAfter(CloseTimeout);
-                        try
-                        {
-                            await Xenbus.WaitForStateAsync(_store, be, s => s != XenbusState.Closing, timeout.Token).ConfigureAwait(false);
-                        }
-                        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                        {
-                        }
-                    }
-                    await Xenbus.SetStateAsync(_store, fe, XenbusState.Initialising, cancellationToken).ConfigureAwait(false);
-                }
+                    await FollowCloseAsync(cancellationToken).ConfigureAwait(false);
                 // InitWait: a new backend. Anything else: wait for one.
             }
         }
@@ -170,6 +161,24 @@ public sealed class NetfrontDevice<TEvents, TMemory>
             // The store went: the session cannot be told of a new backend, so it ends.
         }
         await gone.CancelAsync().ConfigureAwait(false);
+    }
+
+    // The backend closes: follow, then say we are ready for the next one.
+    private async Task FollowCloseAsync(CancellationToken cancellationToken)
+    {
+        await CloseAsync(cancellationToken).ConfigureAwait(false);
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            timeout.CancelAfter(CloseTimeout);
+            try
+            {
+                await Xenbus.WaitForStateAsync(_store, Device.BackendPath, s => s != XenbusState.Closing, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+        }
+        await Xenbus.SetStateAsync(_store, Device.FrontendPath, XenbusState.Initialising, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task CloseAsync(CancellationToken cancellationToken)

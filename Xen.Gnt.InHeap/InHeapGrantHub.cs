@@ -47,7 +47,9 @@ public sealed class InHeapGrantHub : IDisposable
     /// <summary>
     /// Simulates the crash of <paramref name="domain"/>: its mappings and shares go away and their
     /// unmap notifications fire. Pages that peers still map stay valid for them until they unmap.
-    /// Killing a domain that is not open does nothing.
+    /// The dead domain's own views stay addressable, as private zero pages, until they are disposed:
+    /// its drivers, if still running in this process, read zeros and write to no one instead of
+    /// faulting. Killing a domain that is not open does nothing.
     /// </summary>
     public void Kill(ushort domain)
     {
@@ -161,40 +163,83 @@ public sealed class InHeapGrantHub : IDisposable
 
     internal void Release(InHeapShare share)
     {
-        var owner = share.Owner;
         lock (_gate)
         {
-            ClearByte(share.Base, share.Notify);
+            var attached = Detach(share);
             View.Destroy(share.Base, share.PageCount);
-            foreach (var grant in share.Grants)
-            {
-                grant.Shared = false;
-                // A page that a peer still maps stays taken, ref and all, until the peer unmaps.
-                if (grant.MapCount == 0)
-                    Forget(grant);
-            }
-            owner.Shares.Remove(share);
-            _liveShares--;
-            _liveGrants -= share.PageCount;
+            if (!attached)
+                return;
         }
-        SendEvent(owner, share.Notify);
+        SendEvent(share.Owner, share.Notify);
     }
 
     internal void Release(InHeapMapping mapping)
     {
         lock (_gate)
         {
-            ClearByte(mapping.Base, mapping.Notify);
+            var attached = Detach(mapping);
             View.Destroy(mapping.Base, mapping.PageCount);
-            foreach (var grant in mapping.Grants)
-            {
-                if (--grant.MapCount == 0 && !grant.Shared)
-                    Forget(grant);
-            }
-            mapping.Mapper.Mappings.Remove(mapping);
-            _liveMappings--;
+            if (!attached)
+                return;
         }
         SendEvent(mapping.Mapper, mapping.Notify);
+    }
+
+    // A dead domain's share or mapping lets go of the pages as if released, but its view becomes
+    // private zero pages until it is disposed: code of the dead domain that still runs in this process
+    // then touches nothing shared, instead of faulting on an unmapped address.
+    private void Orphan(InHeapShare share)
+    {
+        lock (_gate)
+        {
+            if (!Detach(share))
+                return;
+            View.Blank(share.Base, share.PageCount, share.Writable);
+        }
+        SendEvent(share.Owner, share.Notify);
+    }
+
+    private void Orphan(InHeapMapping mapping)
+    {
+        lock (_gate)
+        {
+            if (!Detach(mapping))
+                return;
+            View.Blank(mapping.Base, mapping.PageCount, mapping.Writable);
+        }
+        SendEvent(mapping.Mapper, mapping.Notify);
+    }
+
+    // Gives the share's pages back, after clearing its notification byte; false if that was done already.
+    private bool Detach(InHeapShare share)
+    {
+        if (!share.Owner.Shares.Remove(share))
+            return false;
+        ClearByte(share.Base, share.Notify);
+        foreach (var grant in share.Grants)
+        {
+            grant.Shared = false;
+            // A page that a peer still maps stays taken, ref and all, until the peer unmaps.
+            if (grant.MapCount == 0)
+                Forget(grant);
+        }
+        _liveShares--;
+        _liveGrants -= share.PageCount;
+        return true;
+    }
+
+    private bool Detach(InHeapMapping mapping)
+    {
+        if (!mapping.Mapper.Mappings.Remove(mapping))
+            return false;
+        ClearByte(mapping.Base, mapping.Notify);
+        foreach (var grant in mapping.Grants)
+        {
+            if (--grant.MapCount == 0 && !grant.Shared)
+                Forget(grant);
+        }
+        _liveMappings--;
+        return true;
     }
 
     internal void Close(GrantDomain domain)
@@ -213,9 +258,9 @@ public sealed class InHeapGrantHub : IDisposable
         }
         // Each fires its notification, as the kernel does when a process dies.
         foreach (var mapping in mappings)
-            mapping.Dispose();
+            Orphan(mapping);
         foreach (var share in shares)
-            share.Dispose();
+            Orphan(share);
         lock (_gate)
         {
             if (domain.Pages.InUse == 0)

@@ -54,7 +54,7 @@ public readonly struct InHeapMemory : IMemory
         share.Dispose();
     }
 
-    /// <summary>Unmaps and unshares everything the domain holds and leaves the hub; the domain may then be opened again.</summary>
+    /// <summary>Unmaps and unshares everything the domain holds and leaves the hub, as <see cref="InHeapGrantHub.Kill"/> does; the domain may then be opened again.</summary>
     public void Dispose()
     {
         if (_domain is not null)

@@ -29,6 +29,17 @@ internal static class View
         return reserved;
     }
 
+    /// <summary>Replaces the pages of a view with private zero pages, at the same address and protection.</summary>
+    public static void Blank(nint address, int pageCount, bool writable)
+    {
+        var prot = writable ? Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE : Interop.Libc.PROT_READ;
+        var blanked = Interop.Libc.MMap(address, (nuint)pageCount * PageBuffer.PageSize, prot,
+            Interop.Libc.MAP_PRIVATE | Interop.Libc.MAP_ANONYMOUS | Interop.Libc.MAP_FIXED, -1, 0);
+        // Like munmap, this fails only for a bad range, which would be this backend's own bug.
+        if (blanked != address)
+            throw new InvalidOperationException($"Blanking {pageCount} pages at 0x{address:x} failed ({Interop.LastError()}).");
+    }
+
     public static void Destroy(nint address, int pageCount)
     {
         // munmap fails only for a bad range, which would be this backend's own bug.

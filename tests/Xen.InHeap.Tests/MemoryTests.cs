@@ -304,9 +304,35 @@ public sealed class MemoryTests : IDisposable
         _hub.Kill(3);
         Assert.Equal(0, share.ReadOnlySpan[9]);
         Assert.Equal([4u], sent);
-        Assert.True(mapping.IsReleased);
         Assert.Equal(0, _hub.LiveMappings);
         Assert.True(dom3.IsDisposed);
+        mapping.Dispose();
+    }
+
+    [Fact]
+    public void A_killed_domains_views_are_cut_off_from_the_pages_but_stay_addressable_until_disposed()
+    {
+        // Its drivers may still run in this process: they must neither fault nor reach a live peer.
+        using var dom3 = _hub.Open(3);
+        using var theirs = _dom1.Share(3, 1, writable: true);
+        var mine = dom3.Share(1, 1, writable: true);
+        var mapping = dom3.Map(1, theirs.Refs[0], writable: true);
+        using var peerView = _dom1.Map(3, mine.Refs[0], writable: true);
+        theirs.Span[5] = 1;
+        mine.Span[5] = 2;
+        _hub.Kill(3);
+
+        Assert.Equal(0, mapping.ReadOnlySpan[5]);
+        Assert.Equal(0, mine.ReadOnlySpan[5]);
+        mapping.Span[6] = 3;
+        mine.Span[6] = 4;
+        Assert.Equal(0, theirs.ReadOnlySpan[6]);
+        Assert.Equal(0, peerView.ReadOnlySpan[6]);
+        Assert.Equal(2, peerView.ReadOnlySpan[5]);
+        mapping.Dispose();
+        mine.Dispose();
+        Assert.Equal(1, _hub.LiveMappings);
+        Assert.Equal(1, _hub.LiveShares);
     }
 
     [Fact]
@@ -316,7 +342,7 @@ public sealed class MemoryTests : IDisposable
         share.Span[0] = 33;
         var mapping = _dom2.Map(1, share.Refs[0], writable: true);
         _hub.Kill(1);
-        Assert.True(share.IsReleased);
+        Assert.Equal(0, share.ReadOnlySpan[0]);
         Assert.Equal(33, mapping.ReadOnlySpan[0]);
         mapping.Span[0] = 34;
         Assert.Equal(1, _hub.PagesHeld);
@@ -369,7 +395,7 @@ public sealed class MemoryTests : IDisposable
         _dom2.Dispose();   // ends `back`, and its page mapped by dom1 stays until dom1 goes
         Assert.Equal(1, _hub.PagesHeld);
         _dom1.Dispose();
-        Assert.True(backMapping.IsReleased);
+        backMapping.Dispose();
 
         Assert.Equal(0, _hub.LiveGrants);
         Assert.Equal(0, _hub.LiveShares);
