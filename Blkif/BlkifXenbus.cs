@@ -89,9 +89,14 @@ public static class BlkifXenbus
         }
     }
 
+    // How long a backend waits for the frontend to follow the close of a device a dead backend left connected.
+    private static readonly TimeSpan LeftoverCloseTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>
-    /// Backend: publishes <paramref name="backend"/>'s keys, goes <see cref="XenbusState.InitWait"/>,
-    /// waits for the frontend's rings, connects to them and goes <see cref="XenbusState.Connected"/>.
+    /// Backend: closes the device first if a dead backend left it connected
+    /// (<see cref="Xenbus.CloseLeftoverAsync"/>), publishes <paramref name="backend"/>'s keys, goes
+    /// <see cref="XenbusState.InitWait"/>, waits for the frontend's rings, connects to them and goes
+    /// <see cref="XenbusState.Connected"/>.
     /// </summary>
     /// <exception cref="XenstoreException">The frontend closed instead of connecting (<see cref="XsError.EIO"/>).</exception>
     /// <exception cref="InvalidDataException">The frontend published malformed or out-of-range keys.</exception>
@@ -103,7 +108,13 @@ public static class BlkifXenbus
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(backend);
+        // A backend that died left the frontend on rings nobody serves, with requests that will never
+        // be answered: closing makes Linux's blkfront reconnect and send them again.
+        var closed = await Xenbus.CloseLeftoverAsync(client, device, LeftoverCloseTimeout, cancellationToken).ConfigureAwait(false);
         await Xenbus.BackendInitWaitAsync(client, device, BlkifXenstoreKeys.Backend(backend.Info), cancellationToken).ConfigureAwait(false);
+        // The frontend that followed that close starts again from Closed when it sees InitWait.
+        if (closed)
+            await Xenbus.WaitForStateAsync(client, device.FrontendPath, s => s != XenbusState.Closed, cancellationToken).ConfigureAwait(false);
         await Xenbus.BackendConnectAsync(client, device, async c =>
         {
             var keys = await ReadKeysAsync(c, device.FrontendPath, cancellationToken).ConfigureAwait(false);

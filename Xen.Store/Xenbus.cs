@@ -143,6 +143,37 @@ public static class Xenbus
         return state;
     }
 
+    /// <summary>
+    /// Backend, before its first step: closes the device the standard way if a backend before this one
+    /// left it <see cref="XenbusState.Initialised"/> or <see cref="XenbusState.Connected"/> (it died
+    /// without closing), so that the frontend lets go of the old rings and starts again. Linux's
+    /// blkfront reconnects from <see cref="XenbusState.Closed"/> once the backend goes
+    /// <see cref="XenbusState.InitWait"/>; it ignores InitWait while it is still Connected. Waits at most
+    /// <paramref name="timeout"/> for the frontend to follow. Returns whether there was anything to close.
+    /// </summary>
+    public static async Task<bool> CloseLeftoverAsync(XenstoreClient backend, XenbusDevice device, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(device);
+        if (await ReadStateAsync(backend, device.BackendPath, cancellationToken).ConfigureAwait(false) is not (XenbusState.Initialised or XenbusState.Connected))
+            return false;
+        await SetStateAsync(backend, device.BackendPath, XenbusState.Closing, cancellationToken).ConfigureAwait(false);
+        using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            wait.CancelAfter(timeout);
+            try
+            {
+                await WaitForStateAsync(backend, device.FrontendPath, s => s is XenbusState.Closing or XenbusState.Closed or XenbusState.Unknown, wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A frontend that does not follow is closed all the same.
+            }
+        }
+        await SetStateAsync(backend, device.BackendPath, XenbusState.Closed, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     /// <summary>Backend, first step: publishes <paramref name="features"/> (key, value) under its directory and moves to <see cref="XenbusState.InitWait"/>, in one transaction.</summary>
     public static Task BackendInitWaitAsync(XenstoreClient backend, XenbusDevice device, IEnumerable<KeyValuePair<string, string>> features, CancellationToken cancellationToken = default)
     {

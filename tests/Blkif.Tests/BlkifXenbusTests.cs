@@ -217,6 +217,33 @@ public sealed class BlkifXenbusTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_new_backend_closes_a_device_a_dead_backend_left_connected_and_the_frontend_connects_again()
+    {
+        var (dead, old) = await ConnectAsync();
+        // The backend dies: its rings go, its state stays Connected, and so does the frontend's.
+        await dead.DisposeAsync();
+        // The frontend behaves as Linux's blkfront: it follows a close, then starts again from Closed.
+        var frontend = Task.Run(async () =>
+        {
+            await Xenbus.WaitForStateAsync(_frontClient, Device.BackendPath, s => s == XenbusState.Closing, TestData.Timeout());
+            await old.DisposeAsync();
+            await Xenbus.SetStateAsync(_frontClient, Device.FrontendPath, XenbusState.Closed);
+            await Xenbus.WaitForStateAsync(_frontClient, Device.BackendPath, s => s == XenbusState.InitWait, TestData.Timeout());
+            return await BlkifXenbus.ConnectFrontendAsync(_frontClient, Device, _front.Events, _front.Memory, null, TestData.Timeout());
+        });
+        await using var back = NewBackend();
+        await BlkifXenbus.ConnectBackendAsync(_backClient, Device, back, TestData.Timeout());
+        await using var front = await frontend;
+
+        var data = TestData.Pattern(16 << 10, 7);
+        await front.WriteAsync(0, data, TestData.Timeout());
+        var read = new byte[data.Length];
+        await front.ReadAsync(0, read, TestData.Timeout());
+        Assert.Equal(data, read);
+        Assert.Equal(XenbusState.Connected, await Xenbus.ReadStateAsync(_toolstack, Device.BackendPath));
+    }
+
+    [Fact]
     public async Task A_backend_given_malformed_frontend_keys_refuses_them()
     {
         await using var back = NewBackend();

@@ -109,9 +109,17 @@ head -c 12345 /dev/urandom > /mnt/small
 (cd /mnt && sha256sum small d/f*) | sed 's/^/sha /'
 sync
 umount /mnt || { echo "umount failed"; exit 16; }
+# The yardstick: the same benchmark on xvdb, which Linux's xen-blkback serves.
+n=0
+until [ "\$(cat /sys/block/xvdb/size 2>/dev/null)" -gt 0 ] 2>/dev/null; do
+    n=\$((n + 1)); [ \$n -lt 600 ] || break
+    sleep 0.2
+done
+[ -b /dev/xvdb ] && blkbench /dev/xvdb 128 | sed 's/^/linux-/'
 echo "fs done"
 EOF
     BLK_FILES="$BIN/blkbench $(blk_mke2fs_files)" blk_start blkfs "$script" "$img" || return 1
+    blk_linux_vbd "$WORK/fs-linux.img" 256 >&2 || echo "no xvdb from Linux's xen-blkback" >&2
     keys=$(blk_frontend_keys) || keys=
     blk_finish blkfs 900 || return 1
     [ -n "$keys" ] || { echo "the frontend never reached Connected"; return 1; }
@@ -136,9 +144,33 @@ EOF
     # max_segments above 11 means indirect descriptors (Linux: 256 indirect segments, 2 grants per 8 KiB segment)
     [ "${segs:-0}" -gt 11 ] || { echo "max_segments $segs: no indirect descriptors"; return 1; }
     [ "$cache" = write_back ] || { echo "write cache '$cache': no flush"; return 1; }
-    echo "$keys max_segments=$segs cache=$cache;" \
-         "$(blk_line seq-write blkfs | cut -d' ' -f2-3) write, $(blk_line seq-read blkfs | cut -d' ' -f2-3) read," \
-         "4 KiB random reads $(blk_line rand-read-qd1 blkfs | cut -d' ' -f2-3) QD1, $(blk_line rand-read-qd32 blkfs | cut -d' ' -f2-3) QD32"
+    echo "$keys max_segments=$segs cache=$cache;" "ours: $(blk_figures "" blkfs);" \
+         "Linux's xen-blkback: $(blk_figures linux- blkfs)"
+}
+
+# blk_figures <prefix> <name>: blkbench's figures, as the guest printed them with <prefix>
+blk_figures() {
+    blk_line "$1seq-write" "$2" | grep -q . || { echo "not measured"; return; }
+    echo "$(blk_line "$1seq-write" "$2" | cut -d' ' -f2-3) write, $(blk_line "$1seq-read" "$2" | cut -d' ' -f2-3) read," \
+         "4 KiB random reads $(blk_line "$1rand-read-qd1" "$2" | cut -d' ' -f2-3) QD1, $(blk_line "$1rand-read-qd32" "$2" | cut -d' ' -f2-3) QD32"
+}
+
+# blk_linux_vbd <image> <MiB>: xvdb for the guest, served by Linux's xen-blkback from a loop device
+# over <image>. The keys are those `xl block-attach` and the block hotplug script would write (see
+# linux-backends.sh); each directory is its owner's, readable by the other end.
+blk_linux_vbd() {
+    local img=$1 mib=$2 loop dev=51728
+    local fe=/local/domain/$BLK_DOMID/device/vbd/$dev be=/local/domain/0/backend/vbd/$BLK_DOMID/$dev
+    modprobe -a xen-blkback loop || { echo "cannot load xen-blkback"; return 1; }
+    truncate -s "${mib}M" "$img"
+    loop=$(losetup -f --show "$img") || { echo "no loop device"; return 1; }
+    on_exit "losetup -d $loop"
+    xenstore-write "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/virtual-device" $dev "$fe/device-type" disk "$fe/state" 1 &&
+        xenstore-chmod -r "$fe" "n$BLK_DOMID" r0 &&
+        xenstore-write "$be/frontend" "$fe" "$be/frontend-id" "$BLK_DOMID" "$be/params" "$loop" "$be/type" phy "$be/mode" w \
+            "$be/online" 1 "$be/removable" 0 "$be/bootable" 1 "$be/dev" xvdb "$be/device-type" disk \
+            "$be/physical-device" "$(stat -L -c '%t:%T' "$loop")" "$be/state" 1 &&
+        xenstore-chmod -r "$be" n0 "r$BLK_DOMID" || { echo "cannot write xvdb's keys"; return 1; }
 }
 
 check_blkfront_readonly() { blk_run blk_readonly; }

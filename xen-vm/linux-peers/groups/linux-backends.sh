@@ -47,7 +47,9 @@ lb_remove_device() { xenstore-rm "$2" 2>/dev/null; xenstore-rm "$1" 2>/dev/null;
 # lb_diagnose <frontend dir> <backend dir> <log>: what to look at when a check fails (to stderr)
 lb_diagnose() {
     { echo "--- xenstore $1"; xenstore-ls -f "$1"; echo "--- xenstore $2"; xenstore-ls -f "$2"
-      echo "--- $3"; tail -30 "$3"; echo "--- dmesg"; dmesg | tail -25; } >&2 2>/dev/null
+      echo "--- $3"; tail -30 "$3"; echo "--- dmesg"; dmesg | tail -25
+      # a backend stuck between states is usually xenwatch, blocked in the driver's state change
+      echo "--- xenwatch's kernel stack"; cat "/proc/$(pgrep -x xenwatch)/stack"; } >&2 2>/dev/null
 }
 
 # ---- netif -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 # creates its vif in Xenstore as a toolstack would (the guest's xl config has no vif):
 #   vif 0: one queue (Linux's default on one vCPU), mtu offered 9000   dom0 nf0 10.14.0.1, guest 10.14.0.2
 #   vif 1: two queues                                                  dom0 nf1 10.14.1.1, guest 10.14.1.2
+#   vif 2: Linux's own xen-netback, for the figures to compare with    dom0 vifN.2 10.14.2.1, guest 10.14.2.2
 # The guest raises xen-netfront's max_queues to 2 before the vifs appear; how many queues each vif gets
 # is then the backend's offer. Its script brings each interface up (found by its MAC) and serves
 # commands on TCP port 7000 with busybox nc: dom0 drives each step through the network itself (nf_sh).
@@ -12,6 +13,7 @@ NF_GUEST=netfront
 NF_PORT=7000
 NF_MAC0=00:16:3e:14:00:02
 NF_MAC1=00:16:3e:14:01:02
+NF_MAC2=00:16:3e:14:02:02
 NF_SIZE=$((64 * 1024 * 1024))
 # Each check runs in a subshell of run-all.sh: what the first one sets up is kept in files.
 NF_STATE=$WORK/nf-state      # "up", or why the setup failed; missing before the first check
@@ -54,6 +56,7 @@ up() {
 up $NF_MAC0 10.14.0.2/24 || exit 1
 up $NF_MAC1 10.14.1.2/24 || exit 1
 nc -ll -p $NF_PORT -e /tmp/serve &
+up $NF_MAC2 10.14.2.2/24 &
 # dom0 says when it is done (nf_sh ... "touch /tmp/done"); it destroys the guest in any case.
 i=0
 until [ -e /tmp/done ]; do i=\$((i + 1)); [ \$i -lt 3000 ] || break; sleep 0.5; done
@@ -155,9 +158,29 @@ nf_netback() {
     ip addr add "$addr" dev "$tap" && ip link set "$tap" up
 }
 
+# nf_linux_vif: vif 2, served by Linux's xen-netback in dom0. The keys are those `xl network-attach`
+# and the vif hotplug script would write (see linux-backends.sh), for the guest's domain; each
+# directory is its owner's, readable by the other end, as libxl leaves them.
+nf_linux_vif() {
+    local fe=/local/domain/$NF_DOMID/device/vif/2 be=/local/domain/0/backend/vif/$NF_DOMID/2
+    local vif=vif$NF_DOMID.2
+    modprobe xen-netback || { echo "cannot load xen-netback"; return 1; }
+    xenstore-write "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/handle" 2 "$fe/mac" $NF_MAC2 "$fe/state" 1 &&
+        xenstore-chmod -r "$fe" "n$NF_DOMID" r0 &&
+        xenstore-write "$be/frontend" "$fe" "$be/frontend-id" "$NF_DOMID" "$be/handle" 2 "$be/mac" $NF_MAC2 \
+            "$be/script" /etc/xen/scripts/vif-route "$be/type" vif "$be/online" 1 "$be/hotplug-status" connected "$be/state" 1 &&
+        xenstore-chmod -r "$be" n0 "r$NF_DOMID" || { echo "cannot write vif 2's keys"; return 1; }
+    wait_until 120 ip link show "$vif" || { echo "xen-netback made no $vif"; return 1; }
+    ip addr add 10.14.2.1/24 dev "$vif" && ip link set "$vif" up || return 1
+    wait_until 300 nf_sh 10.14.2.2 true || { echo "the guest never answered over vif 2 (backend state $(xenstore-read "$be/state"))"; return 1; }
+}
+
 nf_logs() {
     local f
     for f in "$WORK"/nf-vif*.log; do echo "== ${f##*/}"; tail -20 "$f"; done >&2
+    echo "== xenstore" >&2
+    xenstore-ls -f "/local/domain/$NF_DOMID/device/vif" >&2 2>/dev/null
+    xenstore-ls -f "/local/domain/0/backend/vif/$NF_DOMID" >&2 2>/dev/null
     echo "== dom0's kernel" >&2
     dmesg | grep -iE 'segfault|traps|xen|vif|nf[01]' | tail -15 >&2
     echo "== guest console" >&2
@@ -186,6 +209,8 @@ nf_setup() {
     if ! wait_until 600 nf_sh 10.14.0.2 true || ! wait_until 120 nf_sh 10.14.1.2 true; then
         echo "the guest never answered over its vifs"; nf_logs; return 1
     fi
+    # Linux's netback is only the yardstick: without it, the checks still run and say so.
+    nf_linux_vif > "$WORK/nf-linux" 2>&1 && echo up > "$WORK/nf-linux"
     NF_IF0=$(nf_sh 10.14.0.2 "cat /tmp/if-$NF_MAC0")
     NF_IF1=$(nf_sh 10.14.0.2 "cat /tmp/if-$NF_MAC1")
     echo "$NF_DOMID $NF_IF0 $NF_IF1" > "$WORK/nf-guest"
@@ -241,7 +266,15 @@ check_netfront_ping() {
 check_netfront_tcp() {
     nf_up || return 1
     nf_transfer 10.14.0.2 10.14.0.1 $NF_SIZE "vif 0" || { nf_logs; return 1; }
-    echo "$NF_RATES"
+    local ours=$NF_RATES
+    # The same transfer through Linux's xen-netback, in the same guest and sitting.
+    if [ "$(cat "$WORK/nf-linux")" != up ]; then
+        echo "$ours; Linux's xen-netback not measured: $(tr '\n' ' ' < "$WORK/nf-linux")"
+    elif nf_transfer 10.14.2.2 10.14.2.1 $NF_SIZE "vif 2 (Linux's netback)"; then
+        echo "ours: $ours; Linux's xen-netback: $NF_RATES"
+    else
+        echo "$ours; through Linux's xen-netback the transfer failed"
+    fi
 }
 
 check_netfront_mtu9000() {
