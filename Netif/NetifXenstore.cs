@@ -108,8 +108,10 @@ public static class NetifXenstore
         var count = await Read("multi-queue-num-queues").ConfigureAwait(false);
         if (count is < 1 or > NetbackFeatures.QueueLimit)
             throw new NetifProtocolException($"The frontend at {frontendPath} asks for {count} queues.");
+        // One queue's keys are flat even when multi-queue-num-queues says 1: Linux's netfront writes it
+        // whenever the backend offers multi-queue-max-queues, and its netback reads it this way.
         var queues = new NetifQueueRefs[count ?? 1];
-        if (count is null)
+        if (queues.Length == 1)
             queues[0] = await ReadQueueAsync(store, frontendPath, cancellationToken).ConfigureAwait(false);
         else
             for (var i = 0; i < queues.Length; i++)

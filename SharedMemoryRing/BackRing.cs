@@ -35,15 +35,24 @@ public sealed unsafe class BackRing<TRequest, TResponse>
         _c.Producer = _c.Consumer = _c.Seen = _c.Published = firstIndex;
     }
 
-    /// <summary>Attaches the backend to the frontend's ring in <paramref name="pages"/>, without writing to it.
-    /// The pages must outlive the ring.</summary>
+    /// <summary>
+    /// Attaches the backend to the frontend's ring in <paramref name="pages"/>, without writing to it,
+    /// where the ring stands: at its published <c>rsp_prod</c>, as Linux's backends attach. A new ring
+    /// has it at 0. A ring whose backend died goes on from there: the requests it consumed but never
+    /// answered are consumed again. The pages must outlive the ring.
+    /// </summary>
     /// <exception cref="ArgumentException">The pages are read-only or too small for one entry.</exception>
+    /// <exception cref="RingProtocolException">The ring claims more unanswered requests than it has slots.</exception>
     public static BackRing<TRequest, TResponse> Attach(PageBuffer pages)
     {
         ArgumentNullException.ThrowIfNull(pages);
         if (!pages.Writable)
             throw new ArgumentException("A shared ring must be writable.", nameof(pages));
-        return new BackRing<TRequest, TResponse>(pages.Pointer, pages.Length, 0);
+        var header = (SharedRingHeader*)pages.Pointer;
+        var rspProd = Volatile.Read(ref header->RspProd);
+        var ring = new BackRing<TRequest, TResponse>(pages.Pointer, pages.Length, rspProd);
+        _ = ring.UnconsumedRequests;   // checks req_prod against the ring's size
+        return ring;
     }
 
     /// <summary>

@@ -217,6 +217,28 @@ public sealed class XenbusHandshakeTests
     }
 
     [Fact]
+    public async Task One_queue_keys_are_read_flat_even_with_multi_queue_num_queues_1_as_Linuxs_netfront_writes_them()
+    {
+        await using var net = await XenstoreNet.CreateAsync();
+        var fe = XenstoreNet.Device.FrontendPath;
+        // What Linux's netfront writes for one queue when the backend offers multi-queue-max-queues
+        // (drivers/net/xen-netfront.c, talk_to_netback).
+        await net.Dom1.WriteAsync(fe + "/multi-queue-num-queues", "1");
+        await net.Dom1.WriteAsync(fe + "/tx-ring-ref", "9");
+        await net.Dom1.WriteAsync(fe + "/rx-ring-ref", "10");
+        await net.Dom1.WriteAsync(fe + "/event-channel-tx", "5");
+        await net.Dom1.WriteAsync(fe + "/event-channel-rx", "6");
+        await net.Dom1.WriteAsync(fe + "/request-rx-copy", "1");
+
+        var rendezvous = await NetifXenstore.ReadFrontendAsync(net.Dom0, fe, 1);
+        var queue = Assert.Single(rendezvous.Queues);
+        Assert.Equal(9u, queue.TxRingRef.Value);
+        Assert.Equal(10u, queue.RxRingRef.Value);
+        Assert.True(queue.SplitEventChannels);
+        Assert.Equal(6u, queue.RxEventChannel.Value);
+    }
+
+    [Fact]
     public async Task A_malformed_ring_ref_is_a_clear_error()
     {
         await using var net = await XenstoreNet.CreateAsync();

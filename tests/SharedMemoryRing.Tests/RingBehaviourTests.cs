@@ -51,6 +51,45 @@ public sealed unsafe class RingBehaviourTests
     }
 
     [Fact]
+    public void A_backend_attaching_to_a_ring_another_backend_served_goes_on_where_its_responses_stopped()
+    {
+        using var pages = PageBuffer.Allocate(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        for (var i = 0u; i < 5; i++)
+            front.WriteRequest(new TestRequest(i, i, 1));
+        front.PushRequests();
+        var first = BackRing<TestRequest, TestResponse>.Attach(pages);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.True(first.TryReadRequest(out var request));
+            if (i < 3)
+                first.TryWriteResponse(TestResponse.To(request));
+        }
+        first.PushResponses();
+
+        // The first backend dies with requests 3 and 4 consumed but unanswered: the next one answers them.
+        var next = BackRing<TestRequest, TestResponse>.Attach(pages);
+        Assert.Equal(2, next.UnconsumedRequests);
+        while (next.TryReadRequest(out var request))
+            next.TryWriteResponse(TestResponse.To(request));
+        next.PushResponses();
+        var ids = new List<uint>();
+        while (front.TryReadResponse(out var response))
+            ids.Add(response.Id);
+        Assert.Equal([0u, 1, 2, 3, 4], ids);
+    }
+
+    [Fact]
+    public void A_backend_refuses_to_attach_to_a_ring_with_more_unanswered_requests_than_slots()
+    {
+        using var pages = PageBuffer.Allocate(1);
+        FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        BitConverter.TryWriteBytes(pages.Span[SharedRingLayout.ReqProdOffset..], 1000u);
+        BitConverter.TryWriteBytes(pages.Span[SharedRingLayout.RspProdOffset..], 100u);
+        Assert.Throws<RingProtocolException>(() => BackRing<TestRequest, TestResponse>.Attach(pages));
+    }
+
+    [Fact]
     public void A_full_front_ring_refuses_a_request()
     {
         using var pages = new GuardedPages(1);

@@ -31,7 +31,7 @@ for check in "${CHECKS[@]}"; do
         echo "PASS $check ($(since "$start") ms)${why:+ $why}"; passed=$((passed + 1))
     else
         echo "FAIL $check: ${why:-failed}"; failed=$((failed + 1))
-        tail -40 "$WORK/$check.err" | sed 's/^/  /'
+        tail -60 "$WORK/$check.err" | sed 's/^/  /'
     fi
 done
 cleanup_all

@@ -177,14 +177,14 @@ nf_linux_vif() {
 
 nf_logs() {
     local f
-    for f in "$WORK"/nf-vif*.log; do echo "== ${f##*/}"; tail -20 "$f"; done >&2
-    echo "== xenstore" >&2
+    for f in "$WORK"/nf-vif*.log; do echo "== ${f##*/}"; tail -8 "$f"; done >&2
+    echo "== xenstore: the guest's vifs, and the backends' states" >&2
     xenstore-ls -f "/local/domain/$NF_DOMID/device/vif" >&2 2>/dev/null
-    xenstore-ls -f "/local/domain/0/backend/vif/$NF_DOMID" >&2 2>/dev/null
+    xenstore-ls -f "/local/domain/0/backend/vif/$NF_DOMID" 2>/dev/null | grep '/state = ' >&2
     echo "== dom0's kernel" >&2
-    dmesg | grep -iE 'segfault|traps|xen|vif|nf[01]' | tail -15 >&2
+    dmesg | grep -iE 'segfault|traps|xen|vif|nf[01]' | grep -v 'registering gsi' | tail -6 >&2
     echo "== guest console" >&2
-    tail -40 "/var/log/xen/console/guest-$NF_GUEST.log" >&2 2>/dev/null
+    tail -12 "/var/log/xen/console/guest-$NF_GUEST.log" >&2 2>/dev/null
 }
 
 # nf_up: boots the guest and starts both netbacks once; later calls report how that went. Sets
