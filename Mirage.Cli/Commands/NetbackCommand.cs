@@ -83,9 +83,10 @@ internal static class NetbackCommand
             where TMemory : IMemory
         {
             var device = new XenbusDevice(NetifXenstore.DeviceType, deviceId, frontendDomain, memory.LocalDomain);
-            if (memory.LocalDomain == 0)
+            // Dom0 is also the toolstack: it creates the device the frontend will find. A device that exists
+            // is left as it is: a netback that died left it, and its frontend may still serve its rings.
+            if (memory.LocalDomain == 0 && await store.TryReadAsync(device.BackendPath + "/frontend", cancellationToken).ConfigureAwait(false) is null)
             {
-                // Dom0 is also the toolstack: it creates the device the frontend will find.
                 await Xenbus.CreateDeviceAsync(store, device, cancellationToken).ConfigureAwait(false);
                 await store.WriteAsync(device.FrontendPath + "/mac", mac, cancellationToken).ConfigureAwait(false);
             }

@@ -1,6 +1,7 @@
 # teardown.sh: death and teardown with real domains (issue 14, item 7). Nothing may hang on any end.
 #   guest-destroyed   xl destroy of a guest in the middle of a transfer through our blkback and netback
-#   backend-killed    kill -9 of our blkback while Linux's blkfront uses it, then a new one
+#   backend-killed    kill -9 of our blkback and of our netback while Linux's blkfront and netfront
+#                     use them, then new ones
 #   frontend-killed   kill -9 of our blkfront in dom0 against Linux's xen-blkback
 # Sourced by run-all.sh in dom0 (lib.sh: $WORK, mirage, wait_until, since, on_exit, sha).
 
@@ -88,7 +89,11 @@ EOF
 
 check_backend_killed() {
     local img=$WORK/td-kill.img script=$WORK/td-reader2.sh d log=$WORK/td-kill-blkback.log
-    td_image "$img"; td_guest_reader "$script"
+    td_image "$img"
+    # The guest also brings its vif up, for the netback half.
+    { echo '( for _ in $(seq 1 900); do ip link show eth0 >/dev/null 2>&1 && break; sleep 0.2; done'
+      echo '  ip addr add 10.15.0.2/24 dev eth0 && ip link set eth0 up ) &'; } > "$script"
+    td_guest_reader "$WORK/td-reader.body"; cat "$WORK/td-reader.body" >> "$script"
     d=$(guest.sh start td3 "$script") || { echo "guest td3 did not start"; return 1; }
     on_exit "xl destroy td3"
     td_toolstack_vbd "$d" 51712 || { echo "toolstack step failed"; return 1; }
@@ -106,7 +111,30 @@ check_backend_killed() {
         || { echo "the guest's reads never failed after the kill"; cat "$log.2" >&2; return 1; }
     wait_until 60 grep -q "connected to domain $d" "$log.2" \
         || { echo "Linux's blkfront did not reconnect to the new blkback (frontend state $(xenstore-read $fe/state))"; cat "$log.2" >&2; return 1; }
-    echo "frontend state after reconnect: $(xenstore-read $fe/state), backend $(xenstore-read $be/state)"
+    local blk="blkfront reconnected: frontend state $(xenstore-read $fe/state), backend $(xenstore-read $be/state)"
+    td_netback_killed "$d" || return 1
+    echo "$blk; $TD_NET"
+}
+
+# td_netback_killed <domid>: our netback serves the guest's netfront; kill -9, and a new netback
+# attaches to the rings the netfront still serves (Linux's netfront starts again only from Initialising,
+# so it would never follow a close): ping answers before and after.
+td_netback_killed() {
+    local d=$1 log=$WORK/td-kill-netback.log tap=tdk0 npid
+    modprobe tun 2>/dev/null
+    td_netback() {
+        mirage netback --backend xenctrl --frontend-domain "$d" --tap $tap >"$1" 2>&1 &
+        npid=$!; on_exit "kill $npid"
+        wait_until 120 grep -q "frontend connected" "$1" || { echo "Linux's netfront never connected to our netback"; cat "$1" >&2; return 1; }
+        ip addr add 10.15.0.1/24 dev $tap && ip link set $tap up || { echo "cannot bring $tap up"; return 1; }
+    }
+    td_netback "$log" || return 1
+    wait_until 60 ping -c 1 -W 1 10.15.0.2 || { echo "no ping through our netback before the kill"; cat "$log" >&2; return 1; }
+    kill -9 $npid; wait $npid 2>/dev/null
+    local start=$EPOCHREALTIME
+    td_netback "$log.2" || return 1
+    wait_until 60 ping -c 1 -W 1 10.15.0.2 || { echo "no ping through the new netback"; cat "$log.2" >&2; return 1; }
+    TD_NET="netfront answered ping through a new netback $(since "$start") ms after the kill"
 }
 
 check_frontend_killed() {
