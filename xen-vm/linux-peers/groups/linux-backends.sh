@@ -123,6 +123,8 @@ lb_netfront_check() {
     local fe=/local/domain/0/device/vif/$dev be=/local/domain/0/backend/vif/0/$dev vif=vif0.$dev
     local log1=$WORK/lb-netfront-ip.log log2=$WORK/lb-netfront-tap.log
     modprobe -a xen-netback tun || { echo "cannot load xen-netback"; return 1; }
+    # Undone last: loaded, it would take every vif backend directory of dom0, our netback's too.
+    LB_UNDO+=("rmmod xen-netback")
     # Linux's own netfront in dom0 would take the frontend directory from us.
     [ -d /sys/module/xen_netfront ] && { echo "xen-netfront is loaded in dom0: it would take our frontend's device"; return 1; }
     lb_gntalloc_limit 8192
@@ -201,6 +203,7 @@ lb_blkfront_check() {
     local fe=/local/domain/0/device/vbd/$devid be=/local/domain/0/backend/vbd/0/$devid
     local img=$WORK/lb-disk.img in=$WORK/lb-in.bin out=$WORK/lb-out.bin log=$WORK/lb-blkfront.log loop
     modprobe -a xen-blkback loop || { echo "cannot load xen-blkback"; return 1; }
+    LB_UNDO+=("rmmod xen-blkback")   # as xen-netback above
     [ -d /sys/module/xen_blkfront ] && { echo "xen-blkfront is loaded in dom0: it would take our frontend's device"; return 1; }
     lb_gntalloc_limit 8192
     truncate -s 64M "$img"

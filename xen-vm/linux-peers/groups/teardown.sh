@@ -143,6 +143,8 @@ check_frontend_killed() {
     modprobe xen-blkback 2>/dev/null
     loop=$(losetup -f --show "$img") || { echo "no loop device"; return 1; }
     on_exit "losetup -d $loop"
+    # Loaded, xen-blkback takes every vbd backend directory of dom0: unload it once done.
+    on_exit "rmmod xen-blkback"
     # Our blkfront in dom0 (frontend 0) against Linux's xen-blkback in dom0, on the loop device.
     fe=/local/domain/0/device/vbd/51728; be=/local/domain/0/backend/vbd/0/51728
     xenstore-write "$be/frontend" "$fe" "$be/frontend-id" 0 "$be/online" 1 "$be/state" 1 "$be/mode" w \
