@@ -342,7 +342,10 @@ check_netfront_2queues() {
     [ "$loss" = "0%" ] || { echo "ping over the two-queue vif: ${loss:-no answer} loss"; echo "$out" >&2; return 1; }
     # The guest picks a tx queue by flow hash: eight flows leave both queues idle with odds 1/128.
     local before after
-    before=$(nf_sh 10.14.1.2 "grep '$NF_IF1-q' /proc/interrupts")
+    # xen-netfront names a queue's interrupts after the device's Xenstore id, not the interface:
+    # vif1-q0-tx, vif1-q0-rx, ... (xennet_init_queue, setup_netfront_split).
+    local irq=vif1-q
+    before=$(nf_sh 10.14.1.2 "grep '$irq' /proc/interrupts")
     local i pids=()
     for i in 1 2 3 4 5 6 7 8; do
         nf_recv $((7100 + i)) 1048576 "$WORK/nf-ready-$i" > "$WORK/nf-q$i.out" &
@@ -351,16 +354,16 @@ check_netfront_2queues() {
     for i in 1 2 3 4 5 6 7 8; do wait_until 30 test -e "$WORK/nf-ready-$i"; done
     nf_sh 10.14.1.2 "for i in 1 2 3 4 5 6 7 8; do head -c 1048576 /dev/urandom | nc 10.14.1.1 \$((7100 + i)) & done; wait" >/dev/null
     for i in "${pids[@]}"; do wait "$i" || { echo "a flow over the two-queue vif failed"; return 1; }; done
-    after=$(nf_sh 10.14.1.2 "grep '$NF_IF1-q' /proc/interrupts")
+    after=$(nf_sh 10.14.1.2 "grep '$irq' /proc/interrupts")
     echo "interrupts before: $before" >&2
     echo "interrupts after: $after" >&2
     # Each queue's tx interrupt (its tx responses) must have fired during the flows.
     for q in 0 1; do
         local b a
-        b=$(awk -v n="$NF_IF1-q$q-tx" '$NF == n { s = 0; for (i = 2; i < NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print s }' <<< "$before")
-        a=$(awk -v n="$NF_IF1-q$q-tx" '$NF == n { s = 0; for (i = 2; i < NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print s }' <<< "$after")
-        [ -n "$a" ] || { echo "the guest has no interrupt $NF_IF1-q$q-tx"; return 1; }
-        [ "$a" -gt "${b:-0}" ] || { echo "queue $q carried nothing: $NF_IF1-q$q-tx stayed at $a"; return 1; }
+        b=$(awk -v n="$irq$q-tx" '$NF == n { s = 0; for (i = 2; i < NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print s }' <<< "$before")
+        a=$(awk -v n="$irq$q-tx" '$NF == n { s = 0; for (i = 2; i < NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print s }' <<< "$after")
+        [ -n "$a" ] || { echo "the guest has no interrupt $irq$q-tx"; return 1; }
+        [ "$a" -gt "${b:-0}" ] || { echo "queue $q carried nothing: $irq$q-tx stayed at $a"; return 1; }
     done
     nf_transfer 10.14.1.2 10.14.1.1 $((16 * 1024 * 1024)) "vif 1 (2 queues)" || { nf_logs; return 1; }
     echo "queue-0 and queue-1 in Xenstore, both queues carried flows; 16 MiB each way: $NF_RATES"
