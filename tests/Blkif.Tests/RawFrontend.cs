@@ -5,6 +5,7 @@ using Xen.Evtchn.InHeap;
 using Xen.Gnt;
 using Xen.Gnt.InHeap;
 using Xen.InHeap;
+using TestSupport;
 
 namespace Blkif.Tests;
 
@@ -114,7 +115,7 @@ internal sealed class RawFrontend : IAsyncDisposable
     public unsafe void CorruptRequestProducer(uint reqProd)
     {
         *(uint*)_ringPage.Pointer = reqProd;
-        _front.Events.Send(_channel);
+        Kick.Peer(_front.Events, _channel);
     }
 
     public async ValueTask DisposeAsync()

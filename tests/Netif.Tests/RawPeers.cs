@@ -5,6 +5,7 @@ using Xen.Evtchn.InHeap;
 using Xen.Gnt;
 using Xen.Gnt.InHeap;
 using Xen.InHeap;
+using TestSupport;
 
 namespace Netif.Tests;
 
@@ -68,10 +69,10 @@ internal sealed class RawFrontend : IAsyncDisposable
     {
         Tx.PushRequests();
         Rx.PushRequests();
-        _front.Events.Send(Channel);
+        Notify();
     }
 
-    public void Notify() => _front.Events.Send(Channel);
+    public void Notify() => Kick.Peer(_front.Events, Channel);
 
     /// <summary>Waits until <paramref name="count"/> tx responses are there and reads them.</summary>
     public async Task<List<NetifTxResponse>> TxResponsesAsync(int count)
@@ -163,7 +164,7 @@ internal sealed class RawBackend : IAsyncDisposable
     {
         Tx.PushResponses();
         Rx.PushResponses();
-        _back.Events.Send(Channel);
+        Kick.Peer(_back.Events, Channel);
     }
 
     public async ValueTask DisposeAsync()
