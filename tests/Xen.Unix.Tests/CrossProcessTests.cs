@@ -66,15 +66,16 @@ public sealed class CrossProcessTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task A_hundred_thousand_ping_pongs_lose_no_event()
+    public async Task Twenty_thousand_ping_pongs_lose_no_event()
     {
-        const int Rounds = 100_000;
+        const int Rounds = 20_000;
         using var events = UnixEvents.Create(1, _root.Path);
         using var peer = new PeerProcess(_root.Path, 2);
         var (port, channel) = events.Listen(2);
         peer.Ask($"connect 1 {port}");
         peer.Post($"echo 1 {Rounds}");
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        // A bound against a hang only: beside a Xen VM under emulation, a round can take milliseconds.
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         var seen = EventCounter.Initial;
         for (var i = 1; i <= Rounds; i++)
         {
