@@ -201,13 +201,15 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
 
     // One 32-bit acquire load of rsp_prod, checked: the backend can only answer requests we pushed
     // (a response takes the slot of a consumed request), so rsp_prod - rsp_cons never exceeds
-    // req_prod_pvt - rsp_cons <= nr_ents. A smaller rsp_prod than before also fails this check.
+    // req_prod - rsp_cons <= nr_ents. Requests written but not yet pushed do not count: the backend
+    // has not seen them, and a response in their slot would overwrite them. A smaller rsp_prod than
+    // before also fails this check.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint ReadResponseProducer()
     {
         var prod = Volatile.Read(ref _c.Header->RspProd);
-        if (prod - _c.Consumer > _c.Producer - _c.Consumer)
-            ThrowHelper.ResponseOverflow(prod, _c.Consumer, _c.Producer);
+        if (prod - _c.Consumer > _c.Published - _c.Consumer)
+            ThrowHelper.ResponseOverflow(prod, _c.Consumer, _c.Published);
         _c.Seen = prod;
         return prod;
     }

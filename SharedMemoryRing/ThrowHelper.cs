@@ -13,10 +13,10 @@ internal static class ThrowHelper
             $"but only {size - unchecked(reqCons - rspProdPvt)} of the ring's {size} slots are free to it (rsp_prod_pvt {rspProdPvt}).");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ResponseOverflow(uint rspProd, uint rspCons, uint reqProdPvt) =>
+    public static void ResponseOverflow(uint rspProd, uint rspCons, uint reqProd) =>
         throw new RingProtocolException(
             $"The backend's rsp_prod {rspProd} claims {unchecked(rspProd - rspCons)} responses after rsp_cons {rspCons}, " +
-            $"but only {unchecked(reqProdPvt - rspCons)} requests are outstanding (req_prod_pvt {reqProdPvt}).");
+            $"but only {unchecked(reqProd - rspCons)} pushed requests are outstanding (req_prod {reqProd}).");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ByteRingOverflow(uint prod, uint cons, uint size) =>

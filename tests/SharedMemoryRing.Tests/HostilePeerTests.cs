@@ -71,7 +71,8 @@ public sealed unsafe class HostilePeerTests
                 ((uint*)at)[scribble.Word] = scribble.Value;
                 try
                 {
-                    var outstanding = front.Size - front.FreeRequests;
+                    // Only pushed requests can be answered.
+                    var outstanding = front.Size - front.FreeRequests - front.UnpushedRequests;
                     var read = 0;
                     while (read <= front.Size && front.TryReadResponse(out _))
                         read++;
@@ -122,6 +123,18 @@ public sealed unsafe class HostilePeerTests
         var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, TestRings.SmallRingBytes);
         front.WriteRequest(new TestRequest(1, 0, 0));
         front.PushRequests();
+        pages.Word(SharedRingLayout.RspProdOffset) = 2;
+        Assert.Throws<RingProtocolException>(() => front.TryReadResponse(out _));
+    }
+
+    [Fact]
+    public void A_response_to_a_request_not_yet_pushed_is_a_protocol_error()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, TestRings.SmallRingBytes);
+        front.WriteRequest(new TestRequest(1, 0, 0));
+        front.PushRequests();
+        front.WriteRequest(new TestRequest(2, 0, 0));
         pages.Word(SharedRingLayout.RspProdOffset) = 2;
         Assert.Throws<RingProtocolException>(() => front.TryReadResponse(out _));
     }
