@@ -79,5 +79,8 @@ public sealed record BlkifBackendInfo
             throw new InvalidDataException($"feature-max-indirect-segments {MaxIndirectSegments} is negative.");
         if (FeatureDiscard && DiscardGranularity != 0 && DiscardGranularity % SectorSize != 0)
             throw new InvalidDataException($"discard-granularity {DiscardGranularity} is not a multiple of sector-size {SectorSize}.");
+        // The wire carries a uint; a frontend hands the granularity on as a byte count in an int.
+        if (FeatureDiscard && DiscardGranularity > int.MaxValue)
+            throw new InvalidDataException($"discard-granularity {DiscardGranularity} is 2 GiB or more.");
     }
 }

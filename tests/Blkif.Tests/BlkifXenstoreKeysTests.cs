@@ -67,6 +67,7 @@ public sealed class BlkifXenstoreKeysTests
     [InlineData("feature-barrier", "yes")]
     [InlineData("max-ring-page-order", "9")]
     [InlineData("multi-queue-max-queues", "0")]
+    [InlineData("discard-granularity", "2147487744")]
     public void A_malformed_backend_key_is_refused(string key, string value)
     {
         var keys = BlkifXenstoreKeys.Backend(Full).Where(k => k.Key != key).Append(new(key, value));
