@@ -69,7 +69,12 @@ public sealed unsafe class TapLink : INetworkLink, IDisposable
         return new TapLink(fd, name, capacity);
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Hands a frame to the kernel, which queues it or drops it: the device is never full to us. A
+    /// frame the kernel refuses, because the interface is down (EIO) or the frame is malformed
+    /// (EINVAL), is dropped as a NIC drops it and counted in <see cref="WriteErrors"/>.
+    /// </summary>
+    /// <exception cref="IOException">The interface was deleted: it will never take a frame again.</exception>
     public bool TryWrite(ReadOnlySpan<byte> frame, FrameOffload offload)
     {
         var header = stackalloc byte[VnetHeader];
@@ -81,10 +86,17 @@ public sealed unsafe class TapLink : INetworkLink, IDisposable
             var iov = stackalloc Libc.IoVec[2];
             iov[0] = new Libc.IoVec { Base = header, Length = VnetHeader };
             iov[1] = new Libc.IoVec { Base = data, Length = (nuint)frame.Length };
-            if (Libc.Writev(_fd, iov, 2) < 0)
+            while (Libc.Writev(_fd, iov, 2) < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Libc.EINTR)
+                    continue;
+                if (errno == Libc.EBADFD)
+                    throw new IOException($"The TAP interface '{Name}' was deleted.");
                 Interlocked.Increment(ref _writeErrors);
+                break;
+            }
         }
-        // The kernel queues or drops; the device is never full to us.
         return true;
     }
 

@@ -15,6 +15,7 @@ internal static unsafe partial class Libc
     public const short POLLIN = 0x1;
     public const int EINTR = 4;
     public const int EAGAIN = 11;
+    public const int EBADFD = 77;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd
