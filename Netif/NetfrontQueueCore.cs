@@ -51,6 +51,7 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
     private int _chainConsumed;      // responses consumed for this frame, not yet reposted
     private int _chainBytes;
     private bool _inChain, _firstPending, _moreData, _extraPending;
+    private int _chainExtraTypes;    // a bit for each extra-info type this frame has carried
     private NetifDropReason? _chainBad;
     private FrameOffload _chainOffload;
     private int _toRepost;           // responses of finished frames whose pages may go back on the ring
@@ -230,10 +231,13 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
 
     public override bool TryReceive(Span<byte> destination, out ReceivedFrame frame)
     {
-        while (true)
+        // Pages go back to the backend while bad frames are dropped, so a backend that answers every
+        // repost with another bad frame could keep this loop going for ever: one call takes at most
+        // a ring's worth of responses, and the caller's wait finds the rest.
+        for (var taken = 0; ; taken++)
         {
             var index = _rx.Ring.RspCons;
-            if (!_rx.Ring.TryReadResponse(out var response))
+            if (taken == RingSize || !_rx.Ring.TryReadResponse(out var response))
             {
                 RepostAndPush();
                 frame = default;
@@ -274,16 +278,21 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
         _chainOffload = default;
         _firstPending = true;
         _moreData = _extraPending = false;
+        _chainExtraTypes = 0;
     }
 
     private void TakeExtra(NetifExtraInfo extra)
     {
         _extraPending = (extra.Flags & NetifExtraFlags.More) != 0;
-        if (extra.Type is NetifExtraType.None or >= NetifExtraType.Max)
+        // A frame needs one extra of each type at most (Linux keeps only the last of each): a repeat
+        // is refused, which caps a chain of extras.
+        var bit = 1 << (int)extra.Type;
+        if (extra.Type is NetifExtraType.None or >= NetifExtraType.Max || (_chainExtraTypes & bit) != 0)
         {
             _chainBad ??= NetifDropReason.BadExtraInfo;
             return;
         }
+        _chainExtraTypes |= bit;
         if (extra.Type == NetifExtraType.Gso)
         {
             if (extra.Gso.Size == 0 || !_features.Accepts(extra.Gso.Type))

@@ -131,6 +131,58 @@ public sealed class HostileBackendTests
     }
 
     [Fact]
+    public async Task An_rx_frame_with_two_extras_of_one_type_is_dropped()
+    {
+        await using var b = new RawBackend();
+        var request = b.ReadRx();
+        b.ReadRx();
+        b.ReadRx();
+        b.Rx.WriteResponse(new NetifRxResponse { Id = request.Id, Status = 60, Flags = NetifRxFlags.ExtraInfo });
+        var extra = default(NetifRxResponse);
+        ref var info = ref Unsafe.As<NetifRxResponse, NetifExtraInfo>(ref extra);
+        info.Type = NetifExtraType.Hash;
+        info.Flags = NetifExtraFlags.More;
+        b.Rx.WriteResponse(extra);
+        info.Flags = 0;
+        b.Rx.WriteResponse(extra);
+        b.Push();
+        await AssertRxDropped(b, NetifDropReason.BadExtraInfo);
+    }
+
+    [Fact]
+    public async Task A_backend_that_answers_every_repost_with_a_bad_frame_cannot_hold_a_receive_for_ever()
+    {
+        await using var b = new RawBackend();
+        var size = b.Rx.Size;
+        using var stop = new CancellationTokenSource();
+        // Answers each rx request with an error as soon as it is posted: every one posted now, then
+        // the reposts, for ten rings' worth.
+        var answered = 0;
+        void AnswerPosted()
+        {
+            while (b.Rx.TryReadRequest(out var request))
+            {
+                b.Rx.WriteResponse(new NetifRxResponse { Id = request.Id, Status = (short)NetifStatus.Error });
+                answered++;
+            }
+            b.Rx.PushResponses();
+        }
+        AnswerPosted();
+        using var flooding = new ManualResetEventSlim();
+        var flood = Task.Factory.StartNew(() =>
+        {
+            flooding.Set();
+            while (answered < 10 * size && !stop.IsCancellationRequested)
+                AnswerPosted();
+        }, TaskCreationOptions.LongRunning);
+        flooding.Wait();
+        Assert.False(b.Queue.TryReceive(Buffer, out _));
+        await stop.CancelAsync();
+        await flood;
+        Assert.InRange(b.Netfront.Statistics.DropsFor(NetifDropReason.PeerError), 1, size);
+    }
+
+    [Fact]
     public async Task An_rsp_prod_beyond_the_requests_is_a_ring_protocol_error()
     {
         await using var b = new RawBackend();
