@@ -96,7 +96,9 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
             while (true)
             {
                 long firstUnpushed = 0; // when the oldest response not yet pushed was started, or 0
-                while (ring.TryReadRequest(out var request))
+                // A ring's worth at most, then the wait, which checks for cancellation: a frontend
+                // that never stops producing does not pin this thread.
+                for (var taken = 0; taken < ring.Size && ring.TryReadRequest(out var request); taken++)
                 {
                     _ring.ThrowIfFrontendGone();
                     if (firstUnpushed == 0)

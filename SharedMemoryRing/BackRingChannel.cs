@@ -67,13 +67,21 @@ public sealed class BackRingChannel<TEvents, TRequest, TResponse>
 
     private void ThrowFrontendGone() => throw new PeerClosedException(Channel, "the frontend let go of the ring or died");
 
-    /// <summary>Completes when requests are waiting to be consumed.</summary>
+    /// <summary>
+    /// Completes when requests are waiting to be consumed. Checks the token first even then: a backend
+    /// calls this between batches, and a frontend that never stops producing must not keep a
+    /// cancelled backend serving.
+    /// </summary>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     /// <exception cref="PeerClosedException">The frontend closed its end of the channel, or let go of the ring or died
     /// (its live byte, <see cref="SharedRingLayout.FrontendLiveOffset"/>, was cleared).</exception>
     /// <exception cref="RingProtocolException">The frontend's <c>req_prod</c> is out of range.</exception>
-    public ValueTask WaitForRequestsAsync(CancellationToken cancellationToken = default) =>
-        Ring.UnconsumedRequests > 0 ? default : WaitSlowAsync(cancellationToken);
+    public ValueTask WaitForRequestsAsync(CancellationToken cancellationToken = default)
+    {
+        if (cancellationToken.IsCancellationRequested)
+            return ValueTask.FromCanceled(cancellationToken);
+        return Ring.UnconsumedRequests > 0 ? default : WaitSlowAsync(cancellationToken);
+    }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WaitSlowAsync(CancellationToken cancellationToken)

@@ -53,13 +53,18 @@ public sealed class FrontRingChannel<TEvents, TRequest, TResponse>
         return true;
     }
 
-    /// <summary>Completes when responses are waiting to be consumed.</summary>
+    /// <summary>Completes when responses are waiting to be consumed. Checks the token first even then,
+    /// as <see cref="BackRingChannel{TEvents, TRequest, TResponse}.WaitForRequestsAsync"/> does.</summary>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     /// <exception cref="PeerClosedException">The backend closed its end of the channel, or let go of the ring or died
     /// (its live byte, <see cref="SharedRingLayout.BackendLiveOffset"/>, was cleared).</exception>
     /// <exception cref="RingProtocolException">The backend's <c>rsp_prod</c> is out of range.</exception>
-    public ValueTask WaitForResponsesAsync(CancellationToken cancellationToken = default) =>
-        Ring.UnconsumedResponses > 0 ? default : WaitSlowAsync(cancellationToken);
+    public ValueTask WaitForResponsesAsync(CancellationToken cancellationToken = default)
+    {
+        if (cancellationToken.IsCancellationRequested)
+            return ValueTask.FromCanceled(cancellationToken);
+        return Ring.UnconsumedResponses > 0 ? default : WaitSlowAsync(cancellationToken);
+    }
 
     /// <summary>
     /// Completes when a request slot is free, or when responses are waiting: slots come free only as the

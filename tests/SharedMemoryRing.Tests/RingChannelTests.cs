@@ -78,6 +78,21 @@ public sealed class RingChannelTests : IDisposable
     }
 
     [Fact]
+    public void A_cancelled_wait_is_cancelled_even_with_work_there()
+    {
+        // A backend that waits between batches must stop even if the frontend never stops producing.
+        Front.Ring.WriteRequest(new TestRequest(1, 2, 3));
+        Front.Ring.WriteRequest(new TestRequest(2, 2, 3));
+        Front.PushRequests();
+        Assert.True(Back.Ring.TryReadRequest(out var first));
+        Back.Ring.WriteResponse(TestResponse.To(first));
+        Back.PushResponses();
+        var cancelled = new CancellationToken(canceled: true);
+        Assert.True(Back.WaitForRequestsAsync(cancelled).IsCanceled);
+        Assert.True(Front.WaitForResponsesAsync(cancelled).IsCanceled);
+    }
+
+    [Fact]
     public async Task A_frontend_with_a_full_ring_waits_for_free_slots_until_responses_come()
     {
         Front.SpinCount = 0;
