@@ -30,7 +30,7 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
     private readonly Lock _gate = new();
     private BlkbackQueue<TEvents, TMemory>[] _queues = [];
     private Task _completion = Task.CompletedTask;
-    private bool _connected;
+    private bool _connected, _disposed;
 
     /// <summary>Creates the backend of <paramref name="storage"/>; nothing is shared or mapped until <see cref="Connect"/>.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
@@ -74,7 +74,7 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
     /// <summary>
     /// Completes when every queue has stopped: the frontend closed its channels or died, or the backend
     /// was disposed. Faults with a <see cref="SharedMemoryRing.RingProtocolException"/> if the frontend
-    /// broke a ring.
+    /// broke a ring, which stops every queue.
     /// </summary>
     public Task Completion => _completion;
 
@@ -91,7 +91,7 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
         frontend.Validate(Info);
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (_connected)
                 throw new InvalidOperationException("The backend is already connected to a frontend.");
             _connected = true;
@@ -111,7 +111,22 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
             throw;
         }
         _queues = queues;
-        _completion = Task.WhenAll(queues.Select(q => Task.Run(() => q.RunAsync(_stop.Token))));
+        _completion = Task.WhenAll(queues.Select(q => Task.Run(() => RunQueueAsync(q))));
+    }
+
+    // A queue whose ring is broken takes the device down: the other queues stop too, so that
+    // Completion ends with the fault and the device closes, as Linux's blkback does.
+    private async Task RunQueueAsync(BlkbackQueue<TEvents, TMemory> queue)
+    {
+        try
+        {
+            await queue.RunAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Stops serving, unmaps the frontend's pages and closes the event channels. The storage is left open.</summary>
@@ -119,10 +134,12 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_stop.IsCancellationRequested)
+            if (_disposed)
                 return;
-            _stop.Cancel();
+            _disposed = true;
         }
+        // A faulted queue may have cancelled already: disposal still waits for every queue.
+        await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
             await _completion.ConfigureAwait(false);

@@ -171,6 +171,14 @@ public sealed class HostileFrontendTests
         AssertRefused(BlkifStatus.Error, f => RawFrontend.Request(BlkifOperation.Write, 8, RawFrontend.Segment(f.Data.Refs[0], 0, 3)), new RecordingStorage(Disk, 4096));
 
     [Fact]
+    public async Task A_fault_on_one_queue_stops_every_queue()
+    {
+        await using var front = new RawFrontend(new RecordingStorage(Disk), new BlkbackOptions { MaxQueues = 2 }, idleQueues: 1);
+        front.CorruptRequestProducer(1000);
+        await Assert.ThrowsAsync<RingProtocolException>(() => front.Backend.Completion.WaitAsync(TestData.Timeout()));
+    }
+
+    [Fact]
     public async Task A_request_producer_that_claims_more_than_the_ring_disconnects_the_frontend()
     {
         await using var front = new RawFrontend(new RecordingStorage(Disk));

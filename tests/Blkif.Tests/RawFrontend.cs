@@ -26,7 +26,8 @@ internal sealed class RawFrontend : IAsyncDisposable
     private readonly Channel _channel;
     private ulong _nextId = 1000;
 
-    public RawFrontend(RecordingStorage storage, BlkbackOptions? options = null, bool persistent = true)
+    /// <param name="idleQueues">Queues beyond the first, each with a ring of its own that this frontend never uses.</param>
+    public RawFrontend(RecordingStorage storage, BlkbackOptions? options = null, bool persistent = true, int idleQueues = 0)
     {
         Storage = storage;
         _back = InHeapDomain.Open(_eventHub, _grantHub, BackendDomain);
@@ -38,7 +39,14 @@ internal sealed class RawFrontend : IAsyncDisposable
         Data = _front.Memory.Share(BackendDomain, 4, writable: true);
         ReadOnlyPage = _front.Memory.Share(BackendDomain, 1, writable: false);
         IndirectPage = _front.Memory.Share(BackendDomain, 1, writable: true);
-        Backend.Connect(FrontendDomain, new BlkifFrontendInfo(0, [new BlkifRingInfo(_ringPage.Refs, port)], persistent));
+        var rings = new List<BlkifRingInfo> { new(_ringPage.Refs, port) };
+        for (var i = 0; i < idleQueues; i++)
+        {
+            var page = _front.Memory.Share(BackendDomain, 1, writable: true);
+            FrontRing<BlkifRequest, BlkifResponse>.Initialise(page);
+            rings.Add(new BlkifRingInfo(page.Refs, _front.Events.Listen(BackendDomain).Port));
+        }
+        Backend.Connect(FrontendDomain, new BlkifFrontendInfo(0, rings, persistent));
     }
 
     public RecordingStorage Storage { get; }
