@@ -21,7 +21,8 @@ public sealed class BlkbackOptions
     /// <summary><c>feature-flush-cache</c>. Default on.</summary>
     public bool FeatureFlushCache { get; set; } = true;
 
-    /// <summary><c>feature-barrier</c>. Default on.</summary>
+    /// <summary><c>feature-barrier</c>. Default on. With this and <see cref="FeatureFlushCache"/> both off the
+    /// frontend cannot ask for durability, so every write is flushed before it is acknowledged.</summary>
     public bool FeatureBarrier { get; set; } = true;
 
     /// <summary><c>feature-discard</c>, if the storage can discard. Default on.</summary>

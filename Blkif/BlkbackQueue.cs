@@ -36,6 +36,9 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
     private readonly ulong _capacity;          // in 512-byte sectors
     private readonly uint _alignment;          // 512-byte sectors per logical sector
     private readonly int _maxSegments;
+    // Neither flush nor barrier offered: the frontend cannot ask for durability, so every write is
+    // made durable before it is acknowledged.
+    private readonly bool _writeThrough;
 
     // The request being served, copied out of shared memory once.
     private readonly BlkifRequestSegment[] _segments;
@@ -57,6 +60,7 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
         _capacity = info.Sectors;
         _alignment = (uint)(info.SectorSize >> SectorShift);
         _maxSegments = Math.Max(BlkifConstants.MaxSegmentsPerRequest, info.MaxIndirectSegments);
+        _writeThrough = !info.ReadOnly && !info.FeatureFlushCache && !info.FeatureBarrier;
         _segments = new BlkifRequestSegment[_maxSegments];
         _grefs = new GrantRef[Math.Max(_maxSegments, BlkifConstants.MaxIndirectPagesPerRequest)];
         _readBuffers = new Memory<byte>[_maxSegments];
@@ -294,7 +298,11 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
 
         var offset = (long)sector << SectorShift;
         if (write)
+        {
             _storage.Write(offset, _writeBuffers.AsSpan(0, count));
+            if (_writeThrough)
+                _storage.Flush();
+        }
         else
             _storage.Read(offset, _readBuffers.AsSpan(0, count));
         return BlkifStatus.Okay;

@@ -123,6 +123,28 @@ public sealed class BlkfrontTests
     }
 
     [Fact]
+    public async Task Without_flush_or_barrier_every_write_is_durable_before_it_is_acknowledged()
+    {
+        // The frontend has no way to ask for durability, so the backend writes through.
+        var storage = new MemoryStorage(Disk);
+        await using var disk = InHeapDisk.Start(storage, new BlkbackOptions { FeatureFlushCache = false, FeatureBarrier = false });
+        await disk.Frontend.WriteAsync(0, new byte[512]);
+        Assert.Equal(1, storage.Flushes);
+        await disk.Frontend.FlushAsync();
+        Assert.Equal(1, storage.Flushes);
+    }
+
+    [Fact]
+    public async Task With_flush_offered_writes_are_not_flushed_one_by_one()
+    {
+        var storage = new MemoryStorage(Disk);
+        await using var disk = InHeapDisk.Start(storage);
+        await disk.Frontend.WriteAsync(0, new byte[512]);
+        await disk.Frontend.WriteAsync(512, new byte[512]);
+        Assert.Equal(0, storage.Flushes);
+    }
+
+    [Fact]
     public async Task A_barrier_write_lands_and_flushes()
     {
         var storage = new MemoryStorage(Disk);
