@@ -452,6 +452,7 @@ internal sealed class MemoryDomain : IDisposable
         var buffer = new byte[64];
         uint notifyRef = MapperMessage.NoRef;
         var offset = -1;
+        ushort mapperDomain = 0;
         var clean = false;
         try
         {
@@ -463,7 +464,7 @@ internal sealed class MemoryDomain : IDisposable
                 if (!MapperMessage.TryRead(buffer.AsSpan(0, n), out var message))
                     continue; // not ours to act on
                 if (message.Type == MapperMessage.Map && message.NotifyOffset is >= 0 and < PageSize)
-                    (notifyRef, offset) = (message.NotifyRef, message.NotifyOffset);
+                    (notifyRef, offset, mapperDomain) = (message.NotifyRef, message.NotifyOffset, message.MapperDomain);
                 else if (message.Type == MapperMessage.Unmap)
                     clean = true;
             }
@@ -473,17 +474,23 @@ internal sealed class MemoryDomain : IDisposable
             if (_stopping.IsCancellationRequested)
                 clean = true;
         }
-        MapperGone(mapper, clean ? MapperMessage.NoRef : notifyRef, offset);
+        MapperGone(mapper, mapperDomain, clean ? MapperMessage.NoRef : notifyRef, offset);
     }
 
     /// <summary>A mapper's connection ended; if it died, its notification is ours to fire, on the page we
     /// still share. The event half is the mapper's event channel closing, which its peer sees.</summary>
-    private unsafe void MapperGone(Socket mapper, uint notifyRef, int offset)
+    /// <remarks>
+    /// Under Xen the byte is cleared through the mapper's own writable mapping of the page. So only a
+    /// share granted writable to the domain the mapper named is touched: anyone can connect to the
+    /// socket, and a connection that names another domain's share, or a read-only one, clears nothing.
+    /// </remarks>
+    private unsafe void MapperGone(Socket mapper, ushort mapperDomain, uint notifyRef, int offset)
     {
         lock (_gate)
         {
             _mappers.Remove(mapper);
-            if (notifyRef != MapperMessage.NoRef && _shares.TryGetValue(notifyRef, out var share) && !share.IsReleased)
+            if (notifyRef != MapperMessage.NoRef && _shares.TryGetValue(notifyRef, out var share) && !share.IsReleased
+                && share.RemoteDomain == mapperDomain && share.PeerWritable)
             {
                 for (var index = 0; index < share.Pages.Length; index++)
                 {

@@ -37,6 +37,34 @@ public sealed class HostilePeerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_dying_mapper_clears_a_byte_only_in_a_share_granted_writable_to_its_domain()
+    {
+        using var one = UnixMemory.Create(1, _root.Path);
+        using var toTwo = one.Share(2, 1, writable: true);
+        using var readOnly = one.Share(2, 1, writable: false);
+        toTwo.Span[5] = toTwo.Span[6] = readOnly.Span[5] = 0xAA;
+        // Connections that claim a mapping and die without UNMAP: the first two must clear nothing.
+        DieAfterMap(domain: 3, toTwo.Refs[0], 5);
+        DieAfterMap(domain: 2, readOnly.Refs[0], 5);
+        // The one that may: once its byte is cleared, the granter has seen the deaths before it.
+        DieAfterMap(domain: 2, toTwo.Refs[0], 6);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (Volatile.Read(ref toTwo.Span[6]) != 0)
+            await Task.Delay(5, timeout.Token);
+        Assert.Equal(0xAA, toTwo.Span[5]);
+        Assert.Equal(0xAA, readOnly.Span[5]);
+    }
+
+    private void DieAfterMap(ushort domain, GrantRef notifyRef, int offset)
+    {
+        using var rogue = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        rogue.Connect(new UnixDomainSocketEndPoint(Path.Combine(_root.Path, "1", MemoryDomain.SocketPrefix + Environment.ProcessId)));
+        var message = new byte[MapperMessage.Size];
+        new MapperMessage(MapperMessage.Map, domain, notifyRef.Value, offset).Write(message);
+        rogue.Send(message);
+    }
+
+    [Fact]
     public void Damaged_grant_metadata_is_a_general_error()
     {
         using var one = UnixMemory.Create(1, _root.Path);
