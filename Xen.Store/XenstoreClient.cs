@@ -28,6 +28,8 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable, IDisp
     private readonly Task _pump;
     private readonly Task _reader;
     private uint _nextRequest;
+    // Events queued for one watch whose reader has not taken them; past this the watch fails.
+    internal const int WatchBacklog = 4096;
     private long _nextToken;
     private Exception? _closed;
     private int _disposed;
@@ -146,12 +148,13 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable, IDisp
     /// <summary>
     /// Watches <paramref name="path"/> (or a special path such as <see cref="XsWire.ReleaseDomain"/>):
     /// the first event comes at once, then one for every change to the path or below it. The watch
-    /// is removed when the enumeration ends.
+    /// is removed when the enumeration ends. A reader that falls 4096 events behind gets the events
+    /// queued so far and then a <see cref="XenstoreException"/>, rather than a queue that grows for ever.
     /// </summary>
     public async IAsyncEnumerable<WatchEvent> WatchAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var token = "mirage-" + Interlocked.Increment(ref _nextToken).ToString(CultureInfo.InvariantCulture);
-        var channel = Channel.CreateUnbounded<WatchEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var channel = Channel.CreateBounded<WatchEvent>(new BoundedChannelOptions(WatchBacklog) { SingleReader = true, SingleWriter = true });
         lock (_lock)
         {
             if (_closed is not null)
@@ -289,7 +292,14 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable, IDisp
             _outbox.TryWrite(type, id, txId, payload);
         }
         (XsMessageType Type, byte[] Payload) result;
-        using (cancellationToken.Register(() => reply.TrySetCanceled(cancellationToken)))
+        // A cancelled request forgets its entry: a daemon that never answers must not make them pile
+        // up. Its late reply, if one comes, finds no entry and is dropped.
+        using (cancellationToken.Register(() =>
+        {
+            lock (_lock)
+                _pending.Remove(id);
+            reply.TrySetCanceled(cancellationToken);
+        }))
             result = await reply.Task.ConfigureAwait(false);
         if (result.Type == XsMessageType.Error)
         {
@@ -372,13 +382,24 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable, IDisp
             Channel<WatchEvent>? channel;
             lock (_lock)
                 _watches.TryGetValue(parts[1], out channel);
-            channel?.Writer.TryWrite(new WatchEvent(parts[0], parts[1]));
+            if (channel is not null && !channel.Writer.TryWrite(new WatchEvent(parts[0], parts[1])))
+                channel.Writer.TryComplete(new XenstoreException(XsError.ENOSPC, $"The watch fell {WatchBacklog} events behind its reader (the last at {parts[0]})."));
             return;
         }
         TaskCompletionSource<(XsMessageType, byte[])>? reply;
         lock (_lock)
             _pending.Remove(header.ReqId, out reply);
         reply?.TrySetResult((header.Type, payload));
+    }
+
+    /// <summary>Requests sent and not yet answered or cancelled.</summary>
+    internal int PendingRequests
+    {
+        get
+        {
+            lock (_lock)
+                return _pending.Count;
+        }
     }
 
     private void Close(Exception reason)

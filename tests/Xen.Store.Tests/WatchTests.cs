@@ -27,6 +27,26 @@ public sealed class WatchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_watcher_that_falls_too_far_behind_gets_the_queued_events_then_an_error()
+    {
+        await using var events = _watcher.WatchAsync("/busy", Timeouts.Token).GetAsyncEnumerator();
+        await Next(events);
+        // Nobody reads while the writer makes one more change than the client queues.
+        for (var i = 0; i <= XenstoreClient.WatchBacklog; i++)
+            await _writer.WriteAsync("/busy", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // Once the writer's last change has crossed the watcher's connection, its event has too.
+        await _watcher.ReadAsync("/busy");
+        var seen = 0;
+        var e = await Assert.ThrowsAsync<XenstoreException>(async () =>
+        {
+            while (await events.MoveNextAsync().AsTask().Within())
+                seen++;
+        });
+        Assert.Equal(XenstoreClient.WatchBacklog, seen);
+        Assert.Equal(XsError.ENOSPC, e.Error);
+    }
+
+    [Fact]
     public async Task A_watch_fires_once_when_registered_even_on_a_missing_node()
     {
         await using var events = _watcher.WatchAsync("/not/yet", Timeouts.Token).GetAsyncEnumerator();
