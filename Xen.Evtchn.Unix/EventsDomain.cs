@@ -188,7 +188,13 @@ internal sealed unsafe class EventsDomain : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var remoteFolder = XenRoot.DomainPath(Root, remoteDomain);
         var path = Path.Combine(remoteFolder, SocketName);
-        var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        // Bounded: a connect blocks while the listener's backlog is full, and a peer that never
+        // accepts must not hang us.
+        var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified)
+        {
+            SendTimeout = (int)HandshakeTimeout.TotalMilliseconds,
+            ReceiveTimeout = (int)HandshakeTimeout.TotalMilliseconds,
+        };
         ChannelState? state = null;
         try
         {
@@ -198,13 +204,12 @@ internal sealed unsafe class EventsDomain : IDisposable
             }
             catch (SocketException e)
             {
-                throw new PortNotBoundException(remoteDomain, remotePort, $"domain {remoteDomain} is not running (nothing listens at {path}: {e.SocketErrorCode})");
+                throw new PortNotBoundException(remoteDomain, remotePort, $"domain {remoteDomain} is not running or not accepting (at {path}: {e.SocketErrorCode})");
             }
             state = Bind(remoteDomain, isListener: false);
             Span<byte> message = stackalloc byte[Handshake.Size];
             Handshake.WriteRequest(message, Domain, remotePort.Value, state.Port);
             socket.Send(message);
-            socket.ReceiveTimeout = (int)HandshakeTimeout.TotalMilliseconds;
             Span<byte> reply = stackalloc byte[64];
             int n;
             try

@@ -65,6 +65,22 @@ public sealed class HostilePeerTests : IDisposable
     }
 
     [Fact]
+    public async Task Connecting_to_a_domain_that_never_accepts_fails_instead_of_hanging()
+    {
+        using var two = UnixEvents.Create(2, _root.Path);
+        var path = Path.Combine(_root.Path, "3", "evtchn");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var stuck = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        stuck.Bind(new UnixDomainSocketEndPoint(path));
+        stuck.Listen(0);
+        // One connection fills a backlog of 0; nobody accepts it.
+        using var filler = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        filler.Connect(new UnixDomainSocketEndPoint(path));
+        var e = await Assert.ThrowsAsync<PortNotBoundException>(() => Task.Run(() => two.Connect(3, new Port(1))).WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("not accepting", e.Message);
+    }
+
+    [Fact]
     public void Damaged_grant_metadata_is_a_general_error()
     {
         using var one = UnixMemory.Create(1, _root.Path);
