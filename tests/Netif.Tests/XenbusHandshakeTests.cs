@@ -146,7 +146,8 @@ public sealed class XenbusHandshakeTests
 
         // The backend dies: its store connection drops and its event channels close, its state stays Connected.
         await firstStore.DisposeAsync();
-        await Assert.ThrowsAnyAsync<Exception>(() => first);
+        var died = await Assert.ThrowsAsync<XenstoreException>(() => first);
+        Assert.Contains("closed", died.Message);
         net.Events.Kill(0);
         net.BackEvents = net.Events.Open(0);
         var second = net.Backend(net.Dom0, NetworkLink.CreateLoopback());
