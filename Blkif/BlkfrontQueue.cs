@@ -39,7 +39,9 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private Exception? _failure;
     private Task _receiver = Task.CompletedTask;
     private readonly Stack<CompletionBatch> _batches = new();
-    private int _batchesInFlight;
+    // Leases on the slots' pages: one for the queue until it is disposed, and one for each completion
+    // batch, which copies read data out of them. Whoever gives up the last frees the pages.
+    private int _leases = 1;
 
     public BlkfrontQueue(TEvents events, TMemory memory, ushort backend, int ringPageOrder, int maxRequests, int spinCount)
     {
@@ -334,7 +336,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         {
             if (batch.Count > 0)
             {
-                Interlocked.Increment(ref _batchesInFlight);
+                Interlocked.Increment(ref _leases);
                 ThreadPool.UnsafeQueueUserWorkItem(batch, preferLocal: false);
             }
             else
@@ -368,8 +370,16 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         finally
         {
             ReturnBatch(batch);
-            Interlocked.Decrement(ref _batchesInFlight);
+            ReturnLease();
         }
+    }
+
+    private void ReturnLease()
+    {
+        if (Interlocked.Decrement(ref _leases) != 0)
+            return;
+        foreach (var slot in _slots)
+            slot.Dispose();
     }
 
     private CompletionBatch RentBatch(int size)
@@ -472,10 +482,6 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         _stop.Cancel();
         // The receive loop catches everything, so this wait cannot throw.
         await _receiver.ConfigureAwait(false);
-        // Completion batches still copy out of the slots' pages: let them finish before the pages go.
-        var deadline = Environment.TickCount64 + 10_000;
-        while (Volatile.Read(ref _batchesInFlight) != 0 && Environment.TickCount64 < deadline)
-            await Task.Delay(1).ConfigureAwait(false);
         Fail(new ObjectDisposedException("Blkfront"));
         // End the ring's share while its channel is open, so that its notification's event goes out.
         _ringPages.Dispose();
@@ -486,7 +492,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         catch (EventChannelException)
         {
         }
-        foreach (var slot in _slots)
-            slot.Dispose();
+        // Completion batches still running keep the slots' pages until they finish.
+        ReturnLease();
     }
 }

@@ -123,6 +123,33 @@ public sealed class BlkfrontTests
     }
 
     [Fact]
+    public async Task Disposal_does_not_wait_for_a_blocked_completion_and_the_pages_outlive_it()
+    {
+        var storage = new MemoryStorage(Disk);
+        await using var disk = InHeapDisk.Start(storage);
+        using var gate = new ManualResetEventSlim();
+        using var inCallback = new ManualResetEventSlim();
+        // The caller's continuation runs inline on the completion batch and blocks it.
+        var blocked = disk.Frontend.ReadAsync(0, new byte[4096]).AsTask().ContinueWith(_ =>
+        {
+            inCallback.Set();
+            gate.Wait();
+        }, TaskContinuationOptions.ExecuteSynchronously);
+        Assert.True(inCallback.Wait(TimeSpan.FromSeconds(30)));
+        var sharesDuringCallback = disk.GrantHub.LiveShares;
+        await disk.Frontend.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        // The batch still runs: the slots' pages are still granted.
+        Assert.True(disk.GrantHub.LiveShares > 0);
+        gate.Set();
+        await blocked.WaitAsync(TimeSpan.FromSeconds(30));
+        // The batch gives up its lease just after the callback returns: then the pages go.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (disk.GrantHub.LiveShares != 0)
+            await Task.Delay(1, timeout.Token);
+        Assert.True(sharesDuringCallback > 0);
+    }
+
+    [Fact]
     public async Task Without_flush_or_barrier_every_write_is_durable_before_it_is_acknowledged()
     {
         // The frontend has no way to ask for durability, so the backend writes through.
