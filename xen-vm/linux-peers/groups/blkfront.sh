@@ -62,13 +62,14 @@ blk_run() {
 }
 
 # blk_finish <name> <seconds>: waits for the guest's script (output in $WORK/<name>.out), then for
-# blkback to see the frontend go (it must exit by itself within 20 s); non-zero if either failed
+# blkback to see the frontend go (it must exit by itself within 60 s: the guest powers off first, and
+# Xen frees its memory before it releases the domain); non-zero if either failed
 blk_finish() {
     local name=$1 rc
     GUEST_TIMEOUT=$2 guest.sh wait "$name" > "$WORK/$name.out"; rc=$?
     cat "$WORK/$name.out" >&2
-    if ! wait_until 20 blk_gone; then
-        echo "blkback did not exit within 20 s of the guest's end"; cat "$WORK/$name.blkback" >&2; return 1
+    if ! wait_until 60 blk_gone; then
+        echo "blkback did not exit within 60 s of the guest's end"; cat "$WORK/$name.blkback" >&2; return 1
     fi
     wait "$BLK_PID"; BLK_PID=
     cat "$WORK/$name.blkback" >&2
@@ -186,15 +187,18 @@ blk_linux_vbd() {
     truncate -s "${mib}M" "$img"
     loop=$(losetup -f --show "$img") || { echo "no loop device"; return 1; }
     on_exit "losetup -d $loop"
-    # Both directories in one transaction, and the frontend's made the guest's last: the guest's
-    # xen-blkfront probes the device as soon as it can read it, and fails for good if the backend's
-    # directory is not there to read yet.
+    # In the order that lets each driver probe once and succeed, since a failed probe is never retried:
+    # the backend's keys without its state (Linux's backend bus ignores a device with no state), made
+    # readable to the guest; then the frontend's, which the guest probes at once (the new directory
+    # inherits the guest's ownership of device/), reading the backend's; then the backend's state,
+    # which makes xen-blkback probe, reading the frontend's.
     xenstore-write "$be/frontend" "$fe" "$be/frontend-id" "$BLK_DOMID" "$be/params" "$loop" "$be/type" phy "$be/mode" w \
             "$be/online" 1 "$be/removable" 0 "$be/bootable" 1 "$be/dev" xvdb "$be/device-type" disk \
-            "$be/physical-device" "$(stat -L -c '%t:%T' "$loop")" "$be/state" 1 \
-            "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/virtual-device" $dev "$fe/device-type" disk "$fe/state" 1 &&
+            "$be/physical-device" "$(stat -L -c '%t:%T' "$loop")" &&
         xenstore-chmod -r "$be" n0 "r$BLK_DOMID" &&
-        xenstore-chmod -r "$fe" "n$BLK_DOMID" r0 || { echo "cannot write xvdb's keys"; return 1; }
+        xenstore-write "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/virtual-device" $dev "$fe/device-type" disk "$fe/state" 1 &&
+        xenstore-chmod -r "$fe" "n$BLK_DOMID" r0 &&
+        xenstore-write "$be/state" 1 && xenstore-chmod "$be/state" n0 "r$BLK_DOMID" || { echo "cannot write xvdb's keys"; return 1; }
 }
 
 check_blkfront_readonly() { blk_run blk_readonly; }

@@ -10,14 +10,16 @@ TD_IMAGE_MB=64
 # td_image <path>: a raw image of random bytes
 td_image() { head -c $((TD_IMAGE_MB << 20)) /dev/urandom > "$1"; }
 
-# td_toolstack_vbd <domid> <vdev>: what xl block-attach writes for a vbd served from dom0, in one
-# transaction (xenstore-write), with the frontend keys Linux's blkfront reads at probe.
+# td_toolstack_vbd <domid> <vdev>: what xl block-attach writes for a vbd served from dom0, with the
+# frontend keys Linux's blkfront reads at probe. The backend's directory is made readable to the guest
+# before the frontend's appears: the guest probes that at once (it inherits the guest's ownership of
+# device/), and a probe that cannot read the backend fails for good.
 td_toolstack_vbd() {
     local d=$1 v=$2 fe=/local/domain/$1/device/vbd/$2 be=/local/domain/0/backend/vbd/$1/$2
     xenstore-write "$be/frontend" "$fe" "$be/frontend-id" "$d" "$be/online" 1 "$be/state" 1 \
-        "$be/device-type" disk "$be/mode" w \
-        "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1 "$fe/virtual-device" "$v" "$fe/device-type" disk || return 1
-    xenstore-chmod -r "$be" n0 "r$d" && xenstore-chmod -r "$fe" "n$d" r0
+        "$be/device-type" disk "$be/mode" w && xenstore-chmod -r "$be" n0 "r$d" || return 1
+    xenstore-write "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1 "$fe/virtual-device" "$v" "$fe/device-type" disk &&
+        xenstore-chmod -r "$fe" "n$d" r0
 }
 
 # td_wait_line <seconds> <file> <text>: polls every 20 ms; prints the milliseconds it took
