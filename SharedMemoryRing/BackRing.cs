@@ -51,7 +51,7 @@ public sealed unsafe class BackRing<TRequest, TResponse>
         var header = (SharedRingHeader*)pages.Pointer;
         var rspProd = Volatile.Read(ref header->RspProd);
         var ring = new BackRing<TRequest, TResponse>(pages.Pointer, pages.Length, rspProd);
-        _ = ring.UnconsumedRequests;   // checks req_prod against the ring's size
+        ring.ReadRequestProducer();   // a req_prod beyond the ring's slots throws here, not at the first read
         return ring;
     }
 
