@@ -84,7 +84,7 @@ public sealed class BlkifFactory<TEvents, TMemory> : IDisposable, IAsyncDisposab
     /// </summary>
     /// <returns>Whether the frontend closed through Xenstore (false: it stopped without a word).</returns>
     public Task<bool> ServeBackendAsync(uint deviceId, ushort frontendDomain, Blkback<TEvents, TMemory> backend, CancellationToken cancellationToken = default) =>
-        BlkifXenbus.ServeBackendAsync(Store("A blkback device"), Device(deviceId, frontendDomain, LocalDomain), backend, cancellationToken);
+        BlkifXenbus.ServeBackendAsync(Store("A blkback device"), Device(deviceId, frontendDomain, LocalDomain), backend, cancellationToken: cancellationToken);
 
     /// <summary>
     /// The blkfront of <c>vbd</c> <paramref name="deviceId"/> of this domain, served by <paramref name="backendDomain"/>,

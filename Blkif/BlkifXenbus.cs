@@ -130,9 +130,15 @@ public static class BlkifXenbus
     /// state as it was: the backend then goes <see cref="XenbusState.Closed"/> without waiting for it.
     /// A frontend gone for good takes the backend's directory along: the backend removes it.
     /// </summary>
+    /// <param name="client">The backend's Xenstore connection.</param>
+    /// <param name="device">The device.</param>
+    /// <param name="backend">The connected backend.</param>
+    /// <param name="ended">Called once the connection has ended, before the frontend's pages are unmapped
+    /// (with many persistent grants that takes a while): when the end was noticed.</param>
+    /// <param name="cancellationToken">Stops serving.</param>
     /// <returns>Whether the frontend closed through Xenstore (false: it stopped without a word).</returns>
     public static async Task<bool> ServeBackendAsync<TEvents, TMemory>(XenstoreClient client, XenbusDevice device, Blkback<TEvents, TMemory> backend,
-        CancellationToken cancellationToken = default)
+        Action? ended = null, CancellationToken cancellationToken = default)
         where TEvents : IEvents
         where TMemory : IMemory
     {
@@ -143,6 +149,7 @@ public static class BlkifXenbus
         var closing = Xenbus.WaitForStateAsync(client, device.FrontendPath, IsClosing, stop.Token);
         var gone = Xenbus.WaitForFrontendGoneAsync(client, device, stop.Token);
         var finished = await Task.WhenAny(closing, gone, backend.Completion).ConfigureAwait(false);
+        ended?.Invoke();
         await stop.CancelAsync().ConfigureAwait(false);
         foreach (var wait in new[] { closing, gone })
         {

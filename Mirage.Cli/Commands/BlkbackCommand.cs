@@ -94,7 +94,8 @@ public static class BlkbackCommand
             bool polite;
             try
             {
-                polite = await BlkifXenbus.ServeBackendAsync(client, device, back, cancellationToken).ConfigureAwait(false);
+                polite = await BlkifXenbus.ServeBackendAsync(client, device, back,
+                    () => Console.Error.WriteLine("blkback: the connection ended; releasing the frontend's pages"), cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

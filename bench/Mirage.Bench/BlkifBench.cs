@@ -190,7 +190,7 @@ internal static class BlkifBench
         await using var back = new Blkback<UnixEvents, UnixMemory>(events, memory, storage);
         await BlkifXenbus.ConnectBackendAsync(store, device, back, cancellationToken).ConfigureAwait(false);
         // Serves until the frontend closes the device or goes away.
-        await BlkifXenbus.ServeBackendAsync(store, device, back, cancellationToken).ConfigureAwait(false);
+        await BlkifXenbus.ServeBackendAsync(store, device, back, cancellationToken: cancellationToken).ConfigureAwait(false);
         return 0;
     }
 

@@ -164,7 +164,7 @@ public sealed class BlkifXenbusTests : IAsyncLifetime
     public async Task The_standard_close_leaves_both_ends_closed()
     {
         var (back, front) = await ConnectAsync();
-        var serving = BlkifXenbus.ServeBackendAsync(_backClient, Device, back, TestData.Timeout());
+        var serving = BlkifXenbus.ServeBackendAsync(_backClient, Device, back, cancellationToken: TestData.Timeout());
         Assert.True(await BlkifXenbus.CloseFrontendAsync(_frontClient, Device, front, TimeSpan.FromSeconds(30), TestData.Timeout()));
         Assert.True(await serving);
         Assert.Equal(XenbusState.Closed, await Xenbus.ReadStateAsync(_toolstack, Device.BackendPath));
@@ -175,7 +175,7 @@ public sealed class BlkifXenbusTests : IAsyncLifetime
     public async Task A_frontend_that_starts_again_asks_a_backend_left_Closed_to_start_again_as_Linuxs_blkback_needs()
     {
         var (back, front) = await ConnectAsync();
-        var serving = BlkifXenbus.ServeBackendAsync(_backClient, Device, back, TestData.Timeout());
+        var serving = BlkifXenbus.ServeBackendAsync(_backClient, Device, back, cancellationToken: TestData.Timeout());
         Assert.True(await BlkifXenbus.CloseFrontendAsync(_frontClient, Device, front, TimeSpan.FromSeconds(30), TestData.Timeout()));
         await serving;
         // Linux's xen-blkback keeps an online device Closed, and goes back to InitWait only when the frontend
@@ -200,7 +200,7 @@ public sealed class BlkifXenbusTests : IAsyncLifetime
     public async Task A_frontend_that_dies_without_closing_still_lets_the_backend_close()
     {
         var (back, front) = await ConnectAsync();
-        var serving = BlkifXenbus.ServeBackendAsync(_backClient, Device, back, TestData.Timeout());
+        var serving = BlkifXenbus.ServeBackendAsync(_backClient, Device, back, cancellationToken: TestData.Timeout());
         _events.Kill(FrontendDomain);
         Assert.False(await serving.WaitAsync(TestData.Timeout()));
         Assert.Equal(XenbusState.Closed, await Xenbus.ReadStateAsync(_toolstack, Device.BackendPath));
