@@ -14,7 +14,8 @@ namespace Mirage.Cli.Commands;
 /// <summary>
 /// <c>mirage vchan-cat</c>, like Xen's vchan cat tools: standard input goes to the peer over a vchan and
 /// what the peer sends goes to standard output. One end listens (<c>--listen &lt;peer-domid&gt;</c>),
-/// the other connects (<c>&lt;server-domid&gt;</c>); they meet through Xenstore.
+/// the other connects (<c>&lt;server-domid&gt;</c>); they meet through Xenstore. Exits 0 once standard
+/// input has all gone into the vchan and one side closed; 1 if the peer closed before it all went.
 /// </summary>
 internal static class VchanCatCommand
 {
@@ -147,18 +148,21 @@ internal static class VchanCatCommand
             using var stdin = Console.OpenStandardInput();
             using var stdout = Console.OpenStandardOutput();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var up = Task.Run(() => SendAsync(stdin, endpoint, stop.Token), stop.Token);
+            var input = new InputPump(stdin, endpoint);
+            var up = Task.Run(() => input.RunAsync(stop.Token), stop.Token);
             var down = Task.Run(() => ReceiveAsync(endpoint, stdout, stop.Token), stop.Token);
             var first = await Task.WhenAny(up, down).ConfigureAwait(false);
             if (first == down)
             {
-                // The peer closed (or failed): what it sent is out; standard input has nowhere to go.
+                // The peer closed (or failed): what it sent is out. A sender in the middle of a write
+                // fails at once on the closed vchan; give it a moment to say so before stopping it.
+                await Task.WhenAny(up, Task.Delay(1000, CancellationToken.None)).ConfigureAwait(false);
                 await stop.CancelAsync().ConfigureAwait(false);
                 await down.ConfigureAwait(false);
-                return 0;
+                return Finish(input);
             }
-            // Standard input ended: every byte of it is in the ring. Closing lets the peer read them, then the end.
-            var peerClosed = await up.ConfigureAwait(false);
+            // Standard input ended or the peer closed under it. Closing lets the peer read what is in the ring, then the end.
+            await up.ConfigureAwait(false);
             await stop.CancelAsync().ConfigureAwait(false);
             await endpoint.DisposeAsync().ConfigureAwait(false);
             try
@@ -168,28 +172,46 @@ internal static class VchanCatCommand
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
             }
-            if (peerClosed)
-                Console.Error.WriteLine("vchan-cat: the peer closed the vchan before standard input ended.");
-            return 0;
+            return Finish(input);
         }
     }
 
-    // Returns whether the peer closed first, leaving input unsent.
-    private static async Task<bool> SendAsync(Stream stdin, VchanEndpoint endpoint, CancellationToken cancellationToken)
+    // Exit 1 when standard input the user gave was not all delivered into the vchan.
+    private static int Finish(InputPump input)
     {
-        var buffer = new byte[64 * 1024];
-        while (true)
+        if (!input.Undelivered)
+            return 0;
+        Console.Error.WriteLine("vchan-cat: the peer closed the vchan before all of standard input was sent.");
+        return 1;
+    }
+
+    /// <summary>Copies standard input into the vchan until it ends or the peer closes.</summary>
+    private sealed class InputPump(Stream stdin, VchanEndpoint endpoint)
+    {
+        private volatile bool _holding, _refused;
+
+        /// <summary>Whether bytes read from standard input did not all go into the vchan.</summary>
+        public bool Undelivered => _holding || _refused;
+
+        public async Task RunAsync(CancellationToken cancellationToken)
         {
-            var n = await stdin.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-                return false;
-            try
+            var buffer = new byte[64 * 1024];
+            while (true)
             {
-                await endpoint.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException) when (endpoint.State == VchanState.Closed)
-            {
-                return true;
+                var n = await stdin.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                    return;
+                _holding = true;
+                try
+                {
+                    await endpoint.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException) when (endpoint.State == VchanState.Closed)
+                {
+                    _refused = true;
+                    return;
+                }
+                _holding = false;
             }
         }
     }

@@ -59,6 +59,34 @@ public sealed class VchanCatTests : IAsyncLifetime
         Assert.Contains("mirage xenstored --socket " + _root + ".missing", server.Errors, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_sender_whose_peer_closes_before_taking_all_its_input_exits_1_saying_so()
+    {
+        using var server = new MirageProcess(Environment, "vchan-cat", "--domain", "1", "--listen", "2", "early");
+        using var client = new MirageProcess(Environment, "vchan-cat", "--domain", "2", "1", "early");
+        // The server has nothing to send: once connected it closes, while the client has 64 MiB to give.
+        server.StandardInput.Close();
+        var draining = server.StandardOutput.CopyToAsync(Stream.Null);
+        var feeding = Task.Run(async () =>
+        {
+            var chunk = new byte[1 << 20];
+            try
+            {
+                for (var sent = 0; sent < Size; sent += chunk.Length)
+                    await client.StandardInput.WriteAsync(chunk);
+                client.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // The client exited without reading it all: the point of the test.
+            }
+        });
+        Assert.True(await server.ExitCodeAsync(Timeout) == 0, "server: " + server.Errors);
+        Assert.True(await client.ExitCodeAsync(Timeout) == 1, "client: " + client.Errors);
+        Assert.Contains("before all of standard input was sent", client.Errors, StringComparison.Ordinal);
+        await Task.WhenAll(feeding, draining).WaitAsync(Timeout);
+    }
+
     // The sender's standard input carries the bytes and then ends; the receiver's stays open, so the
     // receiver ends only because the sender's close reached it after the last byte.
     private async Task PipeAsync(bool fromServer)
