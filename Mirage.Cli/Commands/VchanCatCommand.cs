@@ -188,10 +188,11 @@ internal static class VchanCatCommand
     /// <summary>Copies standard input into the vchan until it ends or the peer closes.</summary>
     private sealed class InputPump(Stream stdin, VchanEndpoint endpoint)
     {
-        private volatile bool _holding, _refused;
+        // Set from reading a chunk of standard input until it is all in the vchan.
+        private volatile bool _holding;
 
         /// <summary>Whether bytes read from standard input did not all go into the vchan.</summary>
-        public bool Undelivered => _holding || _refused;
+        public bool Undelivered => _holding;
 
         public async Task RunAsync(CancellationToken cancellationToken)
         {
@@ -208,7 +209,6 @@ internal static class VchanCatCommand
                 }
                 catch (IOException) when (endpoint.State == VchanState.Closed)
                 {
-                    _refused = true;
                     return;
                 }
                 _holding = false;
