@@ -26,7 +26,6 @@ internal sealed unsafe class EventsDomain : IDisposable
     private const ulong TagHandshake = 2;
     private const ulong TagChannel = 3;
 
-    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
 
     private readonly DomainFolder _folder;
     private readonly SafeFd _claim;
@@ -188,12 +187,10 @@ internal sealed unsafe class EventsDomain : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var remoteFolder = XenRoot.DomainPath(Root, remoteDomain);
         var path = Path.Combine(remoteFolder, SocketName);
-        // Bounded: a connect blocks while the listener's backlog is full, and a peer that never
-        // accepts must not hang us.
         var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified)
         {
-            SendTimeout = (int)HandshakeTimeout.TotalMilliseconds,
-            ReceiveTimeout = (int)HandshakeTimeout.TotalMilliseconds,
+            SendTimeout = (int)XenRoot.SocketTimeout.TotalMilliseconds,
+            ReceiveTimeout = (int)XenRoot.SocketTimeout.TotalMilliseconds,
         };
         ChannelState? state = null;
         try

@@ -309,8 +309,10 @@ internal sealed class MemoryDomain : IDisposable
     private unsafe Socket Register(ushort remoteDomain, uint pid, List<GrantedPage> pages, UnmapNotify notify)
     {
         var path = Path.Combine(XenRoot.DomainPath(_folder.Root, remoteDomain), SocketPrefix + pid.ToString(CultureInfo.InvariantCulture));
-        // Bounded: a connect blocks while the granter's backlog is full.
-        var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified) { SendTimeout = 5000 };
+        var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified)
+        {
+            SendTimeout = (int)XenRoot.SocketTimeout.TotalMilliseconds,
+        };
         try
         {
             socket.Connect(new UnixDomainSocketEndPoint(path));

@@ -8,6 +8,12 @@ namespace Xen.Unix;
 /// </summary>
 internal static class XenRoot
 {
+    /// <summary>
+    /// How long connecting to another domain's socket, and its handshake, may take: a connect blocks
+    /// while the listener's backlog is full, and a peer that never accepts or answers must not hang us.
+    /// </summary>
+    public static readonly TimeSpan SocketTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>The environment variable that names the root folder.</summary>
     public const string RootVariable = "XEN_ROOT";
 
