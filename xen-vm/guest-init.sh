@@ -19,4 +19,6 @@ echo "GUEST-READY $(cut -d' ' -f1 /proc/uptime)"
 if [ -f /script ]; then sh /script; rc=$?; else echo "no /script"; rc=127; fi
 echo "GUEST-EXIT $rc"
 sync
+# xenconsoled reads the console ring on its own time; let it take the last lines before the domain goes.
+sleep 1
 poweroff -f

@@ -62,6 +62,10 @@ wait_for() {
         fi
         grep -q '^GUEST-EXIT ' "$log" 2>/dev/null && break
         if ! xl domid "$name" >/dev/null 2>&1; then
+            # xenconsoled drains the console ring after the guest has powered off: give the log a
+            # moment to catch up before calling it a crash.
+            for _ in $(seq 1 15); do grep -q '^GUEST-EXIT ' "$log" 2>/dev/null && break; sleep 0.2; done
+            grep -q '^GUEST-EXIT ' "$log" 2>/dev/null && break
             output "$name"; echo "guest $name ended without finishing its script; its console:" >&2
             tail -30 "$log" >&2 2>/dev/null; return 125
         fi
