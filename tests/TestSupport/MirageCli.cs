@@ -27,11 +27,16 @@ public static class MirageCli
 
     /// <summary>
     /// <c>dotnet mirage.dll</c> with <paramref name="arguments"/> and <paramref name="environment"/>
-    /// added; no shell, and the streams left to the caller to redirect.
+    /// added; no shell, and the streams left to the caller to redirect. SIGINT is reset to its default
+    /// on the way (<c>env --default-signal=INT</c>, which then execs, so the process id is mirage's):
+    /// a shell that starts the tests in the background makes them ignore SIGINT, every child inherits
+    /// that, and .NET leaves an inherited SIGINT ignored, so Ctrl-C would never reach mirage.
     /// </summary>
     public static ProcessStartInfo StartInfo(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false };
+        var info = new ProcessStartInfo("env") { UseShellExecute = false };
+        info.ArgumentList.Add("--default-signal=INT");
+        info.ArgumentList.Add("dotnet");
         info.ArgumentList.Add(Dll);
         foreach (var a in arguments)
             info.ArgumentList.Add(a);
