@@ -64,6 +64,15 @@ public sealed class NetbackDevice<TEvents, TMemory>
     /// <summary>Raised with the error when a connection could not be made or ended in a protocol fault; the backend carries on.</summary>
     public event EventHandler<Exception>? ConnectionFailed;
 
+    /// <summary>Raised with the netback of a connection once the backend has moved to <see cref="XenbusState.Connected"/>.</summary>
+    public event EventHandler<Netback<TEvents, TMemory>>? Connected;
+
+    /// <summary>
+    /// Raised with the netback of a connection as soon as its end is noticed (the frontend closed, died
+    /// or went away), before its pages are released: with many mapped grants, that takes a while.
+    /// </summary>
+    public event EventHandler<Netback<TEvents, TMemory>>? Disconnected;
+
     /// <summary>How long a close waits for the frontend to follow before it moves to Closed anyway.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -113,11 +122,13 @@ public sealed class NetbackDevice<TEvents, TMemory>
                 {
                     await Xenbus.SetStateAsync(_store, be, XenbusState.Connected, cancellationToken).ConfigureAwait(false);
                     Interlocked.Increment(ref _connections);
+                    Connected?.Invoke(this, netback);
                     (state, frontendGone) = await WaitUntilGoneAsync(netback, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
                     Volatile.Write(ref _current, null);
+                    Disconnected?.Invoke(this, netback);
                     await netback.DisposeAsync().ConfigureAwait(false);
                 }
                 if (netback.Completion.IsFaulted)

@@ -96,23 +96,16 @@ internal static class NetbackCommand
             var netback = new NetbackDevice<TEvents, TMemory>(store, device, events, memory, link, new NetbackOptions { Features = features, Name = $"vif{frontendDomain}.{deviceId}", KeepMappings = keepMappings });
             netback.ConnectionFailed += (_, e) => Console.Error.WriteLine($"netback: connection failed: {e.Message}");
             Console.Error.WriteLine($"netback: serving {device.BackendPath} for {device.FrontendPath} (mac {mac}) on {(tap is null ? "a loopback" : "tap " + tap)}, mtu {features.Mtu}");
-            var run = netback.RunAsync(cancellationToken);
-            var reported = 0;
             NetifStatistics? last = null;
-            while (!run.IsCompleted)
+            netback.Connected += (_, _) => Console.Error.WriteLine($"netback: frontend connected ({netback.Connections})");
+            netback.Disconnected += (_, ended) =>
             {
-                await Task.WhenAny(run, Task.Delay(200, CancellationToken.None)).ConfigureAwait(false);
-                if (netback.Current is { } current)
-                    last = current.Statistics;
-                if (netback.Connections != reported)
-                {
-                    reported = netback.Connections;
-                    Console.Error.WriteLine($"netback: frontend connected ({reported})");
-                }
-            }
+                last = ended.Statistics;
+                Console.Error.WriteLine("netback: the connection ended; releasing the frontend's pages");
+            };
             try
             {
-                await run.ConfigureAwait(false);
+                await netback.RunAsync(cancellationToken).ConfigureAwait(false);
                 Console.Error.WriteLine($"netback: domain {frontendDomain}'s device is gone; its pages are released");
             }
             finally

@@ -32,6 +32,14 @@ public sealed class PeerDeathTests
         await store.WriteAsync(device.FrontendPath + "/mac", "00:16:3e:00:00:01");
         using var link = NetworkLink.CreateLoopback();
         var netback = new NetbackDevice<XenLikeEvents<UnixEvents>, UnixMemory>(store, device, events, memory, link);
+        var connected = 0;
+        var ended = new List<NetifStatistics>();
+        netback.Connected += (_, _) => Interlocked.Increment(ref connected);
+        netback.Disconnected += (_, n) =>
+        {
+            lock (ended)
+                ended.Add(n.Statistics);
+        };
         using var stop = new CancellationTokenSource();
         var run = netback.RunAsync(stop.Token);
 
@@ -45,14 +53,20 @@ public sealed class PeerDeathTests
             // The dead frontend's granted pages went with the backend's last mapping of them.
             await WaitUntilAsync(() => GrantedPages(scene, 1) == 0, "the frontend's pages to be released", netfront, ReleaseBound);
             Assert.True(noticed < ReleaseBound, $"let go after {noticed.TotalMilliseconds:F0} ms");
+            // The end was reported once, with the dead connection's counters still readable.
+            lock (ended)
+                Assert.True(ended is [{ TxFrames: > 1000 }], $"{ended.Count} ends reported");
         }
 
         // The loopback link still holds frames the dead frontend sent: the next one only has to connect.
         await using var second = scene.Start("netfront");
         await second.WaitForAsync("netfront: connected");
         await WaitUntilAsync(() => netback.Connections == 2, "the netback to serve the next frontend", second);
+        Assert.Equal(2, Volatile.Read(ref connected));
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        lock (ended)
+            Assert.Equal(2, ended.Count);
     }
 
     [Fact]

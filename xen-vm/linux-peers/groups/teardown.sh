@@ -32,18 +32,11 @@ td_wait_line() {
     since "$start"
 }
 
-# td_noticed <start> <seconds> <file> <text> <file> <text>: the milliseconds from <start> until each
-# text appeared in its file ("none" if it did not within the limit), polled every 20 ms
-td_noticed() {
-    local start=$1 limit=$2 a= b=
-    while [ -z "$a" ] || [ -z "$b" ]; do
-        [ -z "$a" ] && grep -qF -- "$4" "$3" 2>/dev/null && a=$(since "$start")
-        [ -z "$b" ] && grep -qF -- "$6" "$5" 2>/dev/null && b=$(since "$start")
-        [ "$(since "$start")" -lt $((limit * 1000)) ] || break
-        sleep 0.02
-    done
-    echo "${a:-none} ${b:-none}"
-}
+# td_stamp: copies its input, each line led by the time it arrived ($EPOCHREALTIME: no fork per line)
+td_stamp() { local l; while IFS= read -r l; do echo "$EPOCHREALTIME $l"; done; }
+
+# td_after <epoch> <stamped file> <text>: the milliseconds from <epoch> to the first line with <text>
+td_after() { awk -v t="$1" -v s="$3" 'index($0, s) { printf "%d", ($1 - t) * 1000; exit }' "$2"; }
 
 # td_guest_reader <script>: a guest script that reads xvda over and over (a transfer running),
 # printing READING once it has read it whole, and COUNT <n> after each pass.
@@ -67,26 +60,35 @@ check_guest_destroyed() {
     d=$(guest.sh start td1 "$script") || { echo "guest td1 did not start"; return 1; }
     on_exit "xl destroy td1"
     td_toolstack_vbd "$d" 51712 || { echo "toolstack step failed"; return 1; }
-    mirage blkback --backend xenctrl --file "$img" --frontend-domain "$d" --device 51712 --timeout 120 >"$blog" 2>&1 &
+    mirage blkback --backend xenctrl --file "$img" --frontend-domain "$d" --device 51712 --timeout 120 > >(td_stamp >"$blog") 2>&1 &
     local bpid=$!; on_exit "kill $bpid"
-    mirage netback --backend xenctrl --frontend-domain "$d" --tap tdvif$d >"$nlog" 2>&1 &
+    mirage netback --backend xenctrl --frontend-domain "$d" --tap tdvif$d > >(td_stamp >"$nlog") 2>&1 &
     local npid=$!; on_exit "kill $npid"
     td_wait_line 120 /var/log/xen/console/guest-td1.log READING >/dev/null \
         || { echo "the guest never read xvda through our blkback"; cat "$blog" >&2; guest.sh wait td1 1 >&2; return 1; }
     wait_until 60 grep -q "frontend connected" "$nlog" \
         || { echo "Linux's netfront never connected to our netback"; cat "$nlog" >&2; return 1; }
+    # The clock starts when the domain dies (@releaseDomain fires), the first moment a backend can tell:
+    # before that, xl spends a second or two starting under emulation, and pauses the domain, which looks
+    # like a quiet frontend. The watch fires once when it is set: the second line is the death.
+    local rel=$WORK/td-release.log
+    xenstore-watch @releaseDomain > >(td_stamp >"$rel") 2>/dev/null &
+    local wpid=$!; on_exit "kill $wpid"
+    wait_until 10 grep -q . "$rel" || { echo "cannot watch @releaseDomain"; return 1; }
     sleep 1   # the transfer runs
-    local start=$EPOCHREALTIME bms nms
-    xl destroy td1 &
-    # Noticed: the line blkback prints when the connection ends, before it unmaps the guest's pages
+    local start=$EPOCHREALTIME died bms nms
+    xl destroy td1 & local xpid=$!
+    # Noticed: the line each backend prints when the connection ends, before it unmaps the guest's pages
     # (thousands of persistent grants, one unmap each, take seconds under emulation); released: below.
-    read -r bms nms < <(td_noticed "$start" 10 "$blog" "the connection ended" "$nlog" "device is gone")
-    [ "$bms" != none ] || { echo "blkback did not notice the destroy in 10 s"; cat "$blog" >&2; return 1; }
-    [ "$nms" != none ] || { echo "netback did not notice the destroy in 10 s"; cat "$nlog" >&2; return 1; }
-    wait
+    td_wait_line 10 "$blog" "the connection ended" >/dev/null || { echo "blkback did not notice the destroy in 10 s"; cat "$blog" >&2; return 1; }
+    td_wait_line 10 "$nlog" "the connection ended" >/dev/null || { echo "netback did not notice the destroy in 10 s"; cat "$nlog" >&2; return 1; }
+    wait "$xpid"
+    died=$(awk 'NR == 2 { print $1; exit }' "$rel")
+    [ -n "$died" ] || { echo "@releaseDomain did not fire for the destroyed guest"; return 1; }
+    bms=$(td_after "$died" "$blog" "the connection ended"); nms=$(td_after "$died" "$nlog" "the connection ended")
     # Every mapping released: Xen keeps a destroyed domain as a zombie while a page of it is mapped.
     wait_until 10 bash -c "! xl list $d" || { echo "domain $d stays a zombie: its pages are still mapped"; xl list >&2; return 1; }
-    { [ "$bms" -le 1000 ] && [ "$nms" -le 1000 ]; } || { echo "noticed too late: blkback ${bms} ms, netback ${nms} ms after xl destroy"; return 1; }
+    { [ "$bms" -le 1000 ] && [ "$nms" -le 1000 ]; } || { echo "noticed too late: blkback ${bms} ms, netback ${nms} ms after the domain died"; return 1; }
     wait "$bpid"; local brc=$?
     [ $brc = 0 ] || { echo "blkback exited $brc"; cat "$blog" >&2; return 1; }
 
@@ -102,7 +104,7 @@ EOF
     mirage blkback --backend xenctrl --file "$img" --frontend-domain "$d2" --device 51712 --timeout 120 >"$WORK/td-blkback2.log" 2>&1 &
     local out; out=$(guest.sh wait td2 180) || { echo "the second guest failed: $out"; return 1; }
     [ "$out" = "$(sha "$img")" ] || { echo "the second guest read $out, the image is $(sha "$img")"; return 1; }
-    echo "noticed: blkback ${bms} ms, netback ${nms} ms after xl destroy"
+    echo "noticed: blkback ${bms} ms, netback ${nms} ms after the domain died (xl destroy began $(awk -v a="$start" -v b="$died" 'BEGIN { printf "%d", (b - a) * 1000 }') ms before it)"
 }
 
 check_backend_killed() {
