@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using Xen.Evtchn;
 using Xen.Evtchn.Unix;
@@ -27,17 +28,34 @@ public static class XenstoredCommand
         {
             Description = "The Unix backends' root folder for --domain-pages (default: $XEN_ROOT, else /dev/shm/mirage-xen-<uid>).",
         };
+        var domainSockets = new Option<string[]>("--domain-socket")
+        {
+            Description = "Also listen on <path>=<domid>, where every connection acts as that domain from the start: for programs on Xen's libxenstore, which cannot restrict their own connections. Repeatable.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var command = new Command("xenstored", "Run a Xenstore daemon on a Unix domain socket. Socket connections act as dom0; see docs/xenstore.md for acting as another domain.")
         {
             socket,
             quiet,
             domainPages,
             xenRoot,
+            domainSockets,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var path = parse.GetValue(socket)!;
             var silent = parse.GetValue(quiet);
+            var guests = new List<(string Path, ushort Domain)>();
+            foreach (var value in parse.GetValue(domainSockets) ?? [])
+            {
+                var at = value.LastIndexOf('=');
+                if (at <= 0 || !ushort.TryParse(value.AsSpan(at + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var domid))
+                {
+                    Console.Error.WriteLine($"xenstored: --domain-socket takes <path>=<domid>, not '{value}'");
+                    return 2;
+                }
+                guests.Add((value[..at], domid));
+            }
             var options = new XenstoreServerOptions { Log = silent ? null : message => Console.Error.WriteLine("xenstored: " + message) };
             // SIGTERM stops the daemon as Ctrl-C does, so that the socket is removed.
             using var stop = StopSignals.Link(cancellationToken);
@@ -56,18 +74,55 @@ public static class XenstoredCommand
                 }
             }
             using var ownedBackends = backends;
+            // Every socket listens until one fails or the daemon stops. The domains' sockets come first, so
+            // that "ready on" (what scripts wait for) means every socket is.
+            using var listening = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            var sockets = new List<Task>();
             try
             {
-                await server.ListenAsync(path, () => Console.Error.WriteLine($"xenstored: ready on {path}"), stop.Token).ConfigureAwait(false);
+                foreach (var (guestPath, domid) in guests)
+                {
+                    var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    var serving = ListenAsync(guestPath, server.ListenAsync(guestPath, domid, ready.SetResult, listening.Token));
+                    sockets.Add(serving);
+                    await Task.WhenAny(ready.Task, serving).ConfigureAwait(false);
+                    if (serving.IsCompleted)
+                        await serving.ConfigureAwait(false);
+                    Console.Error.WriteLine($"xenstored: listening on {guestPath}, whose connections act as domain {domid}");
+                }
+                sockets.Add(ListenAsync(path, server.ListenAsync(path, () => Console.Error.WriteLine($"xenstored: ready on {path}"), listening.Token)));
+                var first = await Task.WhenAny(sockets).ConfigureAwait(false);
+                await first.ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+            catch (IOException e)
             {
-                Console.Error.WriteLine($"xenstored: cannot listen on {path}: {e.Message}");
+                Console.Error.WriteLine($"xenstored: {e.Message}");
                 return 1;
+            }
+            finally
+            {
+                await listening.CancelAsync().ConfigureAwait(false);
+                await Task.WhenAll(sockets.Select(s => s.ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
             }
             return 0;
         });
         return command;
+    }
+
+    // One socket's listening, its failure named by its path; stopping is not a failure.
+    private static async Task ListenAsync(string path, Task listening)
+    {
+        try
+        {
+            await listening.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot listen on {path}: {e.Message}", e);
+        }
     }
 
     /// <summary>

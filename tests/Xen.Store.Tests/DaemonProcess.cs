@@ -48,12 +48,15 @@ public sealed class DaemonProcess : IDisposable
     public Process Process => _process;
 
     /// <summary>Runs one of Debian's xenstore tools against the daemon and returns its exit code and output.</summary>
-    public (int Code, string Output) Tool(string name, params string[] args)
+    public (int Code, string Output) Tool(string name, params string[] args) => ToolOn(SocketPath, name, args);
+
+    /// <summary>Runs one of Debian's xenstore tools against another of the daemon's sockets.</summary>
+    public (int Code, string Output) ToolOn(string socket, string name, params string[] args)
     {
         var info = new ProcessStartInfo(name) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in args)
             info.ArgumentList.Add(a);
-        info.Environment["XENSTORED_PATH"] = SocketPath;
+        info.Environment["XENSTORED_PATH"] = socket;
         using var p = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {name}.");
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

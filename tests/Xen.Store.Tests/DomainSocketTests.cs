@@ -34,4 +34,21 @@ public class DomainSocketTests
         Assert.False(File.Exists(guestSocket));
         dir.Delete(recursive: true);
     }
+
+    [Fact]
+    public void The_daemon_offers_a_domain_socket_to_xens_own_tools()
+    {
+        var dir = Directory.CreateTempSubdirectory("mirage-xs-");
+        var guestSocket = Path.Combine(dir.FullName, "socket-3");
+        using (var daemon = new DaemonProcess(["--domain-socket", guestSocket + "=3"]))
+        {
+            Assert.Equal(0, daemon.Tool("xenstore-write", "/secret", "dom0 only", "/local/domain/3/name", "guest").Code);
+            Assert.Equal(0, daemon.Tool("xenstore-chmod", "/local/domain/3/name", "n0", "r3").Code);
+            // Debian's xenstore-read, on Xen's libxenstore, cannot restrict its connection: the socket does it.
+            Assert.Equal((0, "guest\n"), daemon.ToolOn(guestSocket, "xenstore-read", "name"));
+            Assert.NotEqual(0, daemon.ToolOn(guestSocket, "xenstore-read", "/secret").Code);
+            Assert.Equal(0, daemon.ToolOn(daemon.SocketPath, "xenstore-read", "/secret").Code);
+        }
+        dir.Delete(recursive: true);
+    }
 }
