@@ -100,10 +100,13 @@ internal sealed unsafe class EventsDomain : IDisposable
                 throw new InvalidOperationException(
                     $"Domain {folder.Domain} is already taken by another live process{(holder is null ? "" : $" (pid {holder})")} under {folder.Root}: give this process another id (XEN_DOMID).");
             }
-            // The previous owner unlinks the file before letting go: a lock on an unlinked file claims nothing.
-            if (!DomainFolder.IsCurrent(fd, path) && attempt < 10)
+            // The previous owner unlinks the file before letting go: a lock on an unlinked (or since replaced)
+            // file claims nothing, and taking it anyway would let two processes own the domain.
+            if (!DomainFolder.IsCurrent(fd, path))
             {
                 fd.Dispose();
+                if (attempt >= 100)
+                    throw new IOException($"Could not claim domain {folder.Domain} under {folder.Root}: {path} keeps being replaced.");
                 continue;
             }
             var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n");
