@@ -108,6 +108,9 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
         {
             foreach (var queue in queues)
                 queue?.Dispose();
+            // Nothing stays mapped or bound: the backend may connect again.
+            lock (_gate)
+                _connected = false;
             throw;
         }
         _queues = queues;

@@ -93,14 +93,16 @@ public static class BlkifXenbus
     private static readonly TimeSpan LeftoverCloseTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Backend: closes the device first if a dead backend left it connected
-    /// (<see cref="Xenbus.CloseLeftoverAsync"/>), publishes <paramref name="backend"/>'s keys, goes
-    /// <see cref="XenbusState.InitWait"/>, waits for the frontend's rings, connects to them and goes
-    /// <see cref="XenbusState.Connected"/>.
+    /// Backend: publishes <paramref name="backend"/>'s keys, goes <see cref="XenbusState.InitWait"/>, waits
+    /// for the frontend's rings, connects to them and goes <see cref="XenbusState.Connected"/>. A device
+    /// that a dead backend left connected, whose frontend still serves its rings, is resumed instead: the
+    /// backend attaches to those rings where the dead one stopped (<see cref="TryResumeAsync"/>). Any other
+    /// device a dead backend left connected is closed first (<see cref="Xenbus.CloseLeftoverAsync"/>).
     /// </summary>
+    /// <returns>Whether it resumed rings a dead backend left.</returns>
     /// <exception cref="XenstoreException">The frontend closed instead of connecting (<see cref="XsError.EIO"/>).</exception>
     /// <exception cref="InvalidDataException">The frontend published malformed or out-of-range keys.</exception>
-    public static async Task ConnectBackendAsync<TEvents, TMemory>(XenstoreClient client, XenbusDevice device, Blkback<TEvents, TMemory> backend,
+    public static async Task<bool> ConnectBackendAsync<TEvents, TMemory>(XenstoreClient client, XenbusDevice device, Blkback<TEvents, TMemory> backend,
         CancellationToken cancellationToken = default)
         where TEvents : IEvents
         where TMemory : IMemory
@@ -108,11 +110,11 @@ public static class BlkifXenbus
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(backend);
-        // A backend that died left the frontend on rings nobody serves, with requests that will never
-        // be answered: closing makes Linux's blkfront reconnect and send them again.
+        if (await TryResumeAsync(client, device, backend, cancellationToken).ConfigureAwait(false))
+            return true;
+        // A frontend that followed this close starts again from Closed when it sees InitWait.
         var closed = await Xenbus.CloseLeftoverAsync(client, device, LeftoverCloseTimeout, cancellationToken).ConfigureAwait(false);
         await Xenbus.BackendInitWaitAsync(client, device, BlkifXenstoreKeys.Backend(backend.Info), cancellationToken).ConfigureAwait(false);
-        // The frontend that followed that close starts again from Closed when it sees InitWait.
         if (closed)
             await Xenbus.WaitForStateAsync(client, device.FrontendPath, s => s != XenbusState.Closed, cancellationToken).ConfigureAwait(false);
         await Xenbus.BackendConnectAsync(client, device, async c =>
@@ -120,6 +122,37 @@ public static class BlkifXenbus
             var keys = await ReadKeysAsync(c, device.FrontendPath, cancellationToken).ConfigureAwait(false);
             backend.Connect(device.FrontendDomain, BlkifXenstoreKeys.ParseFrontend(keys.GetValueOrDefault));
         }, cancellationToken).ConfigureAwait(false);
+        return false;
+    }
+
+    /// <summary>
+    /// Backend: if a dead backend left the device <see cref="XenbusState.Connected"/> and the frontend is
+    /// still <see cref="XenbusState.Connected"/>, attaches to the rings it published, where the dead
+    /// backend stopped, and stays connected. Linux's blkfront needs this: after a close it never connects
+    /// again (it starts over only from Initialising, which it enters only when the device is probed),
+    /// and the requests it has in flight would never complete. The requests the dead backend took
+    /// but did not answer are served again (<see cref="SharedMemoryRing.BackRing{TRequest, TResponse}.Attach(PageBuffer)"/>);
+    /// every backend answers in ring order, so none is skipped. False, with nothing changed, when the
+    /// device is not in that state or its rings cannot be attached (then it is closed and started again).
+    /// </summary>
+    private static async Task<bool> TryResumeAsync<TEvents, TMemory>(XenstoreClient client, XenbusDevice device, Blkback<TEvents, TMemory> backend,
+        CancellationToken cancellationToken)
+        where TEvents : IEvents
+        where TMemory : IMemory
+    {
+        if (await Xenbus.ReadStateAsync(client, device.BackendPath, cancellationToken).ConfigureAwait(false) != XenbusState.Connected
+            || await Xenbus.ReadStateAsync(client, device.FrontendPath, cancellationToken).ConfigureAwait(false) != XenbusState.Connected)
+            return false;
+        try
+        {
+            var keys = await ReadKeysAsync(client, device.FrontendPath, cancellationToken).ConfigureAwait(false);
+            backend.Connect(device.FrontendDomain, BlkifXenstoreKeys.ParseFrontend(keys.GetValueOrDefault));
+        }
+        catch (Exception e) when (e is InvalidDataException or GrantException or EventChannelException)
+        {
+            return false;
+        }
+        return true;
     }
 
     /// <summary>

@@ -88,9 +88,10 @@ public static class BlkbackCommand
                 await client.ActAsDomainAsync(domain, cancellationToken).ConfigureAwait(false);
             await using var back = new Blkback<TEvents, TMemory>(events, memory, storage);
             Console.Error.WriteLine($"blkback: serving {storage.Length} bytes ({(back.Info.ReadOnly ? "read-only" : "read-write")}) at {device.BackendPath}");
+            bool resumed;
             using (var deadline = BlkifHost.Deadline(timeout, cancellationToken))
-                await BlkifXenbus.ConnectBackendAsync(client, device, back, deadline.Token).ConfigureAwait(false);
-            Console.Error.WriteLine($"blkback: connected to domain {frontendDomain}");
+                resumed = await BlkifXenbus.ConnectBackendAsync(client, device, back, deadline.Token).ConfigureAwait(false);
+            Console.Error.WriteLine($"blkback: connected to domain {frontendDomain}{(resumed ? ", resuming the rings a dead backend left" : "")}");
             bool polite;
             try
             {
