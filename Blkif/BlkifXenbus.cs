@@ -148,8 +148,10 @@ public static class BlkifXenbus
             var keys = await ReadKeysAsync(client, device.FrontendPath, cancellationToken).ConfigureAwait(false);
             backend.Connect(device.FrontendDomain, BlkifXenstoreKeys.ParseFrontend(keys.GetValueOrDefault));
         }
-        catch (Exception e) when (e is InvalidDataException or GrantException or EventChannelException)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
+            // Keys, grants, channels or ring indices that do not hold (GrantException, EventChannelException
+            // and RingProtocolException are IOExceptions): the close starts the device afresh.
             return false;
         }
         return true;

@@ -19,8 +19,9 @@ sweep() {
     for d in $(xl list 2>/dev/null | awk 'NR > 2 { print $1 }'); do xl destroy "$d" 2>/dev/null; done
 }
 
-# mirage <args...>: the mirage command under test
-mirage() { dotnet "$MIRAGE" "$@"; }
+# mirage <args...>: the mirage command under test. In a subshell (a background job, a pipeline) it
+# execs, so that $! is mirage's own pid: a kill -9 must reach it, not a shell that waits for it.
+mirage() { if [ "$BASHPID" != "$$" ]; then exec dotnet "$MIRAGE" "$@"; else dotnet "$MIRAGE" "$@"; fi; }
 
 # wait_until <seconds> <command...>: polls every 0.2 s; non-zero if it never held
 wait_until() {
