@@ -18,6 +18,10 @@ public sealed class CrossProcessTests : IAsyncLifetime
 {
     private const ushort Self = 1, Peer = 2;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    // The requirement: the survivor of a kill -9 sees it within a second (the dead end's unmap
+    // notification clears its live byte and its event-channel socket ends at once).
+    private static readonly TimeSpan NoticeBound = TimeSpan.FromSeconds(1);
     private readonly string _root = Path.Combine("/dev/shm", "mirage-vchan-test-" + Guid.NewGuid().ToString("N")[..12]);
     private readonly XenstoreServer _daemon = new();
     private readonly CancellationTokenSource _stop = new();
@@ -132,25 +136,43 @@ public sealed class CrossProcessTests : IAsyncLifetime
             VchanXenstore.ConnectAsync(events, memory, store, Self, "nobody", TimeSpan.FromMilliseconds(300)));
     }
 
-    [Fact]
-    public async Task Killing_the_peer_ends_reads_after_its_bytes_and_fails_writes()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Killing_either_end_ends_the_others_reads_after_its_bytes_and_fails_its_writes(bool peerIsServer)
     {
-        await using var server = await VchanXenstore.ListenAsync(_events, _memory, _store!, Peer, "kill", 65536, 65536);
-        using var peer = StartPeer("connect", "kill", "write-hang", 10_000);
-        await peer.WaitForLineAsync("written", Timeout);
-        peer.Kill();
-        var clock = Stopwatch.StartNew();
-        var (hash, count) = await Patterns.ReceiveAsync(server).WaitAsync(Timeout);
-        var readEnded = clock.Elapsed;
-        Assert.Equal(10_000, count);
-        Assert.Equal(Patterns.Expected(10_000, Peer), hash);
-        await Assert.ThrowsAnyAsync<IOException>(async () =>
+        var port = peerIsServer ? "kill-server" : "kill-client";
+        PeerProcess peer;
+        VchanEndpoint ours;
+        if (peerIsServer)
         {
-            for (var i = 0; i < 100; i++)
-                await server.WriteAsync(new byte[65536]);
-        });
-        // The issue asks for detection within one second; the bound here is loose for a loaded machine.
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the death was seen after {readEnded.TotalMilliseconds:F0} ms");
+            peer = StartPeer("listen", port, "write-hang", 10_000);
+            await peer.WaitForLineAsync("ready", Timeout);
+            ours = await VchanXenstore.ConnectAsync(_events, _memory, _store!, Peer, port, Timeout);
+        }
+        else
+        {
+            ours = await VchanXenstore.ListenAsync(_events, _memory, _store!, Peer, port, 65536, 65536);
+            peer = StartPeer("connect", port, "write-hang", 10_000);
+        }
+        using (peer)
+        await using (ours)
+        {
+            await peer.WaitForLineAsync("written", Timeout);
+            peer.Kill();
+            var clock = Stopwatch.StartNew();
+            var (hash, count) = await Patterns.ReceiveAsync(ours).WaitAsync(Timeout);
+            var readEnded = clock.Elapsed;
+            // Every byte the dead end wrote is read, then the end.
+            Assert.Equal(10_000, count);
+            Assert.Equal(Patterns.Expected(10_000, Peer), hash);
+            await Assert.ThrowsAnyAsync<IOException>(async () =>
+            {
+                for (var i = 0; i < 100; i++)
+                    await ours.WriteAsync(new byte[65536]);
+            });
+            Assert.True(readEnded < NoticeBound, $"the death was seen after {readEnded.TotalMilliseconds:F0} ms");
+        }
     }
 
     [Fact]
