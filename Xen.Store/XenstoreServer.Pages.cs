@@ -83,6 +83,23 @@ public sealed partial class XenstoreServer
         {
             events.Close(channel);
             mapping.Dispose();
+            if (!cancellationToken.IsCancellationRequested)
+                ReleaseGone(domain);
+        }
+    }
+
+    // A guest's page connection ends only when the guest is gone: under Xen the daemon learns of a
+    // death from VIRQ_DOM_EXC, here from the page's event channel closing. Either way the domain is
+    // released as RELEASE would release it, so that backends watching @releaseDomain let go of its devices.
+    private void ReleaseGone(ushort domain)
+    {
+        lock (_lock)
+        {
+            if (_stopping.IsCancellationRequested || !_introduced.Remove(domain))
+                return;
+            _targets.Remove(domain);
+            Log($"domain {domain} is gone: its page connection ended");
+            FireSpecial(XsWire.ReleaseDomain);
         }
     }
 }

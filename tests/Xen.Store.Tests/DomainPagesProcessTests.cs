@@ -1,6 +1,9 @@
+using System.Diagnostics;
+using System.Globalization;
 using Xen.Evtchn;
 using Xen.Evtchn.Unix;
 using Xen.Gnt.Unix;
+using Xen.Unix.Tests;
 
 namespace Xen.Store.Tests;
 
@@ -49,5 +52,28 @@ public sealed class DomainPagesProcessTests : IDisposable
         var denied = await Assert.ThrowsAsync<XenstoreException>(() => guest.ReadAsync("/secret", Timeouts.Token));
         Assert.Equal(XsError.EACCES, denied.Error);
         Assert.True(await dom0.IsDomainIntroducedAsync(1, Timeouts.Token));
+    }
+
+    [Fact]
+    public async Task A_killed_guest_process_is_released_at_once_as_xl_destroy_would_release_it()
+    {
+        using var daemon = new DaemonProcess(["--domain-pages", "--xen-root", _root]);
+        await using var dom0 = await XenstoreClient.ConnectAsync(daemon.SocketPath, Timeouts.Token);
+        // The guest, domain 2, in its own process: its Xenstore page and event channel, offered to dom0.
+        using var guest = new PeerProcess(_root, 2);
+        var page = guest.Ask("share 0 1 rw").Split(' ')[1];
+        var port = guest.Ask("listen 0");
+        await dom0.IntroduceAsync(2, long.Parse(page, CultureInfo.InvariantCulture), uint.Parse(port, CultureInfo.InvariantCulture), Timeouts.Token);
+        Assert.True(await dom0.IsDomainIntroducedAsync(2, Timeouts.Token));
+        await using var released = dom0.WatchAsync(XsWire.ReleaseDomain, Timeouts.Token).GetAsyncEnumerator();
+        Assert.True(await released.MoveNextAsync());   // a watch fires once when it is set
+
+        guest.Kill();
+        var clock = Stopwatch.StartNew();
+        Assert.True(await released.MoveNextAsync());
+        var noticed = clock.Elapsed;
+        Assert.False(await dom0.IsDomainIntroducedAsync(2, Timeouts.Token));
+        // The requirement: the daemon, and every backend watching @releaseDomain, knows within a second.
+        Assert.True(noticed < TimeSpan.FromSeconds(1), $"@releaseDomain fired {noticed.TotalMilliseconds:F0} ms after the kill");
     }
 }
