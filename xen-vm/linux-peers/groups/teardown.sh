@@ -159,7 +159,11 @@ td_netback_killed() {
     td_netback() {
         mirage netback --backend xenctrl --frontend-domain "$d" --tap $tap >"$1" 2>&1 &
         npid=$!; on_exit "kill $npid"
-        wait_until 120 grep -q "frontend connected" "$1" || { echo "Linux's netfront never connected to our netback"; cat "$1" >&2; return 1; }
+        wait_until 120 grep -q "frontend connected" "$1" || {
+            echo "Linux's netfront never connected to our netback"
+            { cat "$1"; xenstore-ls -f "/local/domain/$d/device/vif"; xenstore-ls -f "/local/domain/0/backend/vif/$d"
+              tr -d '\r' < /var/log/xen/console/guest-td3.log | grep -v '^SUM ' | tail -20; } >&2 2>/dev/null
+            return 1; }
         ip addr add 10.15.0.1/24 dev $tap && ip link set $tap up || { echo "cannot bring $tap up"; return 1; }
     }
     td_netback "$log" || return 1
@@ -172,26 +176,25 @@ td_netback_killed() {
 }
 
 check_frontend_killed() {
-    local img=$WORK/td-linux-back.img loop fe be log=$WORK/td-blkfront.log
+    local devid=51728 img=$WORK/td-linux-back.img loop log=$WORK/td-blkfront.log
+    local fe=/local/domain/0/device/vbd/51728 be=/local/domain/0/backend/vbd/0/51728
     td_image "$img"
-    modprobe -a xen-blkback loop 2>/dev/null
-    loop=$(losetup -f --show "$img") || { echo "no loop device"; return 1; }
-    on_exit "losetup -d $loop"
+    # Our blkfront in dom0 (frontend 0) against Linux's xen-blkback in dom0 on a loop device, set up as
+    # our-blkfront-linux-blkback sets it up (linux-backends.sh).
+    modprobe -a xen-blkback loop || { echo "cannot load xen-blkback"; return 1; }
     # Loaded, xen-blkback takes every vbd backend directory of dom0: unload it once done.
     on_exit "rmmod xen-blkback"
-    # Our blkfront in dom0 (frontend 0) against Linux's xen-blkback in dom0, on the loop device.
-    fe=/local/domain/0/device/vbd/51728; be=/local/domain/0/backend/vbd/0/51728
-    xenstore-write "$be/frontend" "$fe" "$be/frontend-id" 0 "$be/online" 1 "$be/state" 1 "$be/mode" w \
-        "$be/device-type" disk "$be/params" "$loop" "$be/type" phy \
-        "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1 "$fe/virtual-device" 51728 "$fe/device-type" disk \
-        || { echo "toolstack step failed"; return 1; }
-    on_exit "xenstore-rm $be; xenstore-rm $fe"
-    # Linux's blkback opens the device once the hotplug step writes physical-device.
-    local st; st=$(stat -L -c '%t:%T' "$loop")
-    xenstore-write "$be/physical-device" "$(printf '%x:%x' 0x${st%%:*} 0x${st##*:})"
-    (sleep 600 | mirage blkfront --backend xenctrl --backend-domain 0 --device 51728 --copy-in - >"$log" 2>&1) &
+    lb_gntalloc_limit 8192
+    loop=$(losetup -f --show "$img") || { echo "no loop device"; return 1; }
+    on_exit "losetup -d $loop"
+    lb_remove_device "$fe" "$be"
+    lb_vbd_create "$devid" "$loop" w
+    on_exit "lb_remove_device $fe $be"
+    wait_until 30 lb_state_is "$be" 2 \
+        || { lb_diagnose "$fe" "$be" /dev/null; echo "xen-blkback did not reach InitWait (state $(lb_state "$be"))"; return 1; }
+    (sleep 600 | mirage blkfront --backend xenctrl --device "$devid" --copy-in - >"$log" 2>&1) &
     wait_until 60 grep -q connected "$log" \
-        || { echo "our blkfront never connected to Linux's blkback (backend state $(xenstore-read $be/state))"; cat "$log" >&2; return 1; }
+        || { lb_diagnose "$fe" "$be" "$log"; echo "our blkfront never connected to Linux's blkback (backend state $(lb_state "$be"))"; return 1; }
     local pid; pid=$(pgrep -f "mirage.dll blkfront .*--device 51728" | head -1)
     [ -n "$pid" ] || { echo "no blkfront process"; return 1; }
     kill -9 "$pid"
