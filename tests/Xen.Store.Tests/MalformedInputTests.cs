@@ -165,6 +165,9 @@ public sealed class MalformedInputTests : IAsyncLifetime
         await other.WriteAsync("/still", "served").Within();
         Assert.Equal("served", await other.ReadAsync("/still").Within());
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => writing);
+        // Held back: the replies it never read stop at the limit (give or take the one that crossed
+        // it), rather than growing with every request it sent.
+        Assert.InRange(server.PendingOutputBytes, 1, 64 * 1024 + XsWireHeader.Size + XsWire.PayloadMax);
         await other.DisposeAsync();
         server.Dispose();
     }
