@@ -112,7 +112,8 @@ public static class BlkifXenbus
         ArgumentNullException.ThrowIfNull(backend);
         if (await TryResumeAsync(client, device, backend, cancellationToken).ConfigureAwait(false))
             return true;
-        // A frontend that followed this close starts again from Closed when it sees InitWait.
+        // A frontend that follows this close and starts again (ours does, from Closed; Linux's never
+        // does, hence the resume above) finds the backend at InitWait.
         var closed = await Xenbus.CloseLeftoverAsync(client, device, LeftoverCloseTimeout, cancellationToken).ConfigureAwait(false);
         await Xenbus.BackendInitWaitAsync(client, device, BlkifXenstoreKeys.Backend(backend.Info), cancellationToken).ConfigureAwait(false);
         if (closed)
