@@ -21,12 +21,12 @@ internal sealed class MirageProcess : IAsyncDisposable
         info.RedirectStandardOutput = info.RedirectStandardError = true;
         if (netns is not null)
         {
-            // ip netns exec <netns> dotnet mirage.dll ...
-            info.FileName = "ip";
+            // ip netns exec <netns> <the command MirageCli made> ...
             info.ArgumentList.Insert(0, "netns");
             info.ArgumentList.Insert(1, "exec");
             info.ArgumentList.Insert(2, netns);
-            info.ArgumentList.Insert(3, "dotnet");
+            info.ArgumentList.Insert(3, info.FileName);
+            info.FileName = "ip";
         }
         _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start mirage.");
         _reading = Task.WhenAll(Collect(_process.StandardOutput), Collect(_process.StandardError));
