@@ -24,6 +24,8 @@ internal sealed class EventDomain : IDisposable
 
     public int ChannelCount => _channels.Count;
 
+    public int WaiterCount => _channels.Values.Sum(e => e.WaiterCount);
+
     public (Port Port, Channel Channel) Listen(ushort remoteDomain)
     {
         lock (_hub.Gate)

@@ -55,6 +55,19 @@ public sealed class InHeapEventHub : IDisposable
         }
     }
 
+    /// <summary>
+    /// How many receivers are blocked in <c>RecvAsync</c> in all domains: a test can wait until a driver
+    /// is asleep before it acts, rather than sleep and hope that it got there.
+    /// </summary>
+    public int BlockedReceivers
+    {
+        get
+        {
+            lock (_gate)
+                return _domains.Values.Sum(d => d.WaiterCount);
+        }
+    }
+
     /// <summary>Kills every domain still open.</summary>
     public void Dispose()
     {

@@ -44,6 +44,16 @@ internal sealed unsafe class ChannelState
 
     public ChannelLink? Link => Volatile.Read(ref _link);
 
+    // Receivers blocked on this port (for tests that must know a receiver is asleep).
+    public int WaiterCount
+    {
+        get
+        {
+            lock (_waiters)
+                return _waiters.Count;
+        }
+    }
+
     private Xen.Evtchn.Channel Channel => new(new Port(Port));
 
     /// <summary>Attaches the connection: from now on sends reach the peer.</summary>

@@ -59,6 +59,9 @@ public readonly struct UnixEvents : IEvents
     /// <inheritdoc />
     public void Close(Channel channel) => State.Close(channel);
 
+    // Receivers blocked in RecvAsync on the channel: tests wait for this rather than sleep and hope.
+    internal int BlockedReceivers(Channel channel) => State.Find(channel.LocalPort.Value)?.WaiterCount ?? 0;
+
     /// <summary>Closes every channel, stops listening and gives up the domain id.</summary>
     public void Dispose() => _domain?.Dispose();
 

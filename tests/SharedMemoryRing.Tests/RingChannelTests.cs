@@ -1,3 +1,4 @@
+using TestSupport;
 using Xen.Evtchn;
 using Xen.Evtchn.InHeap;
 using Xen.Gnt;
@@ -45,7 +46,7 @@ public sealed class RingChannelTests : IDisposable
     {
         Back.SpinCount = 0;
         var waiting = Back.WaitForRequestsAsync().AsTask();
-        await Task.Delay(50);
+        await Until.TrueAsync(() => _eventHub.BlockedReceivers == 1, "the backend asleep on its channel");
         Assert.False(waiting.IsCompleted);
         Front.Ring.WriteRequest(new TestRequest(1, 2, 3));
         Assert.True(Front.PushRequests());
@@ -99,7 +100,7 @@ public sealed class RingChannelTests : IDisposable
         while (Front.Ring.TryWriteRequest(new TestRequest(0, 0, 0))) { }
         Front.PushRequests();
         var waiting = Front.WaitForFreeRequestsAsync().AsTask();
-        await Task.Delay(50);
+        await Until.TrueAsync(() => _eventHub.BlockedReceivers == 1, "the frontend asleep on its channel");
         Assert.False(waiting.IsCompleted);
         Back.Ring.TryReadRequest(out var request);
         Back.Ring.WriteResponse(TestResponse.To(request));

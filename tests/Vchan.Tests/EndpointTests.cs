@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using TestSupport;
 
 namespace Vchan.Tests;
 
@@ -75,7 +76,7 @@ public class EndpointTests
         using var pair = VchanPair.Create();
         var buffer = new byte[10];
         var read = pair.Server.ReadAsync(buffer).AsTask();
-        await Task.Delay(20);
+        await Until.TrueAsync(() => pair.Hubs.EventHub.BlockedReceivers == 1, "the reader asleep on its channel");
         Assert.False(read.IsCompleted);
         pair.Client.Write("hi"u8);
         Assert.Equal(2, await read.WaitAsync(Timeout));
@@ -157,7 +158,7 @@ public class EndpointTests
     {
         using var pair = VchanPair.Create(0, 0);
         var write = pair.Client.WriteAsync(new byte[4096]).AsTask();
-        await Task.Delay(20);
+        await Until.TrueAsync(() => pair.Hubs.EventHub.BlockedReceivers == 1, "the writer asleep on its channel");
         Assert.False(write.IsCompleted);
         pair.Server.Dispose();
         await Assert.ThrowsAsync<IOException>(() => write.WaitAsync(Timeout));

@@ -1,3 +1,4 @@
+using TestSupport;
 using Xen.Evtchn;
 using Xen.Evtchn.Unix;
 
@@ -54,7 +55,7 @@ public sealed class EventsTests : IDisposable
     {
         var (server, client) = Pair();
         var wait = _one.RecvAsync(server, EventCounter.Initial).AsTask();
-        await Task.Delay(50);
+        await Until.TrueAsync(() => _one.BlockedReceivers(server) == 1, "the receiver asleep on its channel");
         Assert.False(wait.IsCompleted);
         _two.Send(client);
         Assert.Equal(1UL, (await wait.WaitAsync(Timeout)).Value);
@@ -69,7 +70,7 @@ public sealed class EventsTests : IDisposable
         var seen = await _one.RecvAsync(server, EventCounter.Initial).AsTask().WaitAsync(Timeout);
         Assert.Equal(5UL, seen.Value);
         var next = _one.RecvAsync(server, seen).AsTask();
-        await Task.Delay(50);
+        await Until.TrueAsync(() => _one.BlockedReceivers(server) == 1, "the receiver asleep on its channel");
         Assert.False(next.IsCompleted);
         _two.Send(client);
         Assert.Equal(6UL, (await next.WaitAsync(Timeout)).Value);

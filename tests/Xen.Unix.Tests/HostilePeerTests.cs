@@ -1,4 +1,6 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using TestSupport;
 using Xen.Evtchn;
 using Xen.Evtchn.Unix;
 using Xen.Gnt;
@@ -7,7 +9,7 @@ using Xen.Gnt.Unix;
 namespace Xen.Unix.Tests;
 
 /// <summary>What a broken or hostile peer may put on the sockets or in the files gets an error, never a crash or a hang.</summary>
-public sealed class HostilePeerTests : IDisposable
+public sealed partial class HostilePeerTests : IDisposable
 {
     private readonly TempRoot _root = new();
 
@@ -135,9 +137,18 @@ public sealed class HostilePeerTests : IDisposable
         var junk = new byte[200];
         for (var i = 0; i < 2_000; i++)
             rogue.Send(junk.AsSpan(0, 1 + (i % junk.Length)), SocketFlags.None, out _);
-        await Task.Delay(100);
-        Assert.False(wait.IsCompleted); // doorbells without a count are not events
+        // The backend has read every doorbell (none of the rogue's bytes is left unread), and still
+        // waits: doorbells without a count are not events.
+        await Until.TrueAsync(() => UnreadBytes(rogue) == 0, "the backend read every doorbell");
+        Assert.False(wait.IsCompleted);
         rogue.Close();
         await Assert.ThrowsAsync<PeerClosedException>(() => wait.WaitAsync(TimeSpan.FromSeconds(10)));
     }
+
+    // Bytes a socket sent that its peer has not read yet (SIOCOUTQ, include/uapi/asm-generic/ioctls.h).
+    private static int UnreadBytes(Socket socket) =>
+        Ioctl((int)socket.Handle, 0x5411, out var bytes) == 0 ? bytes : throw new IOException($"SIOCOUTQ failed: errno {Marshal.GetLastPInvokeError()}");
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    private static partial int Ioctl(int fd, nuint request, out int value);
 }
