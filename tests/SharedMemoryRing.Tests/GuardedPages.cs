@@ -4,7 +4,8 @@ namespace SharedMemoryRing.Tests;
 
 /// <summary>
 /// Pages with an inaccessible page on each side: a ring that reads or writes one byte outside its
-/// memory crashes the test run instead of passing quietly.
+/// memory crashes the process (a test run, or a fuzz target's run, which AFL++ records) instead of
+/// passing quietly.
 /// </summary>
 internal sealed unsafe partial class GuardedPages : IDisposable
 {

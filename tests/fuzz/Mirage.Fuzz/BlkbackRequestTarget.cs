@@ -49,7 +49,7 @@ public sealed class BlkbackRequestTarget : FuzzTarget
         var ids = new List<ulong>();
         for (var i = 0; i < count && !script.IsEmpty; i++)
         {
-            var request = ReadRequest(ref script);
+            var request = script.Struct<BlkifRequest>();
             ref var segments = ref request.Segments;
             if (request.Operation == BlkifOperation.Indirect)
             {
@@ -89,12 +89,6 @@ public sealed class BlkbackRequestTarget : FuzzTarget
             throw new FuzzFinding($"Blkback left {peers.Grants.LiveMappings} pages mapped after it stopped.");
     }
 
-    private static BlkifRequest ReadRequest(ref FuzzInput script)
-    {
-        Span<byte> bytes = stackalloc byte[Unsafe.SizeOf<BlkifRequest>()];
-        script.Take(bytes.Length).CopyTo(bytes);
-        return Unsafe.ReadUnaligned<BlkifRequest>(ref bytes[0]);
-    }
 
     private static void AwaitAnswers(Blkback<InHeapEvents, InHeapMemory> backend, FrontRing<BlkifRequest, BlkifResponse> ring, List<ulong> ids)
     {

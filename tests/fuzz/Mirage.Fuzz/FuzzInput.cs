@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Mirage.Fuzz;
 
@@ -23,6 +25,14 @@ public ref struct FuzzInput(ReadOnlySpan<byte> bytes)
     public uint UInt32() => Take(4) is { Length: 4 } s ? BinaryPrimitives.ReadUInt32LittleEndian(s) : 0;
 
     public ulong UInt64() => Take(8) is { Length: 8 } s ? BinaryPrimitives.ReadUInt64LittleEndian(s) : 0;
+
+    /// <summary>A wire struct (a ring slot) from its next bytes as they lie in memory; zeros past the end.</summary>
+    public T Struct<T>() where T : unmanaged
+    {
+        Span<byte> bytes = stackalloc byte[Unsafe.SizeOf<T>()];
+        Take(bytes.Length).CopyTo(bytes);
+        return MemoryMarshal.Read<T>(bytes);
+    }
 
     /// <summary>Up to <paramref name="count"/> bytes; fewer at the end.</summary>
     public ReadOnlySpan<byte> Take(int count)

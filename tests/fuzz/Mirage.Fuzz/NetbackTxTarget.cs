@@ -51,7 +51,7 @@ public sealed class NetbackTxTarget : FuzzTarget
             var written = 0;
             while (script.Remaining > 0 && !tx.IsFull)
             {
-                var slot = ReadRequest(ref script);
+                var slot = script.Struct<NetifTxRequest>();
                 slot.Gref = InHeapPeers.Ref(slot.Gref.Value, pages.Refs);
                 tx.WriteRequest(slot);
                 written++;
@@ -74,12 +74,6 @@ public sealed class NetbackTxTarget : FuzzTarget
             throw new FuzzFinding($"Netback left {peers.Grants.LiveMappings} pages mapped after it stopped.");
     }
 
-    private static NetifTxRequest ReadRequest(ref FuzzInput script)
-    {
-        Span<byte> bytes = stackalloc byte[Unsafe.SizeOf<NetifTxRequest>()];
-        script.Take(bytes.Length).CopyTo(bytes);
-        return Unsafe.ReadUnaligned<NetifTxRequest>(ref bytes[0]);
-    }
 
     // Until rsp_prod reaches req_prod (every slot the frontend claimed has its response) or netback has
     // stopped; frames it sends are taken off the link. The shared index is read directly, since a

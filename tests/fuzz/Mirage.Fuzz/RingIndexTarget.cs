@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using SharedMemoryRing;
+using SharedMemoryRing.Tests;
 
 namespace Mirage.Fuzz;
 
