@@ -78,7 +78,7 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable, IDisp
     /// <summary>
     /// A guest's client over its Xenstore shared page: <paramref name="page"/> is the page it granted
     /// to the daemon's domain and <paramref name="channel"/> the event channel it offered, both
-    /// announced by dom0's <c>INTRODUCE</c> (see <see cref="XenstoreServer.AcceptDomainPages"/>).
+    /// announced by dom0's <c>INTRODUCE</c> (see <c>XenstoreServer.AcceptDomainPages</c> in Xen.Store.Server).
     /// The caller keeps owning the page and the channel and may release them once the client is disposed.
     /// </summary>
     public static XenstoreClient ConnectPage<TEvents>(TEvents events, Xen.Evtchn.Channel channel, Xen.Gnt.PageBuffer page)
@@ -88,7 +88,7 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable, IDisp
         return new XenstoreClient(new XenstorePageTransport<TEvents>(events, channel, page, daemon: false));
     }
 
-    /// <summary>A client over a duplex pipe, e.g. <see cref="XenstoreServer.Connect"/>'s.</summary>
+    /// <summary>A client over a duplex pipe, e.g. <c>XenstoreServer.Connect</c>'s.</summary>
     public static XenstoreClient Connect(IDuplexPipe transport)
     {
         ArgumentNullException.ThrowIfNull(transport);

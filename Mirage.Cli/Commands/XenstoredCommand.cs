@@ -5,6 +5,7 @@ using Xen.Evtchn;
 using Xen.Evtchn.Unix;
 using Xen.Gnt.Unix;
 using Xen.Store;
+using Xen.Store.Server;
 
 namespace Mirage.Cli.Commands;
 

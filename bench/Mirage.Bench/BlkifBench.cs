@@ -8,6 +8,7 @@ using Xen.Evtchn.Unix;
 using Xen.Gnt.InHeap;
 using Xen.Gnt.Unix;
 using Xen.Store;
+using Xen.Store.Server;
 
 namespace Mirage.Bench;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Net.Sockets;
 using Xen.Store;
+using Xen.Store.Server;
 
 namespace Mirage.Bench;
 

@@ -10,6 +10,7 @@ public static class DriverAssemblies
         "Blkif",
         "SharedMemoryRing",
         "Xen.Store",
+        "Xen.Store.Server",
         "Vchan",
     ];
 }

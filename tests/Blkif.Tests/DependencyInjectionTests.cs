@@ -3,6 +3,7 @@ using Xen.Evtchn.InHeap;
 using Xen.Gnt.InHeap;
 using Xen.InHeap;
 using Xen.Store;
+using Xen.Store.Server;
 
 namespace Blkif.Tests;
 

@@ -6,6 +6,7 @@ using Xen.Evtchn.Unix;
 using Xen.Gnt.Unix;
 using Vchan.Peer;
 using Xen.Store;
+using Xen.Store.Server;
 
 namespace Vchan.Tests;
 

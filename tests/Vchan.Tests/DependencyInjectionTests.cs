@@ -4,6 +4,7 @@ using Xen.Evtchn.InHeap;
 using Xen.Gnt.InHeap;
 using Xen.InHeap;
 using Xen.Store;
+using Xen.Store.Server;
 
 namespace Vchan.Tests;
 

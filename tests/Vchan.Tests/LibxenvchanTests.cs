@@ -3,6 +3,7 @@ using Xen.Evtchn;
 using Xen.Evtchn.Unix;
 using Xen.Gnt.Unix;
 using Xen.Store;
+using Xen.Store.Server;
 
 namespace Vchan.Tests;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Xen.Store.Server;
 
 namespace Xen.Store.Tests;
 

@@ -1,3 +1,5 @@
+using Xen.Store.Server;
+
 namespace Xen.Store.Tests;
 
 /// <summary>A socket whose connections act as one domain, for programs that cannot send <c>restrict</c>.</summary>

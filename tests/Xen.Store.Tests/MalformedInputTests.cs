@@ -1,3 +1,5 @@
+using Xen.Store.Server;
+
 namespace Xen.Store.Tests;
 
 /// <summary>A hostile or broken peer gets an error or is dropped; everyone else goes on being served.</summary>

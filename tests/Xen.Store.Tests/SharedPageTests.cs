@@ -3,6 +3,7 @@ using Xen.Evtchn;
 using Xen.Evtchn.InHeap;
 using Xen.Gnt;
 using Xen.Gnt.InHeap;
+using Xen.Store.Server;
 
 namespace Xen.Store.Tests;
 

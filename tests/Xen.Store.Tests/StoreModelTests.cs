@@ -3,6 +3,7 @@ using System.Text;
 using FsCheck;
 using FsCheck.Experimental;
 using FsCheck.Fluent;
+using Xen.Store.Server;
 
 namespace Xen.Store.Tests;
 

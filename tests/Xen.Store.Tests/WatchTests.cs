@@ -1,3 +1,5 @@
+using Xen.Store.Server;
+
 namespace Xen.Store.Tests;
 
 public sealed class WatchTests : IAsyncLifetime

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Xen.Store;
+using Xen.Store.Server;
 
 namespace Mirage.Fuzz;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Xen.Store;
+using Xen.Store.Server;
 
 namespace Mirage.Fuzz;
 

@@ -1,7 +1,7 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
 
-namespace Xen.Store;
+namespace Xen.Store.Server;
 
 public sealed partial class XenstoreServer
 {

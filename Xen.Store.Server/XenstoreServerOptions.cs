@@ -1,4 +1,4 @@
-namespace Xen.Store;
+namespace Xen.Store.Server;
 
 /// <summary>Limits and logging of a <see cref="XenstoreServer"/>. Every limit is answered with an error, never a crash.</summary>
 public sealed class XenstoreServerOptions

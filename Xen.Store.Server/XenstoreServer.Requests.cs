@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Xen.Store;
+namespace Xen.Store.Server;
 
 public sealed partial class XenstoreServer
 {

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace Xen.Store;
+namespace Xen.Store.Server;
 
 /// <summary>
 /// One node of the persistent tree. Nodes are never changed: an edit copies the path from the root,

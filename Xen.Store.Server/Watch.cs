@@ -1,4 +1,4 @@
-namespace Xen.Store;
+namespace Xen.Store.Server;
 
 /// <summary>A registered watch: a connection, the absolute (or special) path, its token, and the
 /// domain home to strip from event paths when it was registered with a relative path.</summary>

@@ -1,7 +1,7 @@
 using Xen.Evtchn;
 using Xen.Gnt;
 
-namespace Xen.Store;
+namespace Xen.Store.Server;
 
 public sealed partial class XenstoreServer
 {

@@ -1,4 +1,4 @@
-namespace Xen.Store;
+namespace Xen.Store.Server;
 
 /// <summary>The server's side of one connection: who it acts as, its transactions and watches, and its outbox.</summary>
 internal sealed class ServerConnection(int id, ushort domain, long outputLimit)

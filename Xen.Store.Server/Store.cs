@@ -1,4 +1,4 @@
-namespace Xen.Store;
+namespace Xen.Store.Server;
 
 /// <summary>Who makes a request: its domain, and the domain it may act for (<c>SET_TARGET</c>).</summary>
 internal readonly record struct Caller(ushort Domain, ushort? Target = null)

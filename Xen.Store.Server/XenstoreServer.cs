@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 
-namespace Xen.Store;
+namespace Xen.Store.Server;
 
 /// <summary>
 /// A Xenstore daemon: one store shared by any number of connections, each a duplex byte pipe that
