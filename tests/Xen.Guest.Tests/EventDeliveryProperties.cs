@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using Xen.Evtchn;
 
 namespace Xen.Guest.Tests;
@@ -8,19 +9,28 @@ namespace Xen.Guest.Tests;
 /// masked ports are not dispatched until unmasked, and then are.</summary>
 public sealed class EventDeliveryProperties
 {
-    private enum Kind { Send, Mask, Unmask }
+    public enum Kind { Send, Mask, Unmask }
 
-    private readonly record struct Step(Kind Kind, int Channel);
+    public readonly record struct Step(Kind Kind, int Channel);
 
-    [Fact]
-    public void Sends_masks_and_unmasks_follow_the_pending_and_mask_model()
+    /// <summary>How many threads send, and how many sends each makes.</summary>
+    public readonly record struct Shape(int Threads, int SendsPerThread);
+
+    /// <summary>Steps on one of three channels, sends twice as likely as each of the others; and
+    /// 2 to 4 concurrent senders of 1 to 300 sends each.</summary>
+    public static class Schedules
     {
-        var steps = Gen.Elements(Kind.Send, Kind.Send, Kind.Mask, Kind.Unmask)
-            .Zip(Gen.Choose(0, 2), (kind, channel) => new Step(kind, channel))
-            .ListOf()
-            .ToArbitrary();
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(60), Prop.ForAll(steps, RunModel));
+        public static Arbitrary<Step> Step() =>
+            Gen.Elements(Kind.Send, Kind.Send, Kind.Mask, Kind.Unmask)
+                .Zip(Gen.Choose(0, 2), (kind, channel) => new Step(kind, channel))
+                .ToArbitrary();
+
+        public static Arbitrary<Shape> Shape() =>
+            Gen.Choose(2, 4).Zip(Gen.Choose(1, 300), (threads, sends) => new Shape(threads, sends)).ToArbitrary();
     }
+
+    [Property(MaxTest = 60, Arbitrary = [typeof(Schedules)])]
+    public bool Sends_masks_and_unmasks_follow_the_pending_and_mask_model(Step[] steps) => RunModel(steps);
 
     // One step at a time, so the model is exact: a send to an unmasked port is dispatched at once (the
     // simulated upcall runs before the send returns); a send to a masked port leaves it pending, and
@@ -65,37 +75,32 @@ public sealed class EventDeliveryProperties
         return true;
     }
 
-    [Fact]
-    public void Under_concurrent_senders_every_raised_event_is_dispatched_exactly_once()
+    [Property(MaxTest = 20, Arbitrary = [typeof(Schedules)])]
+    public void Under_concurrent_senders_every_raised_event_is_dispatched_exactly_once(Shape shape)
     {
-        var shapes = Gen.Choose(2, 4).Zip(Gen.Choose(1, 300)).ToArbitrary();
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(20), Prop.ForAll(shapes, shape =>
+        var (threads, sendsPerThread) = shape;
+        using var pair = new GuestPair();
+        var channels = ChannelsInThreeWords(pair);
+        var before = channels.Select(c => pair.One.Counter(c.Server)).ToArray();
+        using var start = new Barrier(threads);
+        var senders = Enumerable.Range(0, threads).Select(t => Task.Run(() =>
         {
-            var (threads, sendsPerThread) = shape;
-            using var pair = new GuestPair();
-            var channels = ChannelsInThreeWords(pair);
-            var before = channels.Select(c => pair.One.Counter(c.Server)).ToArray();
-            using var start = new Barrier(threads);
-            var senders = Enumerable.Range(0, threads).Select(t => Task.Run(() =>
-            {
-                start.SignalAndWait();
-                for (var i = 0; i < sendsPerThread; i++)
-                    pair.Two.Events.Send(channels[(t + i) % 3].Client);
-            })).ToArray();
-            Assert.True(Task.WaitAll(senders, TimeSpan.FromSeconds(30)));
+            start.SignalAndWait();
+            for (var i = 0; i < sendsPerThread; i++)
+                pair.Two.Events.Send(channels[(t + i) % 3].Client);
+        })).ToArray();
+        Assert.True(Task.WaitAll(senders, TimeSpan.FromSeconds(30)));
 
-            var total = 0UL;
-            for (var i = 0; i < 3; i++)
-            {
-                var port = channels[i].Server.LocalPort.Value;
-                var dispatched = pair.One.Counter(channels[i].Server) - before[i];
-                Assert.False(pair.One.Domain.IsPending(port)); // nothing left undelivered
-                Assert.Equal((ulong)pair.One.Domain.Raised(port), dispatched); // no loss, no double count
-                total += dispatched;
-            }
-            Assert.InRange(total, 3UL, (ulong)(threads * sendsPerThread));
-            return true;
-        }));
+        var total = 0UL;
+        for (var i = 0; i < 3; i++)
+        {
+            var port = channels[i].Server.LocalPort.Value;
+            var dispatched = pair.One.Counter(channels[i].Server) - before[i];
+            Assert.False(pair.One.Domain.IsPending(port)); // nothing left undelivered
+            Assert.Equal((ulong)pair.One.Domain.Raised(port), dispatched); // no loss, no double count
+            total += dispatched;
+        }
+        Assert.InRange(total, 3UL, (ulong)(threads * sendsPerThread));
     }
 
     /// <summary>Three connected channels whose server ports lie in different words of the bitmaps.</summary>

@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using Xen.Gnt;
 using static Xen.Gnt.Xen.GrantTableAbi;
 
@@ -8,9 +9,19 @@ namespace Xen.Guest.Tests;
 /// <summary>The grant table's bookkeeping against random schedules of shares, maps, unmaps and unshares.</summary>
 public sealed class GrantTableProperties
 {
-    private enum Kind { Share, MapRead, MapWrite, Unmap, Unshare, Reclaim }
+    public enum Kind { Share, MapRead, MapWrite, Unmap, Unshare, Reclaim }
 
-    private readonly record struct Step(Kind Kind, int Index, bool Writable);
+    public readonly record struct Step(Kind Kind, int Index, bool Writable);
+
+    /// <summary>Any step, on one of eight shares or mappings.</summary>
+    public static class Schedules
+    {
+        public static Arbitrary<Step> Step() =>
+            Gen.Elements(Enum.GetValues<Kind>())
+                .Zip(Gen.Choose(0, 7).Zip(Gen.Elements(true, false)))
+                .Select(t => new Step(t.Item1, t.Item2.Item1, t.Item2.Item2))
+                .ToArbitrary();
+    }
 
     private sealed record ShareModel(Share Share, bool Writable)
     {
@@ -19,16 +30,8 @@ public sealed class GrantTableProperties
 
     private sealed record MapModel(Mapping Mapping, GrantRef Ref);
 
-    [Fact]
-    public void Refs_are_free_granted_or_deferred_and_maps_succeed_exactly_when_Xen_allows()
-    {
-        var steps = Gen.Elements(Enum.GetValues<Kind>())
-            .Zip(Gen.Choose(0, 7).Zip(Gen.Elements(true, false)))
-            .Select(t => new Step(t.Item1, t.Item2.Item1, t.Item2.Item2))
-            .ListOf()
-            .ToArbitrary();
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(60), Prop.ForAll(steps, RunModel));
-    }
+    [Property(MaxTest = 60, Arbitrary = [typeof(Schedules)])]
+    public bool Refs_are_free_granted_or_deferred_and_maps_succeed_exactly_when_Xen_allows(Step[] steps) => RunModel(steps);
 
     // A ref of an ended share stays granted (deferred) while the peer maps it, and is freed by the next
     // Share or ReclaimDeferred after the last unmap. A map succeeds iff the ref is still granted and,
