@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using Xen.Evtchn;
 using Xen.Evtchn.InHeap;
 
@@ -8,14 +9,20 @@ namespace Xen.InHeap.Tests;
 /// <summary>The counter's contract, against random interleavings: no event is ever lost or invented.</summary>
 public sealed class EventsPropertyTests
 {
-    private enum Step { Send, ReceiveA, ReceiveB }
+    public enum Step { Send, ReceiveA, ReceiveB }
 
-    [Fact]
-    public void Random_interleavings_of_sends_and_two_receivers_never_lose_or_invent_events()
+    /// <summary>How many threads send, and how many sends each makes.</summary>
+    public readonly record struct Shape(int Senders, int PerSender);
+
+    /// <summary>1 to 3 concurrent senders of up to 200 sends each.</summary>
+    public static class Shapes
     {
-        var steps = Gen.Elements(Step.Send, Step.ReceiveA, Step.ReceiveB).ListOf().ToArbitrary();
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), Prop.ForAll(steps, RunModel));
+        public static Arbitrary<Shape> Shape() =>
+            Gen.Choose(1, 3).Zip(Gen.Choose(0, 200), (senders, perSender) => new Shape(senders, perSender)).ToArbitrary();
     }
+
+    [Property(MaxTest = 300)]
+    public bool Random_interleavings_of_sends_and_two_receivers_never_lose_or_invent_events(Step[] steps) => RunModel(steps);
 
     // Steps run one at a time, so the model knows exactly what each wait must see: a receiver whose
     // last-seen counter is behind the sends completes at once with the count of sends; otherwise it
@@ -78,43 +85,39 @@ public sealed class EventsPropertyTests
         return true;
     }
 
-    [Fact]
-    public void Concurrent_senders_and_a_receiver_see_exactly_the_events_sent()
+    [Property(MaxTest = 40, Arbitrary = [typeof(Shapes)])]
+    public bool Concurrent_senders_and_a_receiver_see_exactly_the_events_sent(Shape shape)
     {
-        var shapes = Gen.Choose(1, 3).Zip(Gen.Choose(0, 200)).ToArbitrary();
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(40), Prop.ForAll(shapes, shape =>
-        {
-            var (senders, perSender) = shape;
-            using var hub = new InHeapEventHub();
-            using var receiverDomain = hub.Open(1);
-            using var senderDomain = hub.Open(2);
-            var (port, server) = receiverDomain.Listen(2);
-            var client = senderDomain.Connect(1, port);
-            var total = (ulong)(senders * perSender);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var (senders, perSender) = shape;
+        using var hub = new InHeapEventHub();
+        using var receiverDomain = hub.Open(1);
+        using var senderDomain = hub.Open(2);
+        var (port, server) = receiverDomain.Listen(2);
+        var client = senderDomain.Connect(1, port);
+        var total = (ulong)(senders * perSender);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
 
-            var receiver = Task.Run(async () =>
+        var receiver = Task.Run(async () =>
+        {
+            var seen = EventCounter.Initial;
+            while (seen.Value < total)
             {
-                var seen = EventCounter.Initial;
-                while (seen.Value < total)
-                {
-                    var next = await receiverDomain.RecvAsync(server, seen, timeout.Token);
-                    if (next <= seen || next.Value > total)
-                        return false;   // went backwards or invented an event
-                    seen = next;
-                }
-                return seen.Value == total;
-            });
-            var sending = Enumerable.Range(0, senders).Select(_ => Task.Run(() =>
-            {
-                for (var i = 0; i < perSender; i++)
-                    senderDomain.Send(client);
-            })).ToArray();
-            Task.WaitAll(sending, timeout.Token);
-            if (!receiver.Wait(TimeSpan.FromSeconds(20)) || !receiver.Result)
-                return false;
-            // Nothing more than was sent: a wait past the total does not complete.
-            return !receiverDomain.RecvAsync(server, new EventCounter(total)).IsCompleted;
-        }));
+                var next = await receiverDomain.RecvAsync(server, seen, timeout.Token);
+                if (next <= seen || next.Value > total)
+                    return false;   // went backwards or invented an event
+                seen = next;
+            }
+            return seen.Value == total;
+        });
+        var sending = Enumerable.Range(0, senders).Select(_ => Task.Run(() =>
+        {
+            for (var i = 0; i < perSender; i++)
+                senderDomain.Send(client);
+        })).ToArray();
+        Task.WaitAll(sending, timeout.Token);
+        if (!receiver.Wait(TimeSpan.FromSeconds(20)) || !receiver.Result)
+            return false;
+        // Nothing more than was sent: a wait past the total does not complete.
+        return !receiverDomain.RecvAsync(server, new EventCounter(total)).IsCompleted;
     }
 }
