@@ -34,7 +34,7 @@ public sealed class DomainPagesProcessTests : IDisposable
     {
         using var daemon = new DaemonProcess(["--domain-pages", "--root", _root]);
         using var events = UnixEvents.Create(1, _root);
-        using var memory = UnixMemory.Create(1, _root, port => events.Send(new Channel(new Port(port))));
+        using var memory = UnixMemory.Create(1, _root, events.SendOnPort());
         await using var dom0 = await XenstoreClient.ConnectAsync(daemon.SocketPath, Timeouts.Token);
         await dom0.MkdirAsync("/local/domain/1", Timeouts.Token);
         await dom0.SetPermissionsAsync("/local/domain/1", XsPermissions.Create(1), Timeouts.Token);
