@@ -1,6 +1,7 @@
 using Xen.Evtchn;
 using Xen.Evtchn.InHeap;
 using Xen.Gnt.InHeap;
+using Xen.Store;
 
 namespace Xen.InHeap;
 
@@ -10,10 +11,13 @@ namespace Xen.InHeap;
 /// </summary>
 public sealed class InHeapDomain : IDisposable
 {
-    private InHeapDomain(InHeapEvents events, InHeapMemory memory)
+    private readonly string? _xenstore;
+
+    private InHeapDomain(InHeapEvents events, InHeapMemory memory, string? xenstore)
     {
         Events = events;
         Memory = memory;
+        _xenstore = xenstore;
     }
 
     /// <summary>The domain id.</summary>
@@ -27,14 +31,18 @@ public sealed class InHeapDomain : IDisposable
 
     /// <summary>Opens <paramref name="domain"/> on both hubs.</summary>
     /// <exception cref="InvalidOperationException">The domain is already open on one of them.</exception>
-    public static InHeapDomain Open(InHeapEventHub eventHub, InHeapGrantHub grantHub, ushort domain)
+    public static InHeapDomain Open(InHeapEventHub eventHub, InHeapGrantHub grantHub, ushort domain) =>
+        Open(new InHeapDomainOptions { EventHub = eventHub, GrantHub = grantHub, Domain = domain });
+
+    /// <summary>Opens the domain <paramref name="options"/> names, on its hubs (by default the process-wide ones).</summary>
+    /// <exception cref="InvalidOperationException">The domain is already open on one of them.</exception>
+    public static InHeapDomain Open(InHeapDomainOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(eventHub);
-        ArgumentNullException.ThrowIfNull(grantHub);
-        var events = eventHub.Open(domain);
+        options ??= new InHeapDomainOptions();
+        var events = (options.EventHub ?? InHeapBackend.EventHub).Open(options.Domain);
         try
         {
-            return new InHeapDomain(events, grantHub.Open(domain, SendOn(events)));
+            return new InHeapDomain(events, (options.GrantHub ?? InHeapBackend.GrantHub).Open(options.Domain, events.SendOnPort()), options.Xenstore);
         }
         catch
         {
@@ -43,6 +51,13 @@ public sealed class InHeapDomain : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens Xenstore where the options said (<see cref="XenstoreClient.OpenAsync(string?, ushort?, CancellationToken)"/>),
+    /// acting as this domain. The caller disposes the client, before the domain.
+    /// </summary>
+    public Task<XenstoreClient> OpenXenstoreAsync(CancellationToken cancellationToken = default) =>
+        XenstoreClient.OpenAsync(_xenstore, Id, cancellationToken);
+
     /// <summary>Ends the domain as a crash would: memory first, so that its unmap notifications
     /// still go out, then its event channels.</summary>
     public void Dispose()
@@ -50,6 +65,4 @@ public sealed class InHeapDomain : IDisposable
         Memory.Dispose();
         Events.Dispose();
     }
-
-    internal static Action<uint> SendOn(InHeapEvents events) => port => events.Send(new Channel(new Port(port)));
 }

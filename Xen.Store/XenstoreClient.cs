@@ -17,7 +17,7 @@ namespace Xen.Store;
 /// Watch events are delivered to the <see cref="WatchAsync"/> enumeration that registered them.
 /// Thread-safe.
 /// </remarks>
-public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable, IDisposable
+public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposable, IDisposable
 {
     private readonly IDuplexPipe _transport;
     private readonly Outbox _outbox = new(long.MaxValue);

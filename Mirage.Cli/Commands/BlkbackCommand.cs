@@ -19,26 +19,23 @@ public static class BlkbackCommand
             Description = "The disk's logical sector size, 512 or 4096 (sector-size; sectors stays in 512-byte units).",
             DefaultValueFactory = _ => 512,
         }.AcceptOnlyFromAmong("512", "4096");
-        var domain = new Option<ushort?>("--domain") { Description = "This end's domain id (unix: default 0; xenctrl: found by itself)." };
         var frontendDomain = new Option<ushort>("--frontend-domain") { Description = "The frontend's domain id.", DefaultValueFactory = _ => 1 };
         var createDevice = new Option<bool?>("--create-device")
         {
             Description = "Do the toolstack's step first: create the device's Xenstore directories (default: yes with unix, no with xenctrl, where xl does it).",
         };
-        var backend = BlkifHost.Backend();
-        var xenstore = BlkifHost.Xenstore();
-        var root = BlkifHost.Root();
+        var domainOptions = new DomainOptions(unixDefault: 0);
         var device = BlkifHost.Device();
         var timeout = BlkifHost.Timeout();
         var command = new Command("blkback",
             "Serve a raw disk image as a Xen virtual block device (vbd) to one blkfront: publish the backend keys, wait for the frontend, " +
-            "serve its rings until it closes or dies, then exit. " + BlkifHost.XenstoreHelp)
+            "serve its rings until it closes or dies, then exit. " + DomainOptions.XenstoreHelp)
         {
-            file, readOnly, sectorSize, domain, frontendDomain, createDevice, backend, xenstore, root, device, timeout,
+            file, readOnly, sectorSize, frontendDomain, createDevice, device, timeout,
         };
+        domainOptions.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var kind = parse.GetValue(backend)!;
             var path = parse.GetValue(file)!.FullName;
             RawImageStorage storage;
             try
@@ -52,13 +49,13 @@ public static class BlkbackCommand
             }
             using (storage)
             {
-                var body = new Body(storage, path, parse.GetValue(frontendDomain), parse.GetValue(device), parse.GetValue(xenstore)!,
-                    parse.GetValue(createDevice) ?? kind == "unix", parse.GetValue(timeout), cancellationToken);
+                var body = new Body(storage, path, parse.GetValue(frontendDomain), parse.GetValue(device),
+                    parse.GetValue(createDevice) ?? domainOptions.IsUnix(parse), parse.GetValue(timeout));
                 try
                 {
-                    return await BlkifHost.WithBackendAsync(kind, parse.GetValue(domain), parse.GetValue(root), body).ConfigureAwait(false);
+                    return await domainOptions.RunAsync(parse, body, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is IOException or XenstoreException or InvalidDataException or EventChannelException or GrantException)
+                catch (Exception e) when (DomainOptions.Explains(e) || e is InvalidDataException)
                 {
                     Console.Error.WriteLine($"blkback: {e.Message}");
                     return 1;
@@ -73,20 +70,23 @@ public static class BlkbackCommand
         return command;
     }
 
-    private sealed class Body(RawImageStorage storage, string image, ushort frontendDomain, uint deviceId, string socket, bool createDevice, double timeout, CancellationToken cancellationToken)
-        : BlkifHost.IBackendBody
+    private sealed class Body(RawImageStorage storage, string image, ushort frontendDomain, uint deviceId, bool createDevice, double timeout)
+        : IDomainProgram, IToolstackStep
     {
-        public async Task<int> RunAsync<TEvents, TMemory>(TEvents events, TMemory memory, ushort domain, bool privileged)
+        public bool RunsWith(bool unix) => createDevice;
+
+        public Task RunAsync(XenstoreClient dom0, ushort domain, CancellationToken cancellationToken) =>
+            BlkifHost.CreateDeviceAsync(dom0, Device(domain), storage.IsReadOnly, image, cancellationToken);
+
+        private XenbusDevice Device(ushort domain) => new(BlkifXenbus.DeviceType, deviceId, frontendDomain, domain);
+
+        public async Task<int> RunAsync<TEvents, TMemory>(DomainSession<TEvents, TMemory> domain, CancellationToken cancellationToken)
             where TEvents : IEvents
             where TMemory : IMemory
         {
-            var device = new XenbusDevice(BlkifXenbus.DeviceType, deviceId, frontendDomain, domain);
-            await using var client = await BlkifHost.ConnectXenstoreAsync(socket, cancellationToken).ConfigureAwait(false);
-            if (createDevice)
-                await BlkifHost.CreateDeviceAsync(client, device, storage.IsReadOnly, image, cancellationToken).ConfigureAwait(false);
-            if (privileged && domain != 0)
-                await client.ActAsDomainAsync(domain, cancellationToken).ConfigureAwait(false);
-            await using var back = new Blkback<TEvents, TMemory>(events, memory, storage);
+            var device = Device(domain.Id);
+            var client = domain.Store;
+            await using var back = new Blkback<TEvents, TMemory>(domain.Events, domain.Memory, storage);
             Console.Error.WriteLine($"blkback: serving {storage.Length} bytes ({(back.Info.ReadOnly ? "read-only" : "read-write")}) at {device.BackendPath}");
             bool resumed;
             using (var deadline = BlkifHost.Deadline(timeout, cancellationToken))

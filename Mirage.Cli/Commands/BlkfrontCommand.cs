@@ -18,34 +18,31 @@ public static class BlkfrontCommand
         var offset = new Option<long>("--offset") { Description = "Where --copy-in starts on the disk, in bytes.", DefaultValueFactory = _ => 0 };
         var chunk = new Option<int>("--chunk") { Description = "Bytes per call, a multiple of 4096.", DefaultValueFactory = _ => 1 << 20 };
         var depth = new Option<int>("--depth") { Description = "Calls in flight.", DefaultValueFactory = _ => 4 };
-        var domain = new Option<ushort?>("--domain") { Description = "This end's domain id (unix: default 1; xenctrl: found by itself)." };
         var backendDomain = new Option<ushort>("--backend-domain") { Description = "The backend's domain id.", DefaultValueFactory = _ => 0 };
-        var backend = BlkifHost.Backend();
-        var xenstore = BlkifHost.Xenstore();
-        var root = BlkifHost.Root();
+        var domainOptions = new DomainOptions(unixDefault: 1);
         var device = BlkifHost.Device();
         var timeout = BlkifHost.Timeout();
         var command = new Command("blkfront",
             "Connect to a blkback's virtual block device (vbd) through Xenstore, copy a file into it and/or the whole disk out of it " +
-            "through the ring, then close the device. " + BlkifHost.XenstoreHelp)
+            "through the ring, then close the device. " + DomainOptions.XenstoreHelp)
         {
-            copyIn, copyOut, offset, chunk, depth, domain, backendDomain, backend, xenstore, root, device, timeout,
+            copyIn, copyOut, offset, chunk, depth, backendDomain, device, timeout,
         };
+        domainOptions.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var kind = parse.GetValue(backend)!;
             if (parse.GetValue(chunk) is var c && (c <= 0 || c % 4096 != 0) || parse.GetValue(depth) is < 1 or > 256 || parse.GetValue(offset) < 0)
             {
                 Console.Error.WriteLine("blkfront: --chunk must be a positive multiple of 4096, --depth 1 to 256, --offset not negative.");
                 return 1;
             }
             var body = new Body(new Plan(parse.GetValue(copyIn), parse.GetValue(copyOut), parse.GetValue(offset), parse.GetValue(chunk), parse.GetValue(depth)),
-                parse.GetValue(backendDomain), parse.GetValue(device), parse.GetValue(xenstore)!, parse.GetValue(timeout), cancellationToken);
+                parse.GetValue(backendDomain), parse.GetValue(device), parse.GetValue(timeout));
             try
             {
-                return await BlkifHost.WithBackendAsync(kind, parse.GetValue(domain) ?? (kind == "unix" ? (ushort)1 : null), parse.GetValue(root), body).ConfigureAwait(false);
+                return await domainOptions.RunAsync(parse, body, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or XenstoreException or InvalidDataException or EventChannelException or GrantException)
+            catch (Exception e) when (DomainOptions.Explains(e) || e is InvalidDataException)
             {
                 Console.Error.WriteLine($"blkfront: {e.Message}");
                 return 1;
@@ -61,20 +58,17 @@ public static class BlkfrontCommand
 
     private sealed record Plan(string? CopyIn, string? CopyOut, long Offset, int Chunk, int Depth);
 
-    private sealed class Body(Plan plan, ushort backendDomain, uint deviceId, string socket, double timeout, CancellationToken cancellationToken)
-        : BlkifHost.IBackendBody
+    private sealed class Body(Plan plan, ushort backendDomain, uint deviceId, double timeout) : IDomainProgram
     {
-        public async Task<int> RunAsync<TEvents, TMemory>(TEvents events, TMemory memory, ushort domain, bool privileged)
+        public async Task<int> RunAsync<TEvents, TMemory>(DomainSession<TEvents, TMemory> domain, CancellationToken cancellationToken)
             where TEvents : IEvents
             where TMemory : IMemory
         {
-            var device = new XenbusDevice(BlkifXenbus.DeviceType, deviceId, domain, backendDomain);
-            await using var client = await BlkifHost.ConnectXenstoreAsync(socket, cancellationToken).ConfigureAwait(false);
+            var (events, memory, client) = (domain.Events, domain.Memory, domain.Store);
+            var device = new XenbusDevice(BlkifXenbus.DeviceType, deviceId, domain.Id, backendDomain);
             Blkfront<TEvents, TMemory> front;
             using (var deadline = BlkifHost.Deadline(timeout, cancellationToken))
             {
-                if (privileged && domain != 0)
-                    await client.ActAsDomainAsync(domain, deadline.Token).ConfigureAwait(false);
                 // Our blkback's toolstack step (--create-device) makes the device afresh: wait for a backend that is
                 // starting, so that what an earlier run left (a Closing backend) is not taken for this one. A Closed
                 // one may be Linux's xen-blkback, which keeps the device and starts again when asked: ConnectFrontendAsync asks.
@@ -87,9 +81,9 @@ public static class BlkfrontCommand
             try
             {
                 if (plan.CopyIn is { } source)
-                    await CopyInAsync(front, front.AsStream, source).ConfigureAwait(false);
+                    await CopyInAsync(front, front.AsStream, source, cancellationToken).ConfigureAwait(false);
                 if (plan.CopyOut is { } target)
-                    await CopyOutAsync(front, target).ConfigureAwait(false);
+                    await CopyOutAsync(front, target, cancellationToken).ConfigureAwait(false);
             }
             catch (BlkifIOException e)
             {
@@ -102,7 +96,7 @@ public static class BlkfrontCommand
             return failed ? 1 : 0;
         }
 
-        private async Task CopyInAsync(IBlockDevice front, Func<Stream> openStream, string source)
+        private async Task CopyInAsync(IBlockDevice front, Func<Stream> openStream, string source, CancellationToken cancellationToken)
         {
             await using var input = source == "-" ? Console.OpenStandardInput() : File.OpenRead(source);
             if (input.CanSeek && plan.Offset + input.Length > front.Length)
@@ -149,7 +143,7 @@ public static class BlkfrontCommand
             Report("copied in and flushed", at - plan.Offset, clock.Elapsed);
         }
 
-        private async Task CopyOutAsync(IBlockDevice front, string target)
+        private async Task CopyOutAsync(IBlockDevice front, string target, CancellationToken cancellationToken)
         {
             await using var output = target == "-" ? Console.OpenStandardOutput() : new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.Read, 1, useAsync: false);
             var clock = Stopwatch.StartNew();

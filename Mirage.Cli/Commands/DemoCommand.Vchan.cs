@@ -9,6 +9,7 @@ using Xen.Evtchn.Unix;
 using Xen.Gnt.Unix;
 using Xen.Store;
 using Xen.Store.Server;
+using Xen.Unix;
 
 namespace Mirage.Cli.Commands;
 
@@ -44,12 +45,12 @@ internal static partial class DemoCommand
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             serving = daemon.ListenAsync(storeSocket, ready.SetResult, stop.Token);
             await ready.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
-            using var events = UnixEvents.Create(1, root);
-            using var memory = UnixMemory.Create(1, root, p => events.Send(new Channel(new Port(p))));
-            var store = await VchanXenstore.ConnectAsDomainAsync(storeSocket, 1, cancellationToken).ConfigureAwait(false);
+            using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = 1, Root = root, Xenstore = storeSocket });
+            await VchanCatCommand.PrepareDomainAsync(storeSocket, domain.Id, cancellationToken).ConfigureAwait(false);
+            var store = await domain.OpenXenstoreAsync(cancellationToken).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
-                var vchanRate = await VchanThroughputAsync(events, memory, store, root, storeSocket, bytes, cancellationToken).ConfigureAwait(false);
+                var vchanRate = await VchanThroughputAsync(domain.Events, domain.Memory, store, root, storeSocket, bytes, cancellationToken).ConfigureAwait(false);
                 var socketRate = await SocketThroughputAsync(root, plainSocket, bytes, cancellationToken).ConfigureAwait(false);
                 Console.WriteLine($"5. vchan {vchanRate:N0} MB/s, Unix socket {socketRate:N0} MB/s: {vchanRate / socketRate:0.00}x the socket's throughput.");
             }
@@ -177,12 +178,13 @@ internal static partial class DemoCommand
         int n;
         if (role == "vchan")
         {
-            using var events = UnixEvents.Create(2);
-            using var memory = UnixMemory.Create(2, sendEvent: p => events.Send(new Channel(new Port(p))));
-            var store = await VchanXenstore.ConnectAsDomainAsync(null, 2, cancellationToken).ConfigureAwait(false);
+            // XEN_ROOT and XENSTORED_PATH, set by the first process, say where domain 1 is.
+            using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = 2 });
+            await VchanCatCommand.PrepareDomainAsync(xenstore: null, domain.Id, cancellationToken).ConfigureAwait(false);
+            var store = await domain.OpenXenstoreAsync(cancellationToken).ConfigureAwait(false);
             await using (store.ConfigureAwait(false))
             {
-                var endpoint = await VchanXenstore.ConnectAsync(events, memory, store, 1, VchanPort, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+                var endpoint = await VchanXenstore.ConnectAsync(domain.Events, domain.Memory, store, 1, VchanPort, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
                 await using (endpoint.ConfigureAwait(false))
                 {
                     while ((n = await endpoint.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) != 0)

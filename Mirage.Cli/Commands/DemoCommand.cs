@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using SharedMemoryRing;
 using Xen.Evtchn.InHeap;
 using Xen.Gnt.InHeap;
+using Xen.InHeap;
 
 namespace Mirage.Cli.Commands;
 
@@ -55,10 +56,9 @@ internal static partial class DemoCommand
         Console.WriteLine("== A shared ring between two domains, in-heap ==");
         using var eventHub = new InHeapEventHub();
         using var grantHub = new InHeapGrantHub();
-        using var guestEvents = eventHub.Open(1);
-        using var dom0Events = eventHub.Open(0);
-        using var guestMemory = grantHub.Open(1);
-        using var dom0Memory = grantHub.Open(0);
+        using var guest = InHeapDomain.Open(new InHeapDomainOptions { Domain = 1, EventHub = eventHub, GrantHub = grantHub });
+        using var dom0 = InHeapDomain.Open(new InHeapDomainOptions { Domain = 0, EventHub = eventHub, GrantHub = grantHub });
+        var (guestEvents, guestMemory, dom0Events, dom0Memory) = (guest.Events, guest.Memory, dom0.Events, dom0.Memory);
 
         Console.WriteLine("1. Domain 1 (the frontend) shares a page with domain 0 and offers it an event channel.");
         using var share = guestMemory.Share(0, 1, writable: true);

@@ -18,7 +18,7 @@ internal static class NetbackCommand
 {
     public static Command Create()
     {
-        var backend = new DriverBackend(defaultDomain: 0);
+        var backend = new DomainOptions(unixDefault: 0);
         var tap = new Option<string?>("--tap") { Description = "A Linux TAP interface to pass frames to (created if missing; needs root or CAP_NET_ADMIN)." };
         var loopback = new Option<bool>("--loopback") { Description = "Send every frame back to the frontend: no root needed." };
         var frontend = new Option<ushort>("--frontend-domain") { Description = "The frontend's domain.", DefaultValueFactory = _ => 1 };
@@ -30,7 +30,7 @@ internal static class NetbackCommand
         {
             Description = "Keep the frontend's pages mapped across frames: faster, but only for a frontend that keeps its grants, as mirage netfront does (Linux's netfront stops using a device that holds them).",
         };
-        var command = new Command("netback", "Serve a Xen network frontend, passing its frames to a TAP interface (--tap) or back to it (--loopback). " + DriverBackend.XenstoreHelp)
+        var command = new Command("netback", "Serve a Xen network frontend, passing its frames to a TAP interface (--tap) or back to it (--loopback). " + DomainOptions.XenstoreHelp)
         {
             tap, loopback, frontend, device, mtu, queues, mac, keep,
         };
@@ -65,6 +65,11 @@ internal static class NetbackCommand
             {
                 return 0;
             }
+            catch (Exception e) when (DomainOptions.Explains(e))
+            {
+                Console.Error.WriteLine($"netback: {e.Message}");
+                return 1;
+            }
         });
         return command;
     }
@@ -76,12 +81,13 @@ internal static class NetbackCommand
         return new PhysicalAddress(bytes);
     }
 
-    private sealed class Program(string? tap, uint deviceId, ushort frontendDomain, NetbackFeatures features, string mac, bool keepMappings) : IDriverProgram
+    private sealed class Program(string? tap, uint deviceId, ushort frontendDomain, NetbackFeatures features, string mac, bool keepMappings) : IDomainProgram
     {
-        public async Task<int> RunAsync<TEvents, TMemory>(TEvents events, TMemory memory, XenstoreClient store, CancellationToken cancellationToken)
+        public async Task<int> RunAsync<TEvents, TMemory>(DomainSession<TEvents, TMemory> domain, CancellationToken cancellationToken)
             where TEvents : IEvents
             where TMemory : IMemory
         {
+            var (events, memory, store) = (domain.Events, domain.Memory, domain.Store);
             var device = new XenbusDevice(NetifXenstore.DeviceType, deviceId, frontendDomain, memory.LocalDomain);
             // Dom0 is also the toolstack: it creates the device the frontend will find. A device that exists
             // is left as it is: a netback that died left it, and its frontend may still serve its rings.

@@ -20,7 +20,7 @@ internal static class NetfrontCommand
 {
     public static Command Create()
     {
-        var backend = new DriverBackend(defaultDomain: 1);
+        var backend = new DomainOptions(unixDefault: 1);
         var backendDomain = new Option<ushort>("--backend-domain") { Description = "The backend's domain.", DefaultValueFactory = _ => 0 };
         var device = new Option<uint>("--device") { Description = "The vif number.", DefaultValueFactory = _ => 0 };
         var ip = new Option<string?>("--ip") { Description = "Answer ARP and ICMP echo for this IPv4 address, e.g. 10.0.0.2/24." };
@@ -28,7 +28,7 @@ internal static class NetfrontCommand
         var queues = new Option<int>("--queues") { Description = "Queues wanted (the backend may offer fewer).", DefaultValueFactory = _ => 1 };
         var send = new Option<int>("--send") { Description = "Send this many checksummed frames through a --loopback netback, check each as it returns, print frames per second, and exit (1 if any frame was lost or changed)." };
         var size = new Option<string>("--size") { Description = "With --send: the frame size in bytes, or a range min-max for random sizes.", DefaultValueFactory = _ => "1500" };
-        var command = new Command("netfront", "Run a Xen network frontend. " + DriverBackend.XenstoreHelp)
+        var command = new Command("netfront", "Run a Xen network frontend. " + DomainOptions.XenstoreHelp)
         {
             backendDomain, device, ip, tap, queues, send, size,
         };
@@ -62,6 +62,11 @@ internal static class NetfrontCommand
             {
                 return 0;
             }
+            catch (Exception e) when (DomainOptions.Explains(e))
+            {
+                Console.Error.WriteLine($"netfront: {e.Message}");
+                return 1;
+            }
         });
         return command;
     }
@@ -87,12 +92,13 @@ internal static class NetfrontCommand
         return ok && min >= TrafficFrames.Header && min <= max && max <= 65535;
     }
 
-    private sealed class Program(ushort backendDomain, uint deviceId, IPAddress? address, string? tapName, int queues, int send, int minSize, int maxSize) : IDriverProgram
+    private sealed class Program(ushort backendDomain, uint deviceId, IPAddress? address, string? tapName, int queues, int send, int minSize, int maxSize) : IDomainProgram
     {
-        public async Task<int> RunAsync<TEvents, TMemory>(TEvents events, TMemory memory, XenstoreClient store, CancellationToken cancellationToken)
+        public async Task<int> RunAsync<TEvents, TMemory>(DomainSession<TEvents, TMemory> domain, CancellationToken cancellationToken)
             where TEvents : IEvents
             where TMemory : IMemory
         {
+            var (events, memory, store) = (domain.Events, domain.Memory, domain.Store);
             var device = new XenbusDevice(NetifXenstore.DeviceType, deviceId, memory.LocalDomain, backendDomain);
             var frontend = new NetfrontDevice<TEvents, TMemory>(store, device, events, memory, new NetfrontOptions { Queues = send > 0 ? 1 : queues, Name = $"vif{deviceId}" });
             Console.Error.WriteLine($"netfront: {device.FrontendPath}, waiting for the backend at {device.BackendPath}");

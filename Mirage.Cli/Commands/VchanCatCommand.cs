@@ -1,13 +1,9 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Net.Sockets;
 using Vchan;
 using Xen.Evtchn;
-using Xen.Evtchn.Unix;
 using Xen.Gnt;
-using Xen.Gnt.Unix;
 using Xen.Store;
-using Xen.Xenctrl;
 
 namespace Mirage.Cli.Commands;
 
@@ -19,25 +15,12 @@ namespace Mirage.Cli.Commands;
 /// </summary>
 internal static class VchanCatCommand
 {
-    private const string DaemonHelp =
-        "Xenstore: with --backend unix, the daemon at --xenstore, else $XENSTORED_PATH, else $XENSTORED_RUNDIR/socket, "
-        + "else /var/run/xenstored/socket; vchan-cat does not start one: run `mirage xenstored --socket <path>` first. "
-        + "With --backend xenctrl, the domain's real xenstored: that socket if it exists, else /dev/xen/xenbus.";
-
     public static Command Create()
     {
         var listen = new Option<bool>("--listen", "-l") { Description = "Be the server: publish the vchan for the peer domain, wait for it." };
         var domid = new Argument<ushort>("domid") { Description = "With --listen, the peer (client) domain; without, the server's domain." };
         var port = new Argument<string>("port") { Description = "The vchan's name (letters, digits, '-', '_')." };
-        var domain = new Option<ushort?>("--domain") { Description = "This process's own domain id (default: $XEN_DOMID; with xenctrl, found from Xen)." };
-        var root = new Option<string?>("--xen-root") { Description = "The Unix backends' shared folder (default: $XEN_ROOT, else /dev/shm/mirage-xen-<uid>)." };
-        var backend = new Option<string>("--backend")
-        {
-            Description = "unix (processes as domains on this machine) or xenctrl (a real Xen domain).",
-            DefaultValueFactory = _ => "unix",
-        };
-        backend.AcceptOnlyFromAmong("unix", "xenctrl");
-        var xenstore = new Option<string?>("--xenstore") { Description = "The Xenstore daemon's socket, or with xenctrl the kernel's /dev/xen/xenbus (default: see above)." };
+        var domainOptions = new DomainOptions(unixDefault: null);
         var readRing = new Option<int>("--read-ring")
         {
             Description = "With --listen: the least bytes the ring towards this end holds (1 KiB to 1 MiB; libxenvchan rounds up).",
@@ -56,28 +39,24 @@ internal static class VchanCatCommand
         var command = new Command("vchan-cat",
             "Join standard input and output to a vchan: `vchan-cat --listen <peer-domid> <port>` serves, `vchan-cat <server-domid> <port>` connects. "
             + "The end of standard input closes the vchan once its bytes are written (the peer reads them all, then the end); "
-            + "the peer's close ends this side. Exit 0 on a clean end, 1 on an error. " + DaemonHelp)
+            + "the peer's close ends this side. Exit 0 on a clean end, 1 on an error. vchan-cat does not start a Xenstore daemon. " + DomainOptions.XenstoreHelp)
         {
-            listen, domid, port, domain, root, backend, xenstore, readRing, writeRing, timeout,
+            listen, domid, port, readRing, writeRing, timeout,
         };
+        domainOptions.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var settings = new Settings(
-                parse.GetValue(listen), parse.GetValue(domid), parse.GetValue(port)!,
-                parse.GetValue(domain) ?? EnvironmentDomain(), parse.GetValue(root), parse.GetValue(xenstore),
+            var cat = new Cat(parse.GetValue(listen), parse.GetValue(domid), parse.GetValue(port)!,
                 parse.GetValue(readRing), parse.GetValue(writeRing), TimeSpan.FromSeconds(parse.GetValue(timeout)));
             try
             {
-                return parse.GetValue(backend) == "xenctrl"
-                    ? await RunXenctrlAsync(settings, cancellationToken).ConfigureAwait(false)
-                    : await RunUnixAsync(settings, cancellationToken).ConfigureAwait(false);
+                return await domainOptions.RunAsync(parse, cat, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return 130;
             }
-            catch (Exception e) when (e is UsageException or IOException or SocketException or TimeoutException or XenstoreException
-                or VchanProtocolException or InvalidOperationException or ArgumentException or UnauthorizedAccessException)
+            catch (Exception e) when (DomainOptions.Explains(e) || e is SocketException or VchanProtocolException or ArgumentException)
             {
                 Console.Error.WriteLine("vchan-cat: " + e.Message);
                 return 1;
@@ -86,53 +65,36 @@ internal static class VchanCatCommand
         return command;
     }
 
-    private sealed record Settings(bool Listen, ushort Peer, string Port, ushort? Domain, string? Root, string? Xenstore,
-        int ReadRing, int WriteRing, TimeSpan Timeout);
-
-    private sealed class UsageException(string message) : Exception(message);
-
-    private static ushort? EnvironmentDomain()
+    /// <summary>
+    /// The cat itself, in the domain <see cref="DomainOptions"/> opened. Processes that play domains do
+    /// their toolstack's part for themselves first: the domain's home and its <c>data</c> directory,
+    /// where a vchan server publishes.
+    /// </summary>
+    private sealed record Cat(bool Listen, ushort Peer, string Port, int ReadRing, int WriteRing, TimeSpan Timeout) : IDomainProgram, IToolstackStep
     {
-        var text = Environment.GetEnvironmentVariable("XEN_DOMID");
-        if (string.IsNullOrEmpty(text))
-            return null;
-        return ushort.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
-            ? id
-            : throw new UsageException($"XEN_DOMID is '{text}', not a domain id (0 to 65535).");
+        public bool RunsWith(bool unix) => unix;
+
+        public Task RunAsync(XenstoreClient dom0, ushort domain, CancellationToken cancellationToken) =>
+            PrepareDomainAsync(dom0, domain, cancellationToken);
+
+        public Task<int> RunAsync<TEvents, TMemory>(DomainSession<TEvents, TMemory> domain, CancellationToken cancellationToken)
+            where TEvents : IEvents
+            where TMemory : IMemory =>
+            CatAsync(domain.Events, domain.Memory, domain.Store, this, cancellationToken);
     }
 
-    private static async Task<int> RunUnixAsync(Settings s, CancellationToken cancellationToken)
+    /// <summary>The toolstack's part for a vchan end that plays <paramref name="domain"/>, done on a dom0 connection.</summary>
+    internal static Task PrepareDomainAsync(XenstoreClient dom0, ushort domain, CancellationToken cancellationToken) =>
+        domain == 0 ? Task.CompletedTask : VchanXenstore.PrepareDomainAsync(dom0, domain, cancellationToken);
+
+    /// <summary><see cref="PrepareDomainAsync(XenstoreClient, ushort, CancellationToken)"/> on a dom0 connection of its own to <paramref name="xenstore"/>.</summary>
+    internal static async Task PrepareDomainAsync(string? xenstore, ushort domain, CancellationToken cancellationToken)
     {
-        var domain = s.Domain ?? throw new UsageException("Say which domain this process is: --domain <id> or XEN_DOMID.");
-        var socket = s.Xenstore ?? XsWire.DefaultSocketPath;
-        using var events = UnixEvents.Create(domain, s.Root);
-        using var memory = UnixMemory.Create(domain, s.Root, p => events.Send(new Channel(new Port(p))));
-        XenstoreClient store;
-        try
-        {
-            // The daemon's socket connections act as dom0: do the toolstack's part for this domain, then act as it.
-            store = await VchanXenstore.ConnectAsDomainAsync(socket, domain, cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketException e)
-        {
-            throw new IOException($"Cannot reach a Xenstore daemon at {socket} ({e.Message}); start one with `mirage xenstored --socket {socket}`.", e);
-        }
-        await using (store.ConfigureAwait(false))
-            return await CatAsync(events, memory, store, s, cancellationToken).ConfigureAwait(false);
+        await using var dom0 = await XenstoreClient.OpenAsync(xenstore, actAs: null, cancellationToken).ConfigureAwait(false);
+        await PrepareDomainAsync(dom0, domain, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<int> RunXenctrlAsync(Settings s, CancellationToken cancellationToken)
-    {
-        var options = new XenctrlOptions { LocalDomain = s.Domain };
-        using var events = XenctrlBackends.OpenEvents(options);
-        using var memory = XenctrlBackends.OpenMemory(options);
-        // Xen's own daemon: its socket in dom0, else the kernel's xenbus device, where the connection acts as this domain.
-        var store = await XenstoreConnection.OpenAsync(s.Xenstore, options.XenbusPath, cancellationToken).ConfigureAwait(false);
-        await using (store.ConfigureAwait(false))
-            return await CatAsync(events, memory, store, s, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task<int> CatAsync<TEvents, TMemory>(TEvents events, TMemory memory, XenstoreClient store, Settings s, CancellationToken cancellationToken)
+    private static async Task<int> CatAsync<TEvents, TMemory>(TEvents events, TMemory memory, XenstoreClient store, Cat s, CancellationToken cancellationToken)
         where TEvents : IEvents where TMemory : IMemory
     {
         var endpoint = s.Listen

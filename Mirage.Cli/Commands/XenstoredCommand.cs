@@ -1,11 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Xen.Evtchn;
-using Xen.Evtchn.Unix;
-using Xen.Gnt.Unix;
 using Xen.Store;
 using Xen.Store.Server;
+using Xen.Unix;
 
 namespace Mirage.Cli.Commands;
 
@@ -25,7 +23,7 @@ public static class XenstoredCommand
         {
             Description = "Also serve guests on shared Xenstore pages over the Unix backends, as domain 0: dom0's INTRODUCE domid|grant-ref|port| connects them (see docs/xenstore.md).",
         };
-        var xenRoot = new Option<string?>("--xen-root")
+        var xenRoot = new Option<string?>("--root")
         {
             Description = "The Unix backends' root folder for --domain-pages (default: $XEN_ROOT, else /dev/shm/mirage-xen-<uid>).",
         };
@@ -130,28 +128,18 @@ public static class XenstoredCommand
     /// Makes the daemon domain 0 of the Unix backends under <paramref name="root"/>, as xenstored runs in
     /// dom0 under Xen, so that dom0's <c>INTRODUCE</c> connects guests on their shared pages.
     /// </summary>
-    private static IDisposable AcceptDomainPages(XenstoreServer server, string? root)
+    private static UnixDomain AcceptDomainPages(XenstoreServer server, string? root)
     {
-        var events = UnixEvents.Create(0, root);
+        var domain = UnixDomain.Open(new UnixDomainOptions { Domain = 0, Root = root });
         try
         {
-            var memory = UnixMemory.Create(0, root, port => events.Send(new Channel(new Port(port))));
-            server.AcceptDomainPages(events, memory);
-            return new Backends(events, memory);
+            server.AcceptDomainPages(domain.Events, domain.Memory);
+            return domain;
         }
         catch
         {
-            events.Dispose();
+            domain.Dispose();
             throw;
-        }
-    }
-
-    private sealed class Backends(UnixEvents events, UnixMemory memory) : IDisposable
-    {
-        public void Dispose()
-        {
-            memory.Dispose();
-            events.Dispose();
         }
     }
 }

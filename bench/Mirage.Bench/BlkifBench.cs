@@ -8,6 +8,8 @@ using Xen.Evtchn.Unix;
 using Xen.Gnt.InHeap;
 using Xen.Gnt.Unix;
 using Xen.Store;
+using Xen.InHeap;
+using Xen.Unix;
 using Xen.Store.Server;
 
 namespace Mirage.Bench;
@@ -140,8 +142,8 @@ internal static class BlkifBench
             try
             {
                 await using var store = XenstoreClient.Connect(server.Connect(FrontendDomain));
-                using var events = new UnixEvents(new UnixEventsOptions { Domain = FrontendDomain, Root = root });
-                using var memory = new UnixMemory(new UnixMemoryOptions { Domain = FrontendDomain, Root = root });
+                using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = FrontendDomain, Root = root });
+                var (events, memory) = (domain.Events, domain.Memory);
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 deadline.CancelAfter(TimeSpan.FromSeconds(60));
                 var front = await BlkifXenbus.ConnectFrontendAsync(store, device, events, memory, cancellationToken: deadline.Token).ConfigureAwait(false);
@@ -183,12 +185,10 @@ internal static class BlkifBench
     private static async Task<int> ServeAsync(string path, string root, CancellationToken cancellationToken)
     {
         var device = new XenbusDevice(BlkifXenbus.DeviceType, 51712, FrontendDomain, BackendDomain);
-        using var events = new UnixEvents(new UnixEventsOptions { Domain = BackendDomain, Root = root });
-        using var memory = new UnixMemory(new UnixMemoryOptions { Domain = BackendDomain, Root = root });
+        using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = BackendDomain, Root = root });
         using var storage = RawImageStorage.Open(path, readOnly: true);
-        await using var store = await XenstoreClient.ConnectAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        await store.ActAsDomainAsync(BackendDomain, cancellationToken).ConfigureAwait(false);
-        await using var back = new Blkback<UnixEvents, UnixMemory>(events, memory, storage);
+        await using var store = await domain.OpenXenstoreAsync(cancellationToken).ConfigureAwait(false);
+        await using var back = new Blkback<UnixEvents, UnixMemory>(domain.Events, domain.Memory, storage);
         await BlkifXenbus.ConnectBackendAsync(store, device, back, cancellationToken).ConfigureAwait(false);
         // Serves until the frontend closes the device or goes away.
         await BlkifXenbus.ServeBackendAsync(store, device, back, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -296,10 +296,10 @@ internal static class BlkifBench
         private InHeapBlkif(string path)
         {
             _storage = RawImageStorage.Open(path, readOnly: true);
-            var back = (_events.Open(0), _grants.Open(0));
-            var front = (_events.Open(1), _grants.Open(1));
-            _backend = new Blkback<InHeapEvents, InHeapMemory>(back.Item1, back.Item2, _storage);
-            Frontend = Blkfront<InHeapEvents, InHeapMemory>.Create(front.Item1, front.Item2, 0, _backend.Info);
+            var back = InHeapDomain.Open(_events, _grants, 0);
+            var front = InHeapDomain.Open(_events, _grants, 1);
+            _backend = new Blkback<InHeapEvents, InHeapMemory>(back.Events, back.Memory, _storage);
+            Frontend = Blkfront<InHeapEvents, InHeapMemory>.Create(front.Events, front.Memory, 0, _backend.Info);
             _backend.Connect(1, Frontend.FrontendInfo);
         }
 

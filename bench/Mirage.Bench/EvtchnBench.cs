@@ -10,6 +10,8 @@ using SharedMemoryRing;
 using Xen.Unix.Peer;
 using static Mirage.Bench.Libc;
 
+using Xen.Unix;
+
 namespace Mirage.Bench;
 
 /// <summary>
@@ -89,8 +91,8 @@ public static class EvtchnBench
         Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
-            using var events = UnixEvents.Create(1, root);
-            using var memory = UnixMemory.Create(1, root);
+            using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = 1, Root = root });
+            var (events, memory) = (domain.Events, domain.Memory);
             using var share = memory.Share(2, RingPages, writable: true);
             var (port, channel) = events.Listen(2);
             var ring = FrontRing<RingRequest, RingResponse>.Initialise(share);
@@ -116,8 +118,8 @@ public static class EvtchnBench
     /// <summary>Domain 2's end of the ring: map it, connect, answer every request.</summary>
     private static async Task<int> RingBackAsync(string root, string refs, string port, int items)
     {
-        using var events = UnixEvents.Create(2, root);
-        using var memory = UnixMemory.Create(2, root);
+        using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = 2, Root = root });
+        var (events, memory) = (domain.Events, domain.Memory);
         using var ring = memory.MapMany(1, refs.Split(',').Select(GrantRef.Parse).ToArray(), writable: true);
         var channel = events.Connect(1, Port.Parse(port));
         events.Send(channel); // hello: mapped and connected

@@ -7,6 +7,7 @@ using Xen.Evtchn;
 using Xen.Evtchn.Unix;
 using Xen.Gnt.Unix;
 using Xen.Store;
+using Xen.Unix;
 using Xen.Store.Server;
 using static Mirage.Bench.Libc;
 
@@ -77,9 +78,9 @@ internal static class NetifBench
         {
             while (!File.Exists(socket))
                 await Task.Delay(10).ConfigureAwait(false);
-            var store = await XenstoreClient.ConnectAsync(socket).ConfigureAwait(false);
-            using var events = new UnixEvents(new UnixEventsOptions { Root = root, Domain = 0 });
-            using var memory = new UnixMemory(new UnixMemoryOptions { Root = root, Domain = 0 }, port => events.Send(new Channel(new Port(port))));
+            using var domain = UnixDomain.Open(new UnixDomainOptions { Root = root, Domain = 0, Xenstore = socket });
+            var store = await domain.OpenXenstoreAsync().ConfigureAwait(false);
+            var (events, memory) = (domain.Events, domain.Memory);
             var device = new XenbusDevice(NetifXenstore.DeviceType, 0, 1, 0);
             await Xenbus.CreateDeviceAsync(store, device).ConfigureAwait(false);
             var link = new BenchLink(count, size, toBackend);
@@ -197,10 +198,9 @@ internal static class NetifBench
             return 0;
         }
         // The frontend, domain 1.
-        await using var store = await XenstoreClient.ConnectAsync().ConfigureAwait(false);
-        await store.ActAsDomainAsync(1).ConfigureAwait(false);
-        using var events = new UnixEvents(new UnixEventsOptions { Domain = 1 });
-        using var memory = new UnixMemory(new UnixMemoryOptions { Domain = 1 }, port => events.Send(new Channel(new Port(port))));
+        using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = 1 });
+        await using var store = await domain.OpenXenstoreAsync().ConfigureAwait(false);
+        var (events, memory) = (domain.Events, domain.Memory);
         var device = new XenbusDevice(NetifXenstore.DeviceType, 0, 1, 0);
         var frontend = new NetfrontDevice<UnixEvents, UnixMemory>(store, device, events, memory);
         await frontend.RunAsync(async (netfront, token) =>

@@ -6,6 +6,8 @@ using SharedMemoryRing;
 using Xen.Evtchn.InHeap;
 using Xen.Gnt.InHeap;
 
+using Xen.InHeap;
+
 namespace Mirage.Bench;
 
 /// <summary>
@@ -87,10 +89,9 @@ internal static class RingBench
         // Domain 1 is the frontend, domain 0 the backend, as a guest and dom0.
         using var eventHub = new InHeapEventHub();
         using var grantHub = new InHeapGrantHub();
-        using var frontEvents = eventHub.Open(1);
-        using var backEvents = eventHub.Open(0);
-        using var frontMemory = grantHub.Open(1);
-        using var backMemory = grantHub.Open(0);
+        using var frontDomain = InHeapDomain.Open(eventHub, grantHub, 1);
+        using var backDomain = InHeapDomain.Open(eventHub, grantHub, 0);
+        var (frontEvents, frontMemory, backEvents, backMemory) = (frontDomain.Events, frontDomain.Memory, backDomain.Events, backDomain.Memory);
         using var share = frontMemory.Share(0, pages, writable: true);
         var (port, frontChannel) = frontEvents.Listen(0);
         using var mapping = backMemory.MapMany(1, share.Refs.ToArray(), writable: true);

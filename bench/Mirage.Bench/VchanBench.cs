@@ -7,6 +7,7 @@ using Xen.Evtchn;
 using Xen.Evtchn.Unix;
 using Xen.Gnt.Unix;
 using Xen.Store;
+using Xen.Unix;
 using Xen.Store.Server;
 
 namespace Mirage.Bench;
@@ -52,10 +53,10 @@ public static class VchanBench
         await ready.Task.ConfigureAwait(false);
         try
         {
-            using var events = UnixEvents.Create(ServerDomain, root);
-            using var memory = UnixMemory.Create(ServerDomain, root, p => events.Send(new Channel(new Port(p))));
-            await using var store = await VchanXenstore.ConnectAsDomainAsync(storeSocket, ServerDomain, cancellationToken).ConfigureAwait(false);
-            var bench = new Runner(root, storeSocket, events, memory, store);
+            using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = ServerDomain, Root = root, Xenstore = storeSocket });
+            await PrepareDomainAsync(storeSocket, ServerDomain, cancellationToken).ConfigureAwait(false);
+            await using var store = await domain.OpenXenstoreAsync(cancellationToken).ConfigureAwait(false);
+            var bench = new Runner(root, storeSocket, domain.Events, domain.Memory, store);
 
             Console.WriteLine($"vchan vs Unix domain stream socket, two processes, {Environment.ProcessorCount} CPUs");
             // Warm up both paths (JIT, page faults) before measuring.
@@ -231,10 +232,10 @@ public static class VchanBench
             await ServeAsync(stream, mode, bytes).ConfigureAwait(false);
             return 0;
         }
-        using var events = UnixEvents.Create(ClientDomain);
-        using var memory = UnixMemory.Create(ClientDomain, sendEvent: p => events.Send(new Channel(new Port(p))));
-        await using var store = await VchanXenstore.ConnectAsDomainAsync(null, ClientDomain).ConfigureAwait(false);
-        await using var endpoint = await VchanXenstore.ConnectAsync(events, memory, store, ServerDomain, where, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = ClientDomain });
+        await PrepareDomainAsync(null, ClientDomain, CancellationToken.None).ConfigureAwait(false);
+        await using var store = await domain.OpenXenstoreAsync().ConfigureAwait(false);
+        await using var endpoint = await VchanXenstore.ConnectAsync(domain.Events, domain.Memory, store, ServerDomain, where, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         await using var vchan = endpoint.AsStream(ownsEndpoint: false);
         await ServeAsync(vchan, mode, bytes).ConfigureAwait(false);
         return 0;
@@ -265,5 +266,12 @@ public static class VchanBench
             while (await stream.ReadAsync(one).ConfigureAwait(false) == 1)
                 await stream.WriteAsync(one).ConfigureAwait(false);
         }
+    }
+
+    // The toolstack's part for a process that plays a vchan end's domain, on a dom0 connection of its own.
+    private static async Task PrepareDomainAsync(string? xenstore, ushort domain, CancellationToken cancellationToken)
+    {
+        await using var dom0 = await XenstoreClient.OpenAsync(xenstore, actAs: null, cancellationToken).ConfigureAwait(false);
+        await VchanXenstore.PrepareDomainAsync(dom0, domain, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,58 +1,26 @@
-using Microsoft.Extensions.DependencyInjection;
-using Netif;
-using Vchan;
-
 namespace Consumer;
 
 /// <summary>
-/// One domain: a service container with the selected backend acting as one domain id, and the
-/// drivers registered over it. Nothing here names a backend: <c>AddXenBackend</c>, <c>XenEvents</c>
-/// and <c>XenMemory</c> come from the selected backend package.
+/// One domain of the selected backend, and the domain it talks to. Nothing here names a backend:
+/// <c>XenBackend</c>, <c>XenDomain</c>, <c>XenEvents</c> and <c>XenMemory</c> come from the selected
+/// backend package; the drivers are opened with their own static methods over <see cref="Events"/>
+/// and <see cref="Memory"/>.
 /// </summary>
-internal sealed class Domain : IDisposable
+internal sealed class Domain(XenDomain domain, ushort peer) : IDisposable
 {
-    private readonly ServiceProvider _services;
+    public XenEvents Events => domain.Events;
 
-    private Domain(ServiceProvider services, ushort peer)
-    {
-        _services = services;
-        Peer = peer;
-    }
+    public XenMemory Memory => domain.Memory;
 
-    public XenEvents Events => _services.GetRequiredService<XenEvents>();
-
-    public XenMemory Memory => _services.GetRequiredService<XenMemory>();
-
-    /// <summary>Opens vchans with the ring sizes set below.</summary>
-    public VchanFactory<XenEvents, XenMemory> Vchans => _services.GetRequiredService<VchanFactory<XenEvents, XenMemory>>();
-
-    /// <summary>Creates netfronts and netbacks; the netbacks offer what is set below.</summary>
-    public NetifFactory<XenEvents, XenMemory> Netif => _services.GetRequiredService<NetifFactory<XenEvents, XenMemory>>();
-
-    public ushort Id => Events.LocalDomain;
+    public ushort Id => domain.Id;
 
     /// <summary>The domain this one talks to.</summary>
-    public ushort Peer { get; }
+    public ushort Peer { get; } = peer;
 
-    public static Domain Open(ushort id, ushort peer)
-    {
-        var services = new ServiceCollection()
-            .AddXenBackend(id)
-            .AddVchan<XenEvents, XenMemory>(o => { o.LeftMin = VchanStep.RingSize; o.RightMin = VchanStep.RingSize; })
-            .AddNetif<XenEvents, XenMemory>(o => o.Backend = new NetbackOptions { Features = new NetbackFeatures { MaxQueues = 1 } })
-            .BuildServiceProvider();
-        try
-        {
-            _ = services.GetRequiredService<XenMemory>();   // open the backend now: a backend that cannot run here says so at once
-            return new Domain(services, peer);
-        }
-        catch
-        {
-            services.Dispose();
-            throw;
-        }
-    }
+    /// <summary>Opens the domain now: a backend that cannot run here says so at once.</summary>
+    public static async Task<Domain> OpenAsync(ushort id, ushort peer, CancellationToken cancellationToken) =>
+        new(await XenBackend.OpenDomainAsync(id, cancellationToken: cancellationToken), peer);
 
-    /// <summary>The container disposes the drivers still open, then the memory (its unmap notifications can still be sent), then the events.</summary>
-    public void Dispose() => _services.Dispose();
+    /// <summary>The domain disposes its memory (its unmap notifications can still be sent), then its events.</summary>
+    public void Dispose() => domain.Dispose();
 }

@@ -6,7 +6,7 @@ using Netif;
 namespace Consumer;
 
 /// <summary>
-/// A network device, as Xen sets one up, from the registered NetifFactory: domain 1 is the backend (netback) and offers its features;
+/// A network device, as Xen sets one up, with Netback's and Netfront's own methods: domain 1 is the backend (netback) and offers its features;
 /// domain 2 creates the frontend (netfront) and publishes its rings and ports; the backend attaches,
 /// and the frontend pings the backend's address through the rings.
 /// </summary>
@@ -19,7 +19,7 @@ internal static class NetifStep
 
     public static async Task OfferAsync(Domain domain, PeerLink peer, CancellationToken cancellationToken)
     {
-        var offered = domain.Netif.Offered;   // as Domain registers the netbacks
+        var offered = new NetbackFeatures { MaxQueues = 1 };
         await peer.SendAsync($"{Command} {JsonSerializer.Serialize(offered)}");
         var rendezvous = JsonSerializer.Deserialize<NetfrontRendezvous>(await peer.ReceiveAsync(cancellationToken))
             ?? throw new InvalidDataException("Domain 2 sent no netfront rendezvous.");
@@ -30,7 +30,7 @@ internal static class NetifStep
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var answering = AnswerAsync(host, responder, stop.Token);
         string report;
-        await using (var netback = domain.Netif.AttachNetback(rendezvous, wire))
+        await using (var netback = Netback<XenEvents, XenMemory>.Attach(domain.Events, domain.Memory, rendezvous, wire, new NetbackOptions { Features = offered }))
         {
             report = await peer.ReceiveAsync(cancellationToken);
         }
@@ -43,7 +43,7 @@ internal static class NetifStep
     public static async Task AcceptAsync(Domain domain, string features, LineLink peer, CancellationToken cancellationToken)
     {
         var offered = JsonSerializer.Deserialize<NetbackFeatures>(features) ?? throw new InvalidDataException("No netback features.");
-        using var netfront = domain.Netif.CreateNetfront(domain.Peer, offered);
+        using var netfront = Netfront<XenEvents, XenMemory>.Create(domain.Events, domain.Memory, domain.Peer, offered);
         await peer.SendAsync(JsonSerializer.Serialize(netfront.Rendezvous));
 
         var queue = netfront.Queues[0];

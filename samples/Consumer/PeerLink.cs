@@ -75,7 +75,7 @@ internal sealed class PeerLink : IAsyncDisposable
         {
             try
             {
-                using var domain2 = Domain.Open(domain, peerDomain);
+                using var domain2 = await Domain.OpenAsync(domain, peerDomain, cancellationToken);
                 await Domain2.RunAsync(domain2, new StreamReader(down.Reader.AsStream()), peerOut, cancellationToken);
             }
             finally

@@ -6,7 +6,7 @@ using Xen.Gnt;
 namespace Consumer;
 
 /// <summary>
-/// A vchan, libxenvchan's byte stream, from the registered VchanFactory: domain 1 listens and passes its control page's grant and its
+/// A vchan, libxenvchan's byte stream, opened with VchanEndpoint's own methods: domain 1 listens and passes its control page's grant and its
 /// port to domain 2, which connects; each end then sends 16 KiB through 4 KiB rings (so each ring
 /// wraps) while it reads the other's, and domain 1 prints a checksum of what each end received.
 /// </summary>
@@ -20,7 +20,7 @@ internal static class VchanStep
 
     public static async Task OfferAsync(Domain domain, PeerLink peer, CancellationToken cancellationToken)
     {
-        using var server = domain.Vchans.Listen(clientDomain: domain.Peer);   // 4 KiB rings, as Domain registers them
+        using var server = VchanEndpoint.Listen(domain.Events, domain.Memory, clientDomain: domain.Peer, RingSize, RingSize);   // 4 KiB rings
         var where = server.Rendezvous;
         await peer.SendAsync($"{Command} {where.ControlPage} {where.EventChannel}");
         await server.WaitForConnectionAsync(cancellationToken);
@@ -34,7 +34,7 @@ internal static class VchanStep
     {
         var words = arguments.Split(' ');
         var where = new VchanRendezvous(GrantRef.Parse(words[0]), Port.Parse(words[1]));
-        using var client = domain.Vchans.Connect(serverDomain: domain.Peer, where);
+        using var client = VchanEndpoint.Connect(domain.Events, domain.Memory, serverDomain: domain.Peer, where);
         var received = await ExchangeAsync(client, ClientSeed, cancellationToken);
         await peer.SendAsync(received);
         await peer.ReceiveAsync(cancellationToken);   // "done": domain 1 has read both ends' checksums

@@ -117,7 +117,7 @@ public sealed class PeerDeathTests(ITestOutputHelper output)
         new(new UnixEvents(new UnixEventsOptions { Domain = domain, Root = host.Root }));
 
     private static UnixMemory Memory(BlkifProcesses host, ushort domain, XenLikeEvents<UnixEvents> events) =>
-        new(new UnixMemoryOptions { Domain = domain, Root = host.Root }, port => events.Send(new Channel(new Port(port))));
+        new(new UnixMemoryOptions { Domain = domain, Root = host.Root }, events.SendOnPort());
 
     // The toolstack's step: both domains' homes, owned by each, and the device.
     private static async Task CreateDeviceAsync(XenstoreClient dom0, XenbusDevice device)

@@ -25,7 +25,7 @@ public sealed class PeerDeathTests
     {
         await using var scene = await Scene.StartAsync();
         using var events = new XenLikeEvents<UnixEvents>(new UnixEvents(new UnixEventsOptions { Domain = 0, Root = scene.XenRoot }));
-        using var memory = new UnixMemory(new UnixMemoryOptions { Domain = 0, Root = scene.XenRoot }, port => events.Send(new Channel(new Port(port))));
+        using var memory = new UnixMemory(new UnixMemoryOptions { Domain = 0, Root = scene.XenRoot }, events.SendOnPort());
         await using var store = await XenstoreClient.ConnectAsync(scene.Socket);
         var device = new XenbusDevice(NetifXenstore.DeviceType, 0, 1, 0);
         await Xenbus.CreateDeviceAsync(store, device);
@@ -76,7 +76,7 @@ public sealed class PeerDeathTests
         await using var first = scene.Start("netback --loopback");
         await first.WaitForAsync("netback: serving");
         using var events = new XenLikeEvents<UnixEvents>(new UnixEvents(new UnixEventsOptions { Domain = 1, Root = scene.XenRoot }));
-        using var memory = new UnixMemory(new UnixMemoryOptions { Domain = 1, Root = scene.XenRoot }, port => events.Send(new Channel(new Port(port))));
+        using var memory = new UnixMemory(new UnixMemoryOptions { Domain = 1, Root = scene.XenRoot }, events.SendOnPort());
         await using var store = await XenstoreClient.ConnectAsync(scene.Socket);
         await store.ActAsDomainAsync(1);
         var device = new XenbusDevice(NetifXenstore.DeviceType, 0, 1, 0);

@@ -24,7 +24,7 @@ var mode = args[4];
 var count = args.Length > 5 ? long.Parse(args[5], CultureInfo.InvariantCulture) : 0;
 
 using var events = UnixEvents.Create(local);
-using var memory = UnixMemory.Create(local, sendEvent: p => events.Send(new Channel(new Port(p))));
+using var memory = UnixMemory.Create(local, sendEvent: events.SendOnPort());
 await using var store = await VchanXenstore.ConnectAsDomainAsync(null, local);
 await using var endpoint = listen
     ? await VchanXenstore.ListenAsync(events, memory, store, remote, port, 1 << 20, 1 << 20)

@@ -41,7 +41,7 @@ public sealed class CrossProcessTests : IAsyncLifetime
         await ready.Task.WaitAsync(Timeout);
         _events = UnixEvents.Create(Self, _root);
         var events = _events;
-        _memory = UnixMemory.Create(Self, _root, p => events.Send(new Channel(new Port(p))));
+        _memory = UnixMemory.Create(Self, _root, events.SendOnPort());
         _store = await VchanXenstore.ConnectAsDomainAsync(StoreSocket, Self);
     }
 

@@ -46,7 +46,7 @@ public sealed class LibxenvchanTests : IAsyncLifetime
             await VchanXenstore.PrepareDomainAsync(dom0, Peer);
         _events = UnixEvents.Create(Self, _root);
         var events = _events;
-        _memory = UnixMemory.Create(Self, _root, p => events.Send(new Channel(new Port(p))));
+        _memory = UnixMemory.Create(Self, _root, events.SendOnPort());
         _store = await VchanXenstore.ConnectAsDomainAsync(Dom0Socket, Self);
     }
 

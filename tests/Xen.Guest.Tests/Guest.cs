@@ -33,7 +33,7 @@ public sealed unsafe class Guest : IDisposable
         var domain = hypervisor.CreateDomain(id);
         var events = new XenEvents(domain, domain.SharedInfoAddress, id, peerCheckInterval: peerCheckInterval ?? Timeout.InfiniteTimeSpan);
         domain.Upcall = events.OnUpcall;
-        var memory = new XenMemory(domain, domain, id, grantFrames, port => events.Send(new Channel(new Port(port))));
+        var memory = new XenMemory(domain, domain, id, grantFrames, events.SendOnPort());
         return new Guest(domain, events, memory);
     }
 

@@ -32,9 +32,9 @@ public sealed class DomainPagesProcessTests : IDisposable
     [Fact]
     public async Task A_guest_process_reaches_the_daemon_process_over_its_shared_page()
     {
-        using var daemon = new DaemonProcess(["--domain-pages", "--xen-root", _root]);
+        using var daemon = new DaemonProcess(["--domain-pages", "--root", _root]);
         using var events = UnixEvents.Create(1, _root);
-        using var memory = UnixMemory.Create(1, _root, port => events.Send(new Channel(new Port(port))));
+        using var memory = UnixMemory.Create(1, _root, events.SendOnPort());
         await using var dom0 = await XenstoreClient.ConnectAsync(daemon.SocketPath, Timeouts.Token);
         await dom0.MkdirAsync("/local/domain/1", Timeouts.Token);
         await dom0.SetPermissionsAsync("/local/domain/1", XsPermissions.Create(1), Timeouts.Token);
@@ -57,7 +57,7 @@ public sealed class DomainPagesProcessTests : IDisposable
     [Fact]
     public async Task A_killed_guest_process_is_released_at_once_as_xl_destroy_would_release_it()
     {
-        using var daemon = new DaemonProcess(["--domain-pages", "--xen-root", _root]);
+        using var daemon = new DaemonProcess(["--domain-pages", "--root", _root]);
         await using var dom0 = await XenstoreClient.ConnectAsync(daemon.SocketPath, Timeouts.Token);
         // The guest, domain 2, in its own process: its Xenstore page and event channel, offered to dom0.
         using var guest = new PeerProcess(_root, 2);

@@ -10,7 +10,7 @@ using Xen.Gnt.Unix;
 // "peer memory" runs without the events backend (several such processes may share one domain id).
 var memoryOnly = args.Length > 0 && args[0] == "memory";
 UnixEvents? events = memoryOnly ? null : new UnixEvents(new UnixEventsOptions());
-var sendEvent = events is { } e ? (Action<uint>)(port => e.Send(new Channel(new Port(port)))) : null;
+var sendEvent = events is { } e ? e.SendOnPort() : null;
 var memory = new UnixMemory(new UnixMemoryOptions(), sendEvent);
 var buffers = new Dictionary<int, PageBuffer>();
 var nextId = 1;

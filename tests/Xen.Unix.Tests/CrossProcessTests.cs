@@ -161,7 +161,7 @@ public sealed class CrossProcessTests(ITestOutputHelper output) : IDisposable
     public void No_files_remain_after_clean_exits()
     {
         var events = UnixEvents.Create(1, _root.Path);
-        var memory = UnixMemory.Create(1, _root.Path, port => events.Send(new Channel(new Port(port))));
+        var memory = UnixMemory.Create(1, _root.Path, events.SendOnPort());
         using (var peer = new PeerProcess(_root.Path, 2))
         {
             var (port, _) = events.Listen(2);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.DependencyInjection;
 using Xen.Evtchn;
 using Xen.Evtchn.Xenctrl;
 using Xen.Gnt;
@@ -36,25 +35,31 @@ internal static class Checks
         ("unshare-clears-byte-and-notifies", UnshareClearsByteAndNotifies),
         ("kill-9-of-mapper-clears-byte-and-notifies", KillOfMapperClearsByteAndNotifies),
         ("kill-9-of-sharer-clears-byte-and-notifies", KillOfSharerClearsByteAndNotifies),
-        ("add-xenctrl-resolves-working-backends", AddXenctrlResolvesWorkingBackends),
+        ("domain-opens-working-backends", DomainOpensWorkingBackends),
     ];
 
     private static CancellationToken Patience => new CancellationTokenSource(Check.Patience).Token;
 
-    private static Task LocalDomainIsDom0()
+    private static async Task LocalDomainIsDom0()
     {
-        Check.Equal((ushort)0, XenctrlBackends.ResolveLocalDomain(new XenctrlOptions()), "resolved local domain");
-        using var events = XenctrlBackends.OpenEvents();
-        Check.Equal((ushort)0, events.LocalDomain, "XenctrlEvents.LocalDomain");
-        return Task.CompletedTask;
+        Check.Equal((ushort)0, await XenctrlDomain.FindIdAsync(new XenctrlDomainOptions(), Patience), "found domain id");
+        using var domain = await XenctrlDomain.OpenAsync(cancellationToken: Patience);
+        Check.Equal((ushort)0, domain.Events.LocalDomain, "XenctrlEvents.LocalDomain");
     }
 
-    private static Task XenstoreDomidReads0()
+    private static async Task XenstoreDomidReads0()
     {
-        var ok = XenstoreDomid.TryRead("/dev/xen/xenbus", TimeSpan.FromSeconds(10), out var domid, out var why);
-        Check.That(ok, $"reading domid from xenstore failed: {why}");
-        Check.Equal((ushort)0, domid, "domid from xenstore");
-        return Task.CompletedTask;
+        // Not dom0 by its capabilities: the id comes from Xenstore's domid, through the xenbus device.
+        var capabilities = Path.GetTempFileName();
+        try
+        {
+            var options = new XenctrlDomainOptions { CapabilitiesPath = capabilities, Xenstore = Xen.Store.XsWire.XenbusDevicePath };
+            Check.Equal((ushort)0, await XenctrlDomain.FindIdAsync(options, Patience), "domid from xenstore");
+        }
+        finally
+        {
+            File.Delete(capabilities);
+        }
     }
 
     private static async Task NotifyReachesPeerEachRound()
@@ -284,21 +289,21 @@ internal static class Checks
         Check.That(seen.Value >= 1, "the mapper got the event of the killed sharer");
     }
 
-    private static async Task AddXenctrlResolvesWorkingBackends()
+    private static async Task DomainOpensWorkingBackends()
     {
-        await using var provider = new ServiceCollection().AddXenctrl().BuildServiceProvider();
-        var events = provider.GetRequiredService<XenctrlEvents>();
-        var memory = provider.GetRequiredService<XenctrlMemory>();
+        using var domain = await XenctrlDomain.OpenAsync(cancellationToken: Patience);
+        var events = domain.Events;
+        var memory = domain.Memory;
         Check.Equal((ushort)0, events.LocalDomain, "XenctrlEvents.LocalDomain");
         Check.Equal((ushort)0, memory.LocalDomain, "XenctrlMemory.LocalDomain");
         var (port, a) = events.Listen(0);
         var b = events.Connect(0, port);
         events.Send(b);
-        Check.That((await events.RecvAsync(a, EventCounter.Initial, Patience)).Value >= 1, "an event through the registered XenctrlEvents");
+        Check.That((await events.RecvAsync(a, EventCounter.Initial, Patience)).Value >= 1, "an event through the domain's XenctrlEvents");
         using var share = memory.Share(0, 1, writable: true);
         share.Span[0] = 5;
         using var mapping = memory.Map(0, share.Refs[0], writable: false);
-        Check.Equal((byte)5, mapping.ReadOnlySpan[0], "a page through the registered XenctrlMemory");
+        Check.Equal((byte)5, mapping.ReadOnlySpan[0], "a page through the domain's XenctrlMemory");
         _ = string.Create(CultureInfo.InvariantCulture, $"{port}");
     }
 }
