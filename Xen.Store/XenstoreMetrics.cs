@@ -20,7 +20,7 @@ public static class XenstoreMetrics
     /// for a watch whose reader fell behind).</summary>
     public const string MeterName = "Mirage.Xenstore";
 
-    // One slot per xs_wire message type: every type is below 32.
+    // One slot per xs_wire message type (all below 31); the last holds any other number a peer sends.
     internal const int TypeSlots = 32;
 
     private static readonly long[] Requests = new long[TypeSlots];
@@ -31,7 +31,9 @@ public static class XenstoreMetrics
     // Created after the counters it reads, once, when a client first counts something.
     private static readonly Meter Meter = Create();
 
-    internal static void RequestSent(XsMessageType type) => Interlocked.Increment(ref Requests[(uint)type % TypeSlots]);
+    internal static void RequestSent(XsMessageType type) => Interlocked.Increment(ref Requests[Slot(type)]);
+
+    internal static int Slot(XsMessageType type) => (uint)type < TypeSlots - 1 ? (int)type : TypeSlots - 1;
 
     internal static void WatchEventReceived() => Interlocked.Increment(ref _watchEvents);
 
@@ -46,7 +48,7 @@ public static class XenstoreMetrics
         {
             var count = Volatile.Read(ref counters[i]);
             if (count != 0)
-                yield return new Measurement<long>(count, new KeyValuePair<string, object?>(tag, ((XsMessageType)i).ToString()));
+                yield return new Measurement<long>(count, new KeyValuePair<string, object?>(tag, Enum.IsDefined((XsMessageType)i) ? ((XsMessageType)i).ToString() : "unknown"));
         }
     }
 
