@@ -44,7 +44,7 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable, IDisp
         Log.Connected(_logger, description);
         _pump = _outbox.PumpAsync(transport.Output, _closing.Token, oneMessagePerWrite);
         // A failed send ends the connection: the requests waiting for replies fail instead of waiting forever.
-        _pump.ContinueWith(static (pump, state) => ((XenstoreClient)state!).Close(pump.Exception!.GetBaseException()), this,
+        _pump.ContinueWith(static (pump, state) => ((XenstoreClient)state!).SendFailed(pump.Exception!.GetBaseException()), this,
                            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _reader = ReadRepliesAsync();
     }
@@ -458,6 +458,12 @@ public sealed class XenstoreClient : XenstoreOperations, IAsyncDisposable, IDisp
             lock (_lock)
                 return _pending.Count;
         }
+    }
+
+    private void SendFailed(Exception reason)
+    {
+        Log.ConnectionLost(_logger, "sending failed: " + reason.Message, reason);
+        Close(reason);
     }
 
     private void Close(Exception reason)
