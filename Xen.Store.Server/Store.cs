@@ -191,7 +191,7 @@ internal sealed class Store
         var perms = caller.Privileged ? node.Perms : node.Perms.WithOwner(caller.Domain);
         var count = segments.Length - depth;
         if (!caller.Privileged && Owned(perms.Owner) + view.OwnedDelta.GetValueOrDefault(perms.Owner) + count > MaxNodesPerDomain)
-            throw new XenstoreException(XsError.ENOSPC, $"Domain {perms.Owner} may own at most {MaxNodesPerDomain} nodes.");
+            throw new QuotaException(Quota.Nodes, XsError.ENOSPC, $"Domain {perms.Owner} may own at most {MaxNodesPerDomain} nodes.");
         var child = new Node(segments[^1], value ?? [], perms, Node.NoChildren, NextGeneration());
         for (var i = segments.Length - 2; i >= depth; i--)
             child = new Node(segments[i], [], perms, Node.NoChildren.Add(child.Name, child), NextGeneration());

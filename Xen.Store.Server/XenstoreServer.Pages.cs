@@ -98,7 +98,8 @@ public sealed partial class XenstoreServer
             if (_stopping.IsCancellationRequested || !_introduced.Remove(domain))
                 return;
             _targets.Remove(domain);
-            Log($"domain {domain} is gone: its page connection ended");
+            XenstoreServerMetrics.DomainsChanged(-1);
+            Log.DomainReleased(_logger, domain, "its page connection ended");
             FireSpecial(XsWire.ReleaseDomain);
         }
     }

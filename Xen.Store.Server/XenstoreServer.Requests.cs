@@ -9,6 +9,7 @@ public sealed partial class XenstoreServer
 
     private void Process(ServerConnection connection, XsWireHeader request, ReadOnlySpan<byte> payload)
     {
+        XenstoreServerMetrics.RequestServed(request.Type);
         lock (_lock)
         {
             try
@@ -17,13 +18,22 @@ public sealed partial class XenstoreServer
             }
             catch (XenstoreException e)
             {
+                if (e is QuotaException quota)
+                {
+                    XenstoreServerMetrics.QuotaHit(quota.Quota);
+                    Log.QuotaHit(_logger, connection.Id, connection.Domain, quota.Quota, e.Message);
+                }
+                else if (e is MalformedRequestException malformed)
+                {
+                    Log.MalformedRequest(_logger, connection.Id, connection.Domain, request.Type, malformed.What);
+                }
                 Reply(connection, request, XsMessageType.Error, Encoding.ASCII.GetBytes(e.Error.Name() + "\0"));
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 // A bug must not take the daemon down: edits publish only when complete, so the
                 // store is as it was before the request.
-                Log($"{connection}: {request.Type} failed: {e}");
+                Log.RequestFailed(_logger, connection.Id, connection.Domain, request.Type, e);
                 Reply(connection, request, XsMessageType.Error, "EIO\0"u8);
             }
         }
@@ -122,6 +132,7 @@ public sealed partial class XenstoreServer
                     throw new XenstoreException(XsError.ENOENT, "No such watch.");
                 _watches.RemoveAt(index);
                 c.WatchCount--;
+                XenstoreServerMetrics.WatchesChanged(-1);
                 Reply(c, request, request.Type, Ok);
                 break;
             }
@@ -156,6 +167,8 @@ public sealed partial class XenstoreServer
                 // With shared pages enabled, the domain's page is mapped and served before it counts as introduced.
                 _attachPage?.Invoke(domain, mfn, port);
                 _introduced.Add(domain);
+                XenstoreServerMetrics.DomainsChanged(1);
+                Log.DomainIntroduced(_logger, domain);
                 Reply(c, request, request.Type, Ok);
                 FireSpecial(XsWire.IntroduceDomain);
                 break;
@@ -167,6 +180,8 @@ public sealed partial class XenstoreServer
                 if (!_introduced.Remove(domain))
                     throw new XenstoreException(XsError.ENOENT, $"Domain {domain} was not introduced.");
                 _targets.Remove(domain);
+                XenstoreServerMetrics.DomainsChanged(-1);
+                Log.DomainReleased(_logger, domain, $"RELEASE from domain {c.Domain}");
                 Reply(c, request, request.Type, Ok);
                 foreach (var other in _connections.Where(o => o != c && o.Domain == domain).ToList())
                     other.Abort();
@@ -191,7 +206,7 @@ public sealed partial class XenstoreServer
                 break;
             }
             case XsMessageType.ResetWatches:
-                _watches.RemoveAll(w => w.Connection == c);
+                XenstoreServerMetrics.WatchesChanged(-_watches.RemoveAll(w => w.Connection == c));
                 c.WatchCount = 0;
                 c.Transactions.Clear();
                 Reply(c, request, request.Type, Ok);
@@ -242,11 +257,12 @@ public sealed partial class XenstoreServer
         if (_watches.Exists(w => w.Connection == c && w.Path == path && w.Token.AsSpan().SequenceEqual(token)))
             throw new XenstoreException(XsError.EEXIST, "The watch exists.");
         if (c.WatchCount >= _options.MaxWatchesPerConnection)
-            throw new XenstoreException(XsError.E2BIG, $"A connection may hold {_options.MaxWatchesPerConnection} watches.");
+            throw new QuotaException(Quota.Watches, XsError.E2BIG, $"A connection may hold {_options.MaxWatchesPerConnection} watches.");
         var relative = !args[0].StartsWith('/') && !path.StartsWith('@') ? XsWire.DomainPath(c.Domain) : null;
         var watch = new Watch(c, path, token, relative);
         _watches.Add(watch);
         c.WatchCount++;
+        XenstoreServerMetrics.WatchesChanged(1);
         Reply(c, request, request.Type, Ok);
         // Fires once at once, so that a watcher never misses the state it started from.
         Deliver(watch, path);
@@ -259,7 +275,7 @@ public sealed partial class XenstoreServer
         if (payload.Length > 1 || (payload.Length == 1 && payload[0] != 0))
             throw Invalid("TRANSACTION_START takes an empty argument");
         if (c.Transactions.Count >= _options.MaxTransactionsPerConnection)
-            throw new XenstoreException(XsError.ENOSPC, $"A connection may hold {_options.MaxTransactionsPerConnection} transactions.");
+            throw new QuotaException(Quota.Transactions, XsError.ENOSPC, $"A connection may hold {_options.MaxTransactionsPerConnection} transactions.");
         do
         {
             _nextTransaction++;
@@ -314,7 +330,7 @@ public sealed partial class XenstoreServer
                 if (c.Transactions.Count > 0)
                     throw new XenstoreException(XsError.EBUSY, "Close the transactions before restricting.");
                 c.Domain = DomainArg(args[1]);
-                Log($"connection {c.Id} now acts as domain {c.Domain}");
+                Log.ActsAs(_logger, c.Id, c.Domain);
                 Reply(c, request, request.Type, Ok);
                 break;
             case "help":
@@ -400,9 +416,12 @@ public sealed partial class XenstoreServer
         watch.Token.CopyTo(_reply, length);
         length += watch.Token.Length;
         _reply[length++] = 0;
-        if (!watch.Connection.Outbox.TryWrite(XsMessageType.WatchEvent, 0, 0, _reply.AsSpan(0, length), evenOverLimit: false))
+        if (!watch.Connection.Outbox.TryWrite(XsMessageType.WatchEvent, 0, 0, _reply.AsSpan(0, length), evenOverLimit: false)
+            && !watch.Connection.Aborted.IsCancellationRequested)
         {
-            Log($"{watch.Connection} does not read its watch events; dropping it");
+            XenstoreServerMetrics.QuotaHit(Quota.Output);
+            Log.QuotaHit(_logger, watch.Connection.Id, watch.Connection.Domain, Quota.Output,
+                $"a watch event would pass the {_options.MaxPendingOutputBytes} bytes waiting for it; dropping it");
             watch.Connection.Abort();
         }
     }
@@ -425,7 +444,7 @@ public sealed partial class XenstoreServer
     private static string PathArg(ServerConnection c, ReadOnlySpan<byte> payload)
     {
         if (payload.IsEmpty || payload.IndexOf((byte)0) != payload.Length - 1)
-            throw new XenstoreException(XsError.ENOENT, "Malformed request: expected one path and its NUL.");
+            throw new MalformedRequestException(XsError.ENOENT, "expected one path and its NUL");
         return Canonical(Latin1(payload[..^1]), c);
     }
 
@@ -459,5 +478,5 @@ public sealed partial class XenstoreServer
 
     private static byte[] Latin1(string text) => Encoding.Latin1.GetBytes(text);
 
-    private static XenstoreException Invalid(string why) => new(XsError.EINVAL, "Malformed request: " + why + ".");
+    private static MalformedRequestException Invalid(string why) => new(XsError.EINVAL, why);
 }

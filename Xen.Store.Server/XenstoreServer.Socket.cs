@@ -38,7 +38,7 @@ public sealed partial class XenstoreServer
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(socketPath));
         listener.Listen(128);
-        Log(domain == 0 ? $"listening on {socketPath}" : $"listening on {socketPath} for domain {domain}");
+        Log.Listening(_logger, socketPath, domain);
         ready?.Invoke();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         try
@@ -59,7 +59,7 @@ public sealed partial class XenstoreServer
         finally
         {
             File.Delete(socketPath);
-            Log($"stopped listening on {socketPath}");
+            Log.StoppedListening(_logger, socketPath);
         }
     }
 }

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Xen.Store.Server;
 
@@ -23,6 +25,7 @@ public sealed partial class XenstoreServer : IDisposable
     private readonly HashSet<ushort> _introduced = [];
     private readonly Dictionary<ushort, ushort> _targets = [];
     private readonly XenstoreServerOptions _options;
+    private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly byte[] _reply = new byte[XsWire.PayloadMax];
     private int _nextConnection;
@@ -32,6 +35,7 @@ public sealed partial class XenstoreServer : IDisposable
     public XenstoreServer(XenstoreServerOptions? options = null)
     {
         _options = options ?? new XenstoreServerOptions();
+        _logger = _options.Logger ?? NullLogger.Instance;
         _store = new Store(_options.MaxNodesPerDomain);
     }
 
@@ -68,19 +72,22 @@ public sealed partial class XenstoreServer : IDisposable
             connection = new ServerConnection(++_nextConnection, domain, _options.MaxPendingOutputBytes);
             _connections.Add(connection);
         }
-        Log($"{connection} opened");
+        XenstoreServerMetrics.ConnectionsChanged(1);
+        Log.Connected(_logger, connection.Id, domain);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connection.Aborted, _stopping.Token);
         var pump = connection.Outbox.PumpAsync(transport.Output, linked.Token);
+        string reason;
         try
         {
-            await ReadRequestsAsync(connection, transport.Input, linked.Token).ConfigureAwait(false);
+            reason = await ReadRequestsAsync(connection, transport.Input, linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
+            reason = _stopping.IsCancellationRequested ? "the server stopped" : connection.Aborted.IsCancellationRequested ? "the server dropped it" : "its serving was cancelled";
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
         {
-            Log($"{connection}: {e.Message}");
+            reason = "transport error: " + e.Message;
         }
         finally
         {
@@ -94,8 +101,8 @@ public sealed partial class XenstoreServer : IDisposable
             }
             await transport.Input.CompleteAsync().ConfigureAwait(false);
             await transport.Output.CompleteAsync().ConfigureAwait(false);
-            Log($"{connection} closed");
         }
+        Log.Disconnected(_logger, connection.Id, connection.Domain, reason);
     }
 
     /// <summary>Opens an in-heap connection acting as <paramref name="domain"/> and returns the client's end of it.</summary>
@@ -117,10 +124,14 @@ public sealed partial class XenstoreServer : IDisposable
         {
             foreach (var c in _connections)
                 c.Abort();
+            // The domains go with the store: the process-wide count forgets them.
+            XenstoreServerMetrics.DomainsChanged(-_introduced.Count);
+            _introduced.Clear();
         }
     }
 
-    private async Task ReadRequestsAsync(ServerConnection connection, PipeReader input, CancellationToken cancellationToken)
+    /// <summary>Serves requests until the peer stops; returns why the connection ends.</summary>
+    private async Task<string> ReadRequestsAsync(ServerConnection connection, PipeReader input, CancellationToken cancellationToken)
     {
         var payload = new byte[XsWire.PayloadMax];
         while (true)
@@ -133,7 +144,7 @@ public sealed partial class XenstoreServer : IDisposable
                 var header = ReadHeader(buffer);
                 if (header.Len > XsWire.PayloadMax)
                 {
-                    Log($"{connection}: payload length {header.Len} above {XsWire.PayloadMax}; dropping it");
+                    Log.ProtocolFault(_logger, connection.Id, connection.Domain, $"a {header.Type} header announces {header.Len} payload bytes, above {XsWire.PayloadMax}");
                     violation = true;
                     break;
                 }
@@ -146,12 +157,13 @@ public sealed partial class XenstoreServer : IDisposable
             }
             input.AdvanceTo(buffer.Start, buffer.End);
             if (violation)
-                return;
+                return "it broke the wire";
             if (result.IsCompleted)
             {
-                if (!buffer.IsEmpty)
-                    Log($"{connection}: closed in the middle of a message");
-                return;
+                if (buffer.IsEmpty)
+                    return "the peer closed it";
+                Log.ProtocolFault(_logger, connection.Id, connection.Domain, $"it closed the connection {buffer.Length} bytes into a message");
+                return "the peer closed it in the middle of a message";
             }
             await connection.Outbox.WhenDrainedAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -169,13 +181,12 @@ public sealed partial class XenstoreServer : IDisposable
         lock (_lock)
         {
             _connections.Remove(connection);
-            _watches.RemoveAll(w => w.Connection == connection);
+            XenstoreServerMetrics.WatchesChanged(-_watches.RemoveAll(w => w.Connection == connection));
             connection.Transactions.Clear();
         }
+        XenstoreServerMetrics.ConnectionsChanged(-1);
         connection.Abort();
     }
-
-    private void Log(string message) => _options.Log?.Invoke(message);
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
     {

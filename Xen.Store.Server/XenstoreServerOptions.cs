@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Xen.Store.Server;
 
 /// <summary>Limits and logging of a <see cref="XenstoreServer"/>. Every limit is answered with an error, never a crash.</summary>
@@ -16,6 +18,7 @@ public sealed class XenstoreServerOptions
     /// are held back above this; a watch event that would pass it disconnects the peer.</summary>
     public long MaxPendingOutputBytes { get; set; } = 1 << 20;
 
-    /// <summary>Where the server reports connections and protocol violations; null for silence.</summary>
-    public Action<string>? Log { get; set; }
+    /// <summary>Where the server logs its sockets, connections, peers' protocol faults, quota hits and
+    /// domains coming and going; null for none.</summary>
+    public ILogger? Logger { get; set; }
 }

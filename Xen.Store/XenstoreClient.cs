@@ -5,6 +5,8 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Xen.Store;
 
@@ -27,6 +29,7 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _pump;
     private readonly Task _reader;
+    private readonly ILogger _logger;
     private uint _nextRequest;
     // Events queued for one watch whose reader has not taken them; past this the watch fails.
     internal const int WatchBacklog = 4096;
@@ -34,45 +37,57 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
     private Exception? _closed;
     private int _disposed;
 
-    private XenstoreClient(IDuplexPipe transport, bool oneMessagePerWrite = false)
+    private XenstoreClient(IDuplexPipe transport, ILogger? logger, string description, bool oneMessagePerWrite = false)
     {
         _transport = transport;
+        _logger = logger ?? NullLogger.Instance;
+        Log.Connected(_logger, description);
         _pump = _outbox.PumpAsync(transport.Output, _closing.Token, oneMessagePerWrite);
         // A failed send ends the connection: the requests waiting for replies fail instead of waiting forever.
-        _pump.ContinueWith(static (pump, state) => ((XenstoreClient)state!).Close(pump.Exception!.GetBaseException()), this,
+        _pump.ContinueWith(static (pump, state) => ((XenstoreClient)state!).SendFailed(pump.Exception!.GetBaseException()), this,
                            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _reader = ReadRepliesAsync();
     }
 
     /// <summary>Connects to a daemon's Unix socket: <paramref name="socketPath"/>, else <see cref="XsWire.DefaultSocketPath"/>.</summary>
-    public static async Task<XenstoreClient> ConnectAsync(string? socketPath = null, CancellationToken cancellationToken = default)
+    /// <param name="socketPath">The daemon's socket; null for <see cref="XsWire.DefaultSocketPath"/>.</param>
+    /// <param name="cancellationToken">Abandons connecting.</param>
+    /// <param name="logger">Where the client logs its connection's life, malformed replies and quota hits; null for none.</param>
+    public static async Task<XenstoreClient> ConnectAsync(string? socketPath = null, CancellationToken cancellationToken = default, ILogger? logger = null)
     {
+        var path = socketPath ?? XsWire.DefaultSocketPath;
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath ?? XsWire.DefaultSocketPath), cancellationToken).ConfigureAwait(false);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             socket.Dispose();
             throw;
         }
-        return Connect(new NetworkStream(socket, ownsSocket: true));
+        return Connect(new NetworkStream(socket, ownsSocket: true), logger, "socket " + path);
     }
 
     /// <summary>A client over a stream that carries <c>xs_wire.h</c> messages both ways; the client owns it.</summary>
-    public static XenstoreClient Connect(Stream stream) =>
-        Connect(new Transport(PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true)), PipeWriter.Create(stream)));
+    /// <param name="stream">The stream; the client owns it.</param>
+    /// <param name="logger">Where the client logs its connection's life, malformed replies and quota hits; null for none.</param>
+    public static XenstoreClient Connect(Stream stream, ILogger? logger = null) => Connect(stream, logger, "a stream");
+
+    private static XenstoreClient Connect(Stream stream, ILogger? logger, string description) =>
+        new(new Transport(PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true)), PipeWriter.Create(stream)), logger, description);
 
     /// <summary>
     /// Opens the kernel's Xenstore device (Linux <c>/dev/xen/xenbus</c>, or <c>/proc/xen/xenbus</c>),
     /// which forwards requests to the daemon wherever it runs: the way a domain without the daemon's
     /// socket reaches Xenstore. Each request goes to the device in a write of its own, as it requires.
     /// </summary>
-    public static XenstoreClient OpenXenbus(string devicePath = XsWire.XenbusDevicePath)
+    /// <param name="devicePath">The device.</param>
+    /// <param name="logger">Where the client logs its connection's life, malformed replies and quota hits; null for none.</param>
+    public static XenstoreClient OpenXenbus(string devicePath = XsWire.XenbusDevicePath, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(devicePath);
-        return new XenstoreClient(new XenbusDeviceTransport(devicePath), oneMessagePerWrite: true);
+        return new XenstoreClient(new XenbusDeviceTransport(devicePath), logger, "device " + devicePath, oneMessagePerWrite: true);
     }
 
     /// <summary>
@@ -81,18 +96,24 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
     /// announced by dom0's <c>INTRODUCE</c> (see <c>XenstoreServer.AcceptDomainPages</c> in Xen.Store.Server).
     /// The caller keeps owning the page and the channel and may release them once the client is disposed.
     /// </summary>
-    public static XenstoreClient ConnectPage<TEvents>(TEvents events, Xen.Evtchn.Channel channel, Xen.Gnt.PageBuffer page)
+    /// <param name="events">The guest's event channels.</param>
+    /// <param name="channel">The channel offered to the daemon.</param>
+    /// <param name="page">The shared page.</param>
+    /// <param name="logger">Where the client logs its connection's life, malformed replies and quota hits; null for none.</param>
+    public static XenstoreClient ConnectPage<TEvents>(TEvents events, Xen.Evtchn.Channel channel, Xen.Gnt.PageBuffer page, ILogger? logger = null)
         where TEvents : Xen.Evtchn.IEvents
     {
         ArgumentNullException.ThrowIfNull(page);
-        return new XenstoreClient(new XenstorePageTransport<TEvents>(events, channel, page, daemon: false));
+        return new XenstoreClient(new XenstorePageTransport<TEvents>(events, channel, page, daemon: false), logger, "the shared page");
     }
 
     /// <summary>A client over a duplex pipe, e.g. <c>XenstoreServer.Connect</c>'s.</summary>
-    public static XenstoreClient Connect(IDuplexPipe transport)
+    /// <param name="transport">The pipe.</param>
+    /// <param name="logger">Where the client logs its connection's life, malformed replies and quota hits; null for none.</param>
+    public static XenstoreClient Connect(IDuplexPipe transport, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        return new XenstoreClient(transport);
+        return new XenstoreClient(transport, logger, "a duplex pipe");
     }
 
     /// <summary>
@@ -291,6 +312,7 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
             _pending.Add(id, reply);
             _outbox.TryWrite(type, id, txId, payload);
         }
+        XenstoreMetrics.RequestSent(type);
         (XsMessageType Type, byte[] Payload) result;
         // A cancelled request forgets its entry: a daemon that never answers must not make them pile
         // up. Its late reply, if one comes, finds no entry and is dropped.
@@ -304,11 +326,33 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         if (result.Type == XsMessageType.Error)
         {
             var error = XsWire.ParseError(result.Payload);
+            if (IsQuotaHit(type, error, result.Payload))
+            {
+                XenstoreMetrics.DaemonQuotaHit();
+                Log.QuotaHit(_logger, type, ErrorName(result.Payload));
+            }
             throw new XenstoreException(error, $"{type} failed: {error}.");
         }
         if (result.Type != type)
+        {
+            Log.MalformedReply(_logger, $"the reply to {type} has type {result.Type}");
             throw new XenstoreException(XsError.EIO, $"The reply to {type} has type {result.Type}.");
+        }
         return result.Payload;
+    }
+
+    /// <summary>
+    /// Whether an error reply says a quota is spent. oxenstored answers <c>EQUOTA</c> (not an
+    /// <c>xs_wire.h</c> name, so it parses as <see cref="XsError.EIO"/>); the C daemon and ours answer
+    /// <c>ENOSPC</c> for nodes and transactions and <c>E2BIG</c> for watches.
+    /// </summary>
+    private static bool IsQuotaHit(XsMessageType request, XsError error, ReadOnlySpan<byte> payload) =>
+        error == XsError.ENOSPC || (error == XsError.E2BIG && request == XsMessageType.Watch) || payload.StartsWith("EQUOTA"u8);
+
+    private static string ErrorName(ReadOnlySpan<byte> payload)
+    {
+        var nul = payload.IndexOf((byte)0);
+        return Encoding.ASCII.GetString(nul < 0 ? payload[..Math.Min(payload.Length, 16)] : payload[..Math.Min(nul, 16)]);
     }
 
     private async Task AbortQuietlyAsync(uint id)
@@ -338,14 +382,17 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
                 if (result.IsCompleted)
                     break;
             }
+            Log.Closed(_logger, "the daemon closed the connection");
         }
         catch (OperationCanceledException)
         {
             reason = new XenstoreException(XsError.EIO, "The client was closed.");
+            Log.Closed(_logger, "the client was closed");
         }
         catch (Exception e) when (e is IOException or SocketException or InvalidOperationException or XenstoreException)
         {
             reason = e;
+            Log.ConnectionLost(_logger, e.Message, e);
         }
         finally
         {
@@ -354,7 +401,7 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         }
     }
 
-    private static bool TryTake(ref ReadOnlySequence<byte> buffer, out XsWireHeader header, out byte[] payload)
+    private bool TryTake(ref ReadOnlySequence<byte> buffer, out XsWireHeader header, out byte[] payload)
     {
         header = default;
         payload = [];
@@ -364,7 +411,10 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         buffer.Slice(0, XsWireHeader.Size).CopyTo(bytes);
         header = XsWireHeader.Read(bytes);
         if (header.Len > XsWire.PayloadMax)
+        {
+            Log.MalformedReply(_logger, $"a payload of {header.Len} bytes, above {XsWire.PayloadMax}");
             throw new XenstoreException(XsError.EIO, $"The daemon sent a payload of {header.Len} bytes.");
+        }
         if (buffer.Length < XsWireHeader.Size + header.Len)
             return false;
         payload = buffer.Slice(XsWireHeader.Size, header.Len).ToArray();
@@ -378,12 +428,20 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         {
             var parts = Split(payload);
             if (parts.Length < 2)
+            {
+                Log.MalformedReply(_logger, $"a watch event with {parts.Length} of its 2 strings");
                 return;
+            }
+            XenstoreMetrics.WatchEventReceived();
             Channel<WatchEvent>? channel;
             lock (_lock)
                 _watches.TryGetValue(parts[1], out channel);
-            if (channel is not null && !channel.Writer.TryWrite(new WatchEvent(parts[0], parts[1])))
-                channel.Writer.TryComplete(new XenstoreException(XsError.ENOSPC, $"The watch fell {WatchBacklog} events behind its reader (the last at {parts[0]})."));
+            if (channel is not null && !channel.Writer.TryWrite(new WatchEvent(parts[0], parts[1]))
+                && channel.Writer.TryComplete(new XenstoreException(XsError.ENOSPC, $"The watch fell {WatchBacklog} events behind its reader (the last at {parts[0]}).")))
+            {
+                XenstoreMetrics.WatchBacklogHit();
+                Log.WatchBacklogFull(_logger, parts[0], WatchBacklog);
+            }
             return;
         }
         TaskCompletionSource<(XsMessageType, byte[])>? reply;
@@ -400,6 +458,12 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
             lock (_lock)
                 return _pending.Count;
         }
+    }
+
+    private void SendFailed(Exception reason)
+    {
+        Log.ConnectionLost(_logger, "sending failed: " + reason.Message, reason);
+        Close(reason);
     }
 
     private void Close(Exception reason)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 using Xen.Store;
 using Xen.Store.Server;
 using Xen.Unix;
@@ -55,7 +56,12 @@ public static class XenstoredCommand
                 }
                 guests.Add((value[..at], domid));
             }
-            var options = new XenstoreServerOptions { Log = silent ? null : message => Console.Error.WriteLine("xenstored: " + message) };
+            // On stderr, with the lines below: stdout stays free. --quiet keeps only errors.
+            using var logging = LoggerFactory.Create(builder => builder
+                .AddSimpleConsole(console => console.SingleLine = true)
+                .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace)
+                .SetMinimumLevel(silent ? LogLevel.Error : LogLevel.Information));
+            var options = new XenstoreServerOptions { Logger = logging.CreateLogger("xenstored") };
             // SIGTERM stops the daemon as Ctrl-C does, so that the socket is removed.
             using var stop = StopSignals.Link(cancellationToken);
             using var server = new XenstoreServer(options);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Microsoft.Extensions.Logging;
 using Xen.Store;
 using Xen.Store.Server;
 
@@ -24,22 +25,15 @@ internal static class XenstoreConnection
     /// </summary>
     public static byte[] ExchangeTwo(ReadOnlySpan<byte> setup, ReadOnlySpan<byte> stream, ushort domain)
     {
-        var failures = new List<string>();
-        using var server = new XenstoreServer(new XenstoreServerOptions
-        {
-            // The server answers EIO to a request that threw something unexpected and logs
-            // "<request> failed: <exception>": that is a bug behind a polite reply.
-            Log = message =>
-            {
-                if (message.Contains(" failed: ", StringComparison.Ordinal))
-                    failures.Add(message);
-            },
-        });
+        var failures = new FailureLog();
+        // The server answers EIO to a request that threw something unexpected and logs it as an
+        // error: that is a bug behind a polite reply.
+        using var server = new XenstoreServer(new XenstoreServerOptions { Logger = failures });
         if (!setup.IsEmpty)
             Serve(server, setup, 0);
         var output = Serve(server, stream, domain);
-        if (failures.Count > 0)
-            throw new FuzzFinding("A request failed inside the server: " + failures[0]);
+        if (failures.First is { } failure)
+            throw new FuzzFinding("A request failed inside the server: " + failure);
         return output;
     }
 
@@ -109,5 +103,22 @@ internal static class XenstoreConnection
         public PipeReader Input { get; } = input;
 
         public PipeWriter Output { get; } = output;
+    }
+
+    /// <summary>Keeps the first error the server logs, with its exception.</summary>
+    private sealed class FailureLog : ILogger
+    {
+        public string? First { get; private set; }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+                First ??= formatter(state, exception) + ": " + exception;
+        }
     }
 }
