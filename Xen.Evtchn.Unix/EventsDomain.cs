@@ -327,7 +327,6 @@ internal sealed unsafe class EventsDomain : IDisposable
     {
         const int MaxEvents = 64;
         var events = stackalloc byte[MaxEvents * 16];
-        var scratch = new List<(ChannelWaiter, ulong)>();
         while (!_disposed)
         {
             var count = Interop.epoll_wait(_epoll, events, MaxEvents, -1);
@@ -353,7 +352,7 @@ internal sealed unsafe class EventsDomain : IDisposable
                             Answer((uint)tag);
                             break;
                         case TagChannel:
-                            Ring((uint)tag, flags, scratch);
+                            Ring((uint)tag, flags);
                             break;
                     }
                 }
@@ -450,7 +449,7 @@ internal sealed unsafe class EventsDomain : IDisposable
     }
 
     /// <summary>A channel's socket is readable: drain the doorbells, notice a closed peer, wake waiters.</summary>
-    private void Ring(uint port, uint flags, List<(ChannelWaiter, ulong)> scratch)
+    private void Ring(uint port, uint flags)
     {
         var state = Find(port);
         var link = state?.Link;
@@ -501,7 +500,7 @@ internal sealed unsafe class EventsDomain : IDisposable
             if (added)
                 link.DangerousRelease();
         }
-        state.Wake(gone, detail, scratch);
+        state.Wake(gone, detail);
     }
 
     public void Dispose()
