@@ -3,7 +3,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Xen.Gnt;
 using gnt::Xen.Gnt.Xenctrl;
-using GntInterop = gnt::Xen.Xenctrl.Native.Interop;
+using GntInterop = gnt::Interop;
 
 namespace Xen.Xenctrl.Tests;
 

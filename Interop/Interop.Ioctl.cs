@@ -1,14 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace Xen.Xenctrl.Native;
-
-internal static partial class Interop
+internal static unsafe partial class Interop
 {
     internal static partial class Libc
     {
-        /// <summary><c>ioctl(fd, request, arg)</c>: returns the driver's non-negative result, or -1 with errno set.</summary>
+        /// <summary><c>ioctl(fd, request, arg)</c>: the driver's non-negative result, or -1 with errno set.</summary>
         [LibraryImport(Name, EntryPoint = "ioctl", SetLastError = true)]
-        internal static unsafe partial int Ioctl(SafeDeviceHandle fd, nuint request, void* arg);
+        internal static partial int Ioctl(SafeFd fd, nuint request, void* arg);
 
         /// <summary>
         /// Linux's <c>_IOC(_IOC_NONE, type, nr, size)</c>: the Xen devices declare every ioctl with direction

@@ -1,8 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Xen.Xenctrl.Native;
-
-internal static partial class Interop
+internal static unsafe partial class Interop
 {
     internal static partial class Libc
     {
@@ -11,7 +9,7 @@ internal static partial class Interop
         internal const short POLLHUP = 0x10;
         internal const short POLLNVAL = 0x20;
 
-        /// <summary><c>struct pollfd</c>.</summary>
+        /// <summary><c>struct pollfd</c>: the descriptor number is read from a <see cref="SafeFd"/> the caller keeps alive.</summary>
         [StructLayout(LayoutKind.Sequential)]
         internal struct pollfd
         {
@@ -20,7 +18,8 @@ internal static partial class Interop
             internal short revents;
         }
 
+        /// <summary><c>poll(fds, nfds, timeout)</c>.</summary>
         [LibraryImport(Name, EntryPoint = "poll", SetLastError = true)]
-        internal static unsafe partial int Poll(pollfd* fds, nuint nfds, int timeout);
+        internal static partial int Poll(pollfd* fds, nuint nfds, int timeout);
     }
 }

@@ -1,0 +1,15 @@
+using System.Runtime.InteropServices;
+
+internal static unsafe partial class Interop
+{
+    internal static partial class Libc
+    {
+        /// <summary><c>struct iovec</c>.</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct iovec
+        {
+            internal void* iov_base;
+            internal nuint iov_len;
+        }
+    }
+}
