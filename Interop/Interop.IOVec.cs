@@ -1,5 +1,8 @@
 using System.Runtime.InteropServices;
 
+// Native structs keep their C names, lower case as in the headers.
+#pragma warning disable CS8981
+
 internal static unsafe partial class Interop
 {
     internal static partial class Libc
