@@ -16,15 +16,16 @@ internal static unsafe partial class Interop
         internal const int O_TMPFILE = 0x400000 | O_DIRECTORY;
 
         /// <summary>
-        /// <c>open(path, flags, mode)</c>, retried on EINTR, always close-on-exec: an invalid handle with errno
-        /// set on failure.
+        /// <c>open(path, flags, mode)</c>, retried on EINTR: an invalid handle with errno set on failure.
+        /// Always close-on-exec, and never through a symlink in the last component, since the backends open
+        /// files in folders that other processes (other domains) can write.
         /// </summary>
         // open returns a C int: it is wrapped here, since a SafeHandle return would read -1 as 0xFFFFFFFF.
         internal static SafeFd Open(string path, int flags, int mode = 0)
         {
             int fd;
             do
-                fd = OpenFd(path, flags | O_CLOEXEC, mode);
+                fd = OpenFd(path, flags | O_CLOEXEC | O_NOFOLLOW, mode);
             while (fd < 0 && Errno.Last == Errno.EINTR);
             return new SafeFd(fd);
         }

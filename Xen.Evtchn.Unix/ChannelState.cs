@@ -96,7 +96,7 @@ internal sealed unsafe class ChannelState
             {
                 byte doorbell = Handshake.Doorbell;
                 // A full socket means the peer has doorbells it has not read yet: nothing is lost.
-                Interop.send(link.Fd, &doorbell, 1, Interop.MSG_DONTWAIT | Interop.MSG_NOSIGNAL);
+                Interop.Libc.Send(link.Socket.SafeHandle, &doorbell, 1, Interop.Libc.MSG_DONTWAIT | Interop.Libc.MSG_NOSIGNAL);
             }
         }
         finally
