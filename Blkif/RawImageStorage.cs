@@ -17,12 +17,10 @@ public sealed unsafe class RawImageStorage : IBlockStorage
     private const int MaxVectors = 1024;
 
     private readonly SafeFileHandle _file;
-    private readonly int _fd;
 
     private RawImageStorage(SafeFileHandle file, long length, int sectorSize, bool readOnly, bool canDiscard)
     {
         _file = file;
-        _fd = (int)file.DangerousGetHandle();
         Length = length;
         SectorSize = sectorSize;
         IsReadOnly = readOnly;
@@ -102,11 +100,11 @@ public sealed unsafe class RawImageStorage : IBlockStorage
         {
             var handles = default(HandleArray);
             var vectors = default(VectorArray);
-            TransferPinned(offset, buffers, ((Span<MemoryHandle>)handles)[..buffers.Length], ((Span<Interop.Libc.IOVector>)vectors)[..buffers.Length], write);
+            TransferPinned(offset, buffers, ((Span<MemoryHandle>)handles)[..buffers.Length], ((Span<Interop.Libc.iovec>)vectors)[..buffers.Length], write);
             return;
         }
         var pooledHandles = ArrayPool<MemoryHandle>.Shared.Rent(buffers.Length);
-        var pooledVectors = ArrayPool<Interop.Libc.IOVector>.Shared.Rent(buffers.Length);
+        var pooledVectors = ArrayPool<Interop.Libc.iovec>.Shared.Rent(buffers.Length);
         try
         {
             TransferPinned(offset, buffers, pooledHandles.AsSpan(0, buffers.Length), pooledVectors.AsSpan(0, buffers.Length), write);
@@ -114,11 +112,11 @@ public sealed unsafe class RawImageStorage : IBlockStorage
         finally
         {
             ArrayPool<MemoryHandle>.Shared.Return(pooledHandles, clearArray: true);
-            ArrayPool<Interop.Libc.IOVector>.Shared.Return(pooledVectors);
+            ArrayPool<Interop.Libc.iovec>.Shared.Return(pooledVectors);
         }
     }
 
-    private void TransferPinned(long offset, ReadOnlySpan<Memory<byte>> buffers, Span<MemoryHandle> handles, Span<Interop.Libc.IOVector> vectors, bool write)
+    private void TransferPinned(long offset, ReadOnlySpan<Memory<byte>> buffers, Span<MemoryHandle> handles, Span<Interop.Libc.iovec> vectors, bool write)
     {
         var pinned = 0;
         try
@@ -127,7 +125,7 @@ public sealed unsafe class RawImageStorage : IBlockStorage
             for (; pinned < buffers.Length; pinned++)
             {
                 handles[pinned] = buffers[pinned].Pin();
-                vectors[pinned] = new Interop.Libc.IOVector { Base = (byte*)handles[pinned].Pointer, Count = (nuint)buffers[pinned].Length };
+                vectors[pinned] = new Interop.Libc.iovec { iov_base = handles[pinned].Pointer, iov_len = (nuint)buffers[pinned].Length };
                 total += buffers[pinned].Length;
             }
             StorageChecks.Range(offset, total, Length);
@@ -151,17 +149,17 @@ public sealed unsafe class RawImageStorage : IBlockStorage
     [InlineArray(StackVectors)]
     private struct VectorArray
     {
-        private Interop.Libc.IOVector _first;
+        private Interop.Libc.iovec _first;
     }
 
     /// <summary><c>fdatasync</c>: the data written so far, and the metadata needed to read it, reach the disk.</summary>
     public void Flush()
     {
         ObjectDisposedException.ThrowIf(_file.IsClosed, this);
-        while (Interop.Libc.FDataSync(_fd) != 0)
+        while (Interop.Libc.FDataSync(_file) != 0)
         {
-            if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Interop.Libc.EINTR)
-                throw Interop.Error("fdatasync of the image");
+            if (Interop.Errno.Last != Interop.Errno.EINTR)
+                throw Interop.Errno.Fail("fdatasync of the image");
         }
     }
 
@@ -175,10 +173,10 @@ public sealed unsafe class RawImageStorage : IBlockStorage
         StorageChecks.Range(offset, length, Length);
         if (length == 0)
             return;
-        while (Interop.Libc.FAllocate(_fd, Interop.Libc.FALLOC_FL_PUNCH_HOLE | Interop.Libc.FALLOC_FL_KEEP_SIZE, offset, length) != 0)
+        while (Interop.Libc.FAllocate(_file, Interop.Libc.FALLOC_FL_PUNCH_HOLE | Interop.Libc.FALLOC_FL_KEEP_SIZE, offset, length) != 0)
         {
-            if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Interop.Libc.EINTR)
-                throw Interop.Error("Punching a hole in the image");
+            if (Interop.Errno.Last != Interop.Errno.EINTR)
+                throw Interop.Errno.Fail("Punching a hole in the image");
         }
     }
 
@@ -188,37 +186,37 @@ public sealed unsafe class RawImageStorage : IBlockStorage
     // preadv/pwritev over the vectors, IOV_MAX at a time, resuming after a short transfer; one
     // vector (a 4 KiB request) goes by plain pread/pwrite, which spares the kernel copying the
     // vector in. The vectors are ours (built from pinned buffers), so they may be advanced in place.
-    private void Transfer(long offset, Span<Interop.Libc.IOVector> vectors, bool write)
+    private void Transfer(long offset, Span<Interop.Libc.iovec> vectors, bool write)
     {
-        while (!vectors.IsEmpty && vectors[0].Count == 0)
+        while (!vectors.IsEmpty && vectors[0].iov_len == 0)
             vectors = vectors[1..];
         while (!vectors.IsEmpty)
         {
             var n = Math.Min(vectors.Length, MaxVectors);
             nint done;
-            fixed (Interop.Libc.IOVector* v = vectors)
+            fixed (Interop.Libc.iovec* v = vectors)
                 done = n == 1
-                    ? write ? Interop.Libc.PWrite(_fd, v->Base, v->Count, offset) : Interop.Libc.PRead(_fd, v->Base, v->Count, offset)
-                    : write ? Interop.Libc.PWriteV(_fd, v, n, offset) : Interop.Libc.PReadV(_fd, v, n, offset);
+                    ? write ? Interop.Libc.PWrite(_file, (byte*)v->iov_base, v->iov_len, offset) : Interop.Libc.PRead(_file, (byte*)v->iov_base, v->iov_len, offset)
+                    : write ? Interop.Libc.PWriteV(_file, v, n, offset) : Interop.Libc.PReadV(_file, v, n, offset);
             if (done < 0)
             {
-                if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Interop.Libc.EINTR)
+                if (Interop.Errno.Last == Interop.Errno.EINTR)
                     continue;
-                throw Interop.Error(write ? "pwritev to the image" : "preadv from the image");
+                throw Interop.Errno.Fail(write ? "pwritev to the image" : "preadv from the image");
             }
             if (done == 0)
                 throw new IOException($"The image ended at offset {offset}: was it truncated while in use?");
             offset += done;
             var left = (nuint)done;
-            while (!vectors.IsEmpty && left >= vectors[0].Count)
+            while (!vectors.IsEmpty && left >= vectors[0].iov_len)
             {
-                left -= vectors[0].Count;
+                left -= vectors[0].iov_len;
                 vectors = vectors[1..];
             }
             if (left > 0)
             {
-                vectors[0].Base += left;
-                vectors[0].Count -= left;
+                vectors[0].iov_base = (byte*)vectors[0].iov_base + left;
+                vectors[0].iov_len -= left;
             }
         }
     }

@@ -3,8 +3,6 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
-using Microsoft.Win32.SafeHandles;
-using Netif.Interop;
 
 namespace Netif;
 
@@ -21,13 +19,13 @@ public sealed unsafe class TapLink : INetworkLink, IDisposable
     private const byte NeedsCsum = 1, DataValid = 2;
     private const byte GsoTcpV4 = 1, GsoTcpV6 = 4;
 
-    private readonly SafeFileHandle _fd;
+    private readonly SafeFd _fd;
     private readonly Channel<QueuedFrame> _in;
     private readonly Thread _reader;
     private volatile bool _stopping;
     private long _dropped, _writeErrors;
 
-    private TapLink(SafeFileHandle fd, string name, int capacity)
+    private TapLink(SafeFd fd, string name, int capacity)
     {
         _fd = fd;
         Name = name;
@@ -53,16 +51,19 @@ public sealed unsafe class TapLink : INetworkLink, IDisposable
         var bytes = Encoding.ASCII.GetBytes(name);
         if (bytes.Length > 15)
             throw new ArgumentException("An interface name has at most 15 characters.", nameof(name));
-        var raw = Libc.Open("/dev/net/tun", Libc.O_RDWR | Libc.O_CLOEXEC);
-        if (raw < 0)
-            throw new IOException($"Cannot open /dev/net/tun: {Marshal.GetLastPInvokeErrorMessage()}");
-        var fd = new SafeFileHandle(raw, ownsHandle: true);
-        var request = default(Libc.IfReq);
-        bytes.CopyTo(new Span<byte>(request.Name, 16));
-        request.Flags = Libc.IFF_TAP | Libc.IFF_NO_PI | Libc.IFF_VNET_HDR;
-        if (Libc.Ioctl(fd, Libc.TUNSETIFF, &request) < 0)
+        var fd = Interop.Libc.Open("/dev/net/tun", Interop.Libc.O_RDWR);
+        if (fd.IsInvalid)
         {
-            var error = Marshal.GetLastPInvokeErrorMessage();
+            var openError = Interop.Errno.Message("open", "/dev/net/tun");
+            fd.Dispose();
+            throw new IOException(openError);
+        }
+        var request = default(Interop.Tun.ifreq);
+        bytes.CopyTo(new Span<byte>(request.ifr_name, 16));
+        request.ifr_flags = Interop.Tun.IFF_TAP | Interop.Tun.IFF_NO_PI | Interop.Tun.IFF_VNET_HDR;
+        if (Interop.Libc.Ioctl(fd, Interop.Tun.TUNSETIFF, &request) < 0)
+        {
+            var error = Interop.Errno.Describe(Interop.Errno.Last);
             fd.Dispose();
             throw new IOException($"Cannot create TAP interface '{name}' (TUNSETIFF): {error}");
         }
@@ -83,15 +84,15 @@ public sealed unsafe class TapLink : INetworkLink, IDisposable
             DescribeOffload(frame, offload, new Span<byte>(header, VnetHeader));
         fixed (byte* data = frame)
         {
-            var iov = stackalloc Libc.IoVec[2];
-            iov[0] = new Libc.IoVec { Base = header, Length = VnetHeader };
-            iov[1] = new Libc.IoVec { Base = data, Length = (nuint)frame.Length };
-            while (Libc.Writev(_fd, iov, 2) < 0)
+            var iov = stackalloc Interop.Libc.iovec[2];
+            iov[0] = new Interop.Libc.iovec { iov_base = header, iov_len = VnetHeader };
+            iov[1] = new Interop.Libc.iovec { iov_base = data, iov_len = (nuint)frame.Length };
+            while (Interop.Libc.WriteV(_fd, iov, 2) < 0)
             {
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno == Libc.EINTR)
+                var errno = Interop.Errno.Last;
+                if (errno == Interop.Errno.EINTR)
                     continue;
-                if (errno == Libc.EBADFD)
+                if (errno == Interop.Errno.EBADFD)
                     throw new IOException($"The TAP interface '{Name}' was deleted.");
                 Interlocked.Increment(ref _writeErrors);
                 break;
@@ -147,19 +148,20 @@ public sealed unsafe class TapLink : INetworkLink, IDisposable
     private void ReadLoop()
     {
         var buffer = new byte[VnetHeader + Frames.MaxFrame];
-        var poll = new Libc.PollFd { Fd = (int)_fd.DangerousGetHandle(), Events = Libc.POLLIN };
+        // The descriptor number stays valid while the loop runs: Dispose stops the thread before it closes the handle.
+        var poll = new Interop.Libc.pollfd { fd = _fd.Fd, events = Interop.Libc.POLLIN };
         fixed (byte* p = buffer)
         {
             while (!_stopping)
             {
                 // Poll with a timeout so that Dispose can stop the thread.
-                if (Libc.Poll(&poll, 1, 200) <= 0)
+                if (Interop.Libc.Poll(&poll, 1, 200) <= 0)
                     continue;
-                var n = Libc.Read(_fd, p, (nuint)buffer.Length);
+                var n = Interop.Libc.Read(_fd, p, (nuint)buffer.Length);
                 if (n < 0)
                 {
-                    var errno = Marshal.GetLastPInvokeError();
-                    if (errno is Libc.EINTR or Libc.EAGAIN)
+                    var errno = Interop.Errno.Last;
+                    if (errno is Interop.Errno.EINTR or Interop.Errno.EAGAIN)
                         continue;
                     break;
                 }

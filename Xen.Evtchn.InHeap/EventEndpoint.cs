@@ -1,16 +1,13 @@
 namespace Xen.Evtchn.InHeap;
 
 /// <summary>
-/// One bound port: its counter, its peer, and the waiters parked on it. The first waiter uses a
-/// reusable <see cref="Waiter"/> so that the common wait allocates nothing; extra concurrent
-/// waiters (a vchan reader and writer on one channel) get their own.
+/// One bound port: its counter, its peer, and the receivers parked on it (an <see cref="EventWaiter"/>,
+/// which pools them, so the steady wait allocates nothing).
 /// </summary>
 internal sealed class EventEndpoint
 {
     private readonly Lock _gate = new();
-    private readonly Waiter _primary;
-    private int _primaryBusy;
-    private Waiter? _waiters;
+    private readonly EventWaiter _waiters = new();
     private EventEndpoint? _peer;
     private bool _closed;
     private bool _peerGone;
@@ -20,7 +17,6 @@ internal sealed class EventEndpoint
     {
         Channel = channel;
         RemoteDomain = remoteDomain;
-        _primary = new Waiter(this, reusable: true);
     }
 
     public Channel Channel { get; }
@@ -36,19 +32,7 @@ internal sealed class EventEndpoint
         }
     }
 
-    public int WaiterCount
-    {
-        get
-        {
-            lock (_gate)
-            {
-                var n = 0;
-                for (var w = _waiters; w is not null; w = w.Next)
-                    n++;
-                return n;
-            }
-        }
-    }
+    public int WaiterCount => _waiters.Count;
 
     public void ConnectTo(EventEndpoint peer)
     {
@@ -84,148 +68,56 @@ internal sealed class EventEndpoint
                 return new ValueTask<EventCounter>(new EventCounter(_counter));
             if (_peerGone)
                 return ValueTask.FromException<EventCounter>(new PeerClosedException(Channel));
-
-            Waiter waiter;
-            if (Volatile.Read(ref _primaryBusy) == 0)
-            {
-                _primaryBusy = 1;
-                waiter = _primary;
-            }
-            else
-            {
-                waiter = new Waiter(this, reusable: false);
-            }
-            waiter.LastSeen = lastSeen.Value;
-            waiter.Token = cancellationToken;
-            waiter.Next = _waiters;
-            waiter.Linked = true;
-            _waiters = waiter;
-            // Registered under the lock, so that a delivery that finds the waiter also finds its registration.
-            // A token cancelled meanwhile runs the callback here; the lock is re-entrant and the
-            // continuation runs asynchronously.
-            waiter.Registration = cancellationToken.CanBeCanceled
-                ? cancellationToken.UnsafeRegister(static (state, token) => ((Waiter)state!).Owner.Cancel((Waiter)state, token), waiter)
-                : default;
-            return new ValueTask<EventCounter>(waiter, waiter.Version);
         }
+        var wait = _waiters.WaitAsync(lastSeen, cancellationToken);
+        // An event delivered between the check above and the parking woke nobody: look again.
+        var now = Volatile.Read(ref _counter);
+        if (now > lastSeen.Value)
+            _waiters.Wake(new EventCounter(now));
+        return wait;
     }
 
     /// <summary>Counts one notification from the peer; false if this end is closed.</summary>
     public bool Deliver()
     {
-        Waiter? ready;
         ulong counter;
         lock (_gate)
         {
             if (_closed)
                 return false;
-            counter = ++_counter;
-            ready = DetachWhere(counter);
+            // Interlocked: the full fence the waiter list asks of a sender before it wakes.
+            counter = Interlocked.Increment(ref _counter);
         }
-        while (ready is not null)
-        {
-            var next = ready.Next;
-            ready.Next = null;
-            ready.Registration.Unregister();
-            ready.SetResult(new EventCounter(counter));
-            ready = next;
-        }
+        _waiters.Wake(new EventCounter(counter));
         return true;
     }
 
     /// <summary>Closes this end: its waiters fail as closed, the peer's as peer-closed.</summary>
     public void Close()
     {
-        Waiter? failed;
         EventEndpoint? peer;
         lock (_gate)
         {
             if (_closed)
                 return;
             _closed = true;
-            failed = DetachWhere(ulong.MaxValue, all: true);
             peer = _peer;
         }
-        Fail(failed, static c => new ChannelClosedException(c));
+        _waiters.Close(new ChannelClosedException(Channel));
         peer?.OnPeerClosed();
     }
 
-    public void ReturnPrimary() => Volatile.Write(ref _primaryBusy, 0);
-
     private void OnPeerClosed()
     {
-        Waiter? failed;
+        ulong counter;
         lock (_gate)
         {
             if (_closed)
                 return;
             _peerGone = true;
-            // Every parked waiter has seen all there is: nothing past its lastSeen is left to report.
-            failed = DetachWhere(ulong.MaxValue, all: true);
+            counter = _counter;
         }
-        Fail(failed, static c => new PeerClosedException(c));
-    }
-
-    private void Cancel(Waiter waiter, CancellationToken token)
-    {
-        lock (_gate)
-        {
-            // A stale callback (the waiter completed and was reused with another token) does nothing.
-            if (!waiter.Linked || waiter.Token != token)
-                return;
-            Unlink(waiter);
-        }
-        waiter.SetException(new OperationCanceledException(token));
-    }
-
-    private void Fail(Waiter? chain, Func<Channel, Exception> error)
-    {
-        while (chain is not null)
-        {
-            var next = chain.Next;
-            chain.Next = null;
-            chain.Registration.Unregister();
-            chain.SetException(error(Channel));
-            chain = next;
-        }
-    }
-
-    // Moves the waiters that the counter has passed (or all) to a chain of their own. Under the lock.
-    private Waiter? DetachWhere(ulong counter, bool all = false)
-    {
-        Waiter? ready = null;
-        ref var link = ref _waiters;
-        while (link is not null)
-        {
-            var w = link;
-            if (all || w.LastSeen < counter)
-            {
-                link = w.Next;
-                w.Linked = false;
-                w.Next = ready;
-                ready = w;
-            }
-            else
-            {
-                link = ref w.Next;
-            }
-        }
-        return ready;
-    }
-
-    private void Unlink(Waiter waiter)
-    {
-        ref var link = ref _waiters;
-        while (link is not null)
-        {
-            if (link == waiter)
-            {
-                link = waiter.Next;
-                waiter.Next = null;
-                waiter.Linked = false;
-                return;
-            }
-            link = ref link.Next;
-        }
+        // Events the peer sent before it went are still reported; then waits fail.
+        _waiters.Close(new PeerClosedException(Channel), new EventCounter(counter));
     }
 }

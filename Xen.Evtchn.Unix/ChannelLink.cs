@@ -14,20 +14,16 @@ internal sealed unsafe class ChannelLink : SafeHandleZeroOrMinusOneIsInvalid
     public ChannelLink(Socket socket, byte* page) : base(ownsHandle: true)
     {
         Socket = socket;
-        Fd = (int)socket.SafeHandle.DangerousGetHandle();
         SetHandle((nint)page);
     }
 
     public Socket Socket { get; }
 
-    /// <summary>The socket's descriptor, valid while the link is referenced.</summary>
-    public int Fd { get; }
-
     public byte* Page => (byte*)handle;
 
     protected override bool ReleaseHandle()
     {
-        Interop.munmap(handle, CounterPage.Size);
+        Interop.Libc.MUnmap(handle, CounterPage.Size);
         Socket.Dispose();
         return true;
     }

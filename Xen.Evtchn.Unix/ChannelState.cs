@@ -12,9 +12,8 @@ internal sealed unsafe class ChannelState
     public const int PeerGone = 2;
     public const int Closed = 3;
 
-    private readonly List<ChannelWaiter> _waiters = [];
-    private readonly bool _runContinuationsAsynchronously;
-    private ChannelWaiter? _spare;
+    private readonly Lock _gate = new();
+    private readonly EventWaiter _waiters;
     private ChannelLink? _link;
     private readonly int _ownEvents;
     private readonly int _ownWaiting;
@@ -28,7 +27,7 @@ internal sealed unsafe class ChannelState
         Port = port;
         RemoteDomain = remoteDomain;
         IsListener = isListener;
-        _runContinuationsAsynchronously = runContinuationsAsynchronously;
+        _waiters = new EventWaiter(runContinuationsAsynchronously);
         (_ownEvents, _ownWaiting, _peerEvents, _peerWaiting) = isListener
             ? (CounterPage.ListenerEvents, CounterPage.ListenerWaiting, CounterPage.ConnectorEvents, CounterPage.ConnectorWaiting)
             : (CounterPage.ConnectorEvents, CounterPage.ConnectorWaiting, CounterPage.ListenerEvents, CounterPage.ListenerWaiting);
@@ -45,26 +44,21 @@ internal sealed unsafe class ChannelState
     public ChannelLink? Link => Volatile.Read(ref _link);
 
     // Receivers blocked on this port (for tests that must know a receiver is asleep).
-    public int WaiterCount
-    {
-        get
-        {
-            lock (_waiters)
-                return _waiters.Count;
-        }
-    }
+    public int WaiterCount => _waiters.Count;
 
     private Xen.Evtchn.Channel Channel => new(new Port(Port));
 
     /// <summary>Attaches the connection: from now on sends reach the peer.</summary>
     public bool Attach(ChannelLink link)
     {
-        lock (_waiters)
+        lock (_gate)
         {
             if (_phase != Offered)
                 return false;
-            _link = link;
-            // Waiters that came before the peer must be woken by its first send.
+            Volatile.Write(ref _link, link);
+            // Waiters that came before the peer must be woken by its first send. The fence pairs with
+            // the one in RecvAsync: either the receiver sees the link, or this sees the receiver.
+            Interlocked.MemoryBarrier();
             if (_waiters.Count > 0)
                 Volatile.Write(ref *(int*)(link.Page + _ownWaiting), 1);
             Volatile.Write(ref _phase, Connected);
@@ -102,7 +96,7 @@ internal sealed unsafe class ChannelState
             {
                 byte doorbell = Handshake.Doorbell;
                 // A full socket means the peer has doorbells it has not read yet: nothing is lost.
-                Interop.send(link.Fd, &doorbell, 1, Interop.MSG_DONTWAIT | Interop.MSG_NOSIGNAL);
+                Interop.Libc.Send(link.Socket.SafeHandle, &doorbell, 1, Interop.Libc.MSG_DONTWAIT | Interop.Libc.MSG_NOSIGNAL);
             }
         }
         finally
@@ -147,35 +141,36 @@ internal sealed unsafe class ChannelState
         if (spinTicks > 0 && link is not null && TrySpin(link, lastSeen.Value, spinTicks, out counter))
             return new ValueTask<EventCounter>(new EventCounter(counter));
 
-        var waiter = Interlocked.Exchange(ref _spare, null) ?? new ChannelWaiter(this, _runContinuationsAsynchronously);
-        waiter.Start(lastSeen.Value, cancellationToken);
-        if (waiter.IsCompleted)
-            return new ValueTask<EventCounter>(waiter, waiter.Version); // cancelled while registering
-        lock (_waiters)
+        var wait = _waiters.WaitAsync(lastSeen, cancellationToken);
+        // Parked (a full fence) before the link is read; Attach writes the link before it counts waiters.
+        if (Volatile.Read(ref _link) is { } attached)
         {
-            if (_phase is Closed or PeerGone)
-            {
-                counter = ReadCounter(_link);
-                if (counter > lastSeen.Value)
-                    waiter.Complete(counter);
-                else
-                    waiter.Fail(_phase == Closed ? new ChannelClosedException(Channel) : new PeerClosedException(Channel, _goneDetail));
-                return new ValueTask<EventCounter>(waiter, waiter.Version);
-            }
-            _waiters.Add(waiter);
-            if (_link is { } attached)
-            {
-                Volatile.Write(ref *(int*)(attached.Page + _ownWaiting), 1);
-                Interlocked.MemoryBarrier();
-                counter = ReadCounter(attached);
-                if (counter > lastSeen.Value)
-                {
-                    _waiters.Remove(waiter);
-                    waiter.Complete(counter);
-                }
-            }
+            WantDoorbell(attached);
+            counter = ReadCounter(attached);
+            if (counter > lastSeen.Value)
+                _waiters.Wake(new EventCounter(counter));
         }
-        return new ValueTask<EventCounter>(waiter, waiter.Version);
+        return wait;
+    }
+
+    // Asks the peer for a doorbell on its next send, then fences, so the counter read after it is fresh.
+    private void WantDoorbell(ChannelLink link)
+    {
+        var added = false;
+        try
+        {
+            link.DangerousAddRef(ref added);
+            Volatile.Write(ref *(int*)(link.Page + _ownWaiting), 1);
+            Interlocked.MemoryBarrier();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            if (added)
+                link.DangerousRelease();
+        }
     }
 
     private bool TrySpin(ChannelLink link, ulong lastSeen, long spinTicks, out ulong counter)
@@ -212,83 +207,54 @@ internal sealed unsafe class ChannelState
 
     /// <summary>
     /// Called by the event thread after the socket was drained: completes the waiters whose count has
-    /// moved, and asks for another doorbell for the rest. <paramref name="ready"/> is the thread's scratch list.
+    /// moved, and asks for another doorbell for the rest; a peer that went away ends the waits.
     /// </summary>
-    public void Wake(bool peerGone, string? detail, List<(ChannelWaiter Waiter, ulong Counter)> ready)
+    public void Wake(bool peerGone, string? detail)
     {
-        ready.Clear();
-        Exception? error = null;
-        lock (_waiters)
+        if (peerGone)
         {
-            if (peerGone && _phase == Connected)
+            lock (_gate)
             {
-                _goneDetail = detail;
-                Volatile.Write(ref _phase, PeerGone);
-            }
-            var link = _link;
-            while (true)
-            {
-                var counter = ReadCounter(link);
-                for (var i = _waiters.Count - 1; i >= 0; i--)
+                if (_phase == Connected)
                 {
-                    if (counter > _waiters[i].LastSeen)
-                    {
-                        ready.Add((_waiters[i], counter));
-                        _waiters.RemoveAt(i);
-                    }
-                    else if (_phase != Connected && _phase != Offered)
-                    {
-                        error ??= _phase == Closed ? new ChannelClosedException(Channel) : new PeerClosedException(Channel, _goneDetail);
-                        ready.Add((_waiters[i], 0)); // 0: no event, the error
-                        _waiters.RemoveAt(i);
-                    }
+                    _goneDetail = detail;
+                    Volatile.Write(ref _phase, PeerGone);
                 }
-                if (_waiters.Count == 0 || link is null || _phase != Connected)
-                    break;
-                Volatile.Write(ref *(int*)(link.Page + _ownWaiting), 1);
-                Interlocked.MemoryBarrier();
-                if (ReadCounter(link) == counter)
-                    break;
             }
         }
-        foreach (var (waiter, counter) in ready)
+        var link = Volatile.Read(ref _link);
+        while (true)
         {
-            if (counter == 0 && error is not null)
-                waiter.Fail(error);
-            else
-                waiter.Complete(counter);
+            var counter = ReadCounter(link);
+            _waiters.Wake(new EventCounter(counter));
+            if (Phase == PeerGone)
+            {
+                // Events sent before the peer went are still reported; then waits fail.
+                _waiters.Close(new PeerClosedException(Channel, _goneDetail), new EventCounter(counter));
+                return;
+            }
+            if (_waiters.Count == 0 || link is null || Phase != Connected)
+                return;
+            WantDoorbell(link);
+            if (ReadCounter(link) == counter)
+                return;
         }
-        ready.Clear();
     }
 
     /// <summary>Closes the local end: waiters fail, the socket closes (the peer sees it), the page is unmapped.</summary>
     public ChannelLink? Close()
     {
-        ChannelWaiter[] waiters;
         ChannelLink? link;
-        lock (_waiters)
+        lock (_gate)
         {
             if (_phase == Closed)
                 return null;
             Volatile.Write(ref _phase, Closed);
-            waiters = [.. _waiters];
-            _waiters.Clear();
             link = _link;
         }
-        var error = new ChannelClosedException(Channel);
-        foreach (var waiter in waiters)
-            waiter.Fail(error);
+        _waiters.Close(new ChannelClosedException(Channel));
         return link;
     }
-
-    /// <summary>A cancelled waiter leaves the list.</summary>
-    public void Forget(ChannelWaiter waiter)
-    {
-        lock (_waiters)
-            _waiters.Remove(waiter);
-    }
-
-    public void Return(ChannelWaiter waiter) => Volatile.Write(ref _spare, waiter);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowIfUnusable()

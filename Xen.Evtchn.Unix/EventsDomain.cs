@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
@@ -31,8 +32,8 @@ internal sealed unsafe class EventsDomain : IDisposable
     private readonly SafeFd _claim;
     private readonly Socket _listener;
     private readonly string _socketPath;
-    private readonly int _epoll;
-    private readonly int _wake;
+    private readonly SafeFd _epoll;
+    private readonly SafeFd _wake;
     private readonly Thread _thread;
     private readonly object _gate = new();
     private readonly Dictionary<uint, Socket> _handshakes = [];
@@ -56,19 +57,19 @@ internal sealed unsafe class EventsDomain : IDisposable
             _claim = ClaimDomain(_folder);
             _socketPath = Path.Combine(_folder.Path, SocketName);
             CheckSocketPath(_socketPath);
-            Interop.unlink(_socketPath); // left by a dead process that held the claim before us
+            Interop.Libc.Unlink(_socketPath); // left by a dead process that held the claim before us
             _listener = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
             _listener.Bind(new UnixDomainSocketEndPoint(_socketPath));
             _listener.Listen(128);
             _listener.Blocking = false;
-            _epoll = Interop.epoll_create1(Interop.EPOLL_CLOEXEC);
-            if (_epoll < 0)
-                throw Interop.Fail("epoll_create1");
-            _wake = Interop.eventfd(0, Interop.EFD_CLOEXEC | Interop.EFD_NONBLOCK);
-            if (_wake < 0)
-                throw Interop.Fail("eventfd");
+            _epoll = Interop.Libc.EpollCreate1(Interop.Libc.EPOLL_CLOEXEC);
+            if (_epoll.IsInvalid)
+                throw Interop.Errno.Fail("epoll_create1");
+            _wake = Interop.Libc.EventFd(0, Interop.Libc.EFD_CLOEXEC | Interop.Libc.EFD_NONBLOCK);
+            if (_wake.IsInvalid)
+                throw Interop.Errno.Fail("eventfd");
             Register(_wake, TagWake << 32);
-            Register(FdOf(_listener), TagListener << 32);
+            Register(_listener.SafeHandle, TagListener << 32);
         }
         catch
         {
@@ -90,10 +91,10 @@ internal sealed unsafe class EventsDomain : IDisposable
         var path = Path.Combine(folder.Path, ClaimName);
         for (var attempt = 0; ; attempt++)
         {
-            var fd = Interop.open(path, Interop.O_RDWR | Interop.O_CREAT, Convert.ToInt32("600", 8));
+            var fd = Interop.Libc.Open(path, Interop.Libc.O_RDWR | Interop.Libc.O_CREAT, Convert.ToInt32("600", 8));
             if (fd.IsInvalid)
-                throw Interop.Fail("open", path);
-            if (!Interop.flock(fd, Interop.LOCK_EX | Interop.LOCK_NB))
+                throw Interop.Errno.Fail("open", path);
+            if (!Interop.Libc.Flock(fd, Interop.Libc.LOCK_EX | Interop.Libc.LOCK_NB))
             {
                 var holder = ReadPid(fd);
                 fd.Dispose();
@@ -110,9 +111,9 @@ internal sealed unsafe class EventsDomain : IDisposable
                 continue;
             }
             var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n");
-            Interop.ftruncate(fd, 0);
+            Interop.Libc.FTruncate(fd, 0);
             fixed (byte* p = pid)
-                Interop.pwrite(fd, p, (nuint)pid.Length, 0);
+                Interop.Libc.PWrite(fd, p, (nuint)pid.Length, 0);
             return fd;
         }
     }
@@ -120,7 +121,7 @@ internal sealed unsafe class EventsDomain : IDisposable
     private static string? ReadPid(SafeFd fd)
     {
         var buffer = stackalloc byte[16];
-        var n = Interop.pread(fd, buffer, 16, 0);
+        var n = Interop.Libc.PRead(fd, buffer, 16, 0);
         return n > 0 ? System.Text.Encoding.ASCII.GetString(buffer, (int)n).Trim() : null;
     }
 
@@ -131,15 +132,13 @@ internal sealed unsafe class EventsDomain : IDisposable
             throw new IOException($"The socket path {path} is longer than a Unix socket allows (107 bytes): choose a shorter XEN_ROOT.");
     }
 
-    private static int FdOf(Socket socket) => (int)socket.SafeHandle.DangerousGetHandle();
-
-    private void Register(int fd, ulong tag)
+    private void Register(SafeHandle fd, ulong tag)
     {
-        if (Interop.epoll_ctl(_epoll, Interop.EPOLL_CTL_ADD, fd, Interop.EPOLLIN | Interop.EPOLLRDHUP, tag) != 0)
-            throw Interop.Fail("epoll_ctl");
+        if (Interop.Libc.EpollCtl(_epoll, Interop.Libc.EPOLL_CTL_ADD, fd, Interop.Libc.EPOLLIN | Interop.Libc.EPOLLRDHUP, tag) != 0)
+            throw Interop.Errno.Fail("epoll_ctl");
     }
 
-    private void Unregister(int fd) => Interop.epoll_ctl(_epoll, Interop.EPOLL_CTL_DEL, fd, 0, 0);
+    private void Unregister(SafeHandle fd) => Interop.Libc.EpollCtl(_epoll, Interop.Libc.EPOLL_CTL_DEL, fd, 0, 0);
 
     public ChannelState? Find(uint port)
     {
@@ -242,7 +241,7 @@ internal sealed unsafe class EventsDomain : IDisposable
                 link.Dispose();
                 throw new ChannelClosedException(new Channel(new Port(state.Port)));
             }
-            Register(link.Fd, (TagChannel << 32) | state.Port);
+            Register(link.Socket.SafeHandle, (TagChannel << 32) | state.Port);
             return new Channel(new Port(state.Port));
         }
         catch
@@ -266,24 +265,24 @@ internal sealed unsafe class EventsDomain : IDisposable
         SafeFd fd;
         if (create)
         {
-            Interop.unlink(path);
-            fd = Interop.open(path, Interop.O_RDWR | Interop.O_CREAT | Interop.O_EXCL, Convert.ToInt32("600", 8));
+            Interop.Libc.Unlink(path);
+            fd = Interop.Libc.Open(path, Interop.Libc.O_RDWR | Interop.Libc.O_CREAT | Interop.Libc.O_EXCL, Convert.ToInt32("600", 8));
             if (fd.IsInvalid)
-                throw Interop.Fail("open", path);
-            if (Interop.ftruncate(fd, CounterPage.Size) != 0)
+                throw Interop.Errno.Fail("open", path);
+            if (Interop.Libc.FTruncate(fd, CounterPage.Size) != 0)
             {
                 fd.Dispose();
-                throw Interop.Fail("ftruncate", path);
+                throw Interop.Errno.Fail("ftruncate", path);
             }
         }
         else
         {
-            fd = Interop.open(path, Interop.O_RDWR);
+            fd = Interop.Libc.Open(path, Interop.Libc.O_RDWR);
             if (fd.IsInvalid)
-                throw new IOException(Interop.LastError("open", path));
-            Interop.unlink(path);
+                throw new IOException(Interop.Errno.Message("open", path));
+            Interop.Libc.Unlink(path);
             // A page of another size would fault on access.
-            if (Interop.fstatx(fd).stx_size != CounterPage.Size)
+            if (Interop.Libc.FStatx(fd).stx_size != CounterPage.Size)
             {
                 fd.Dispose();
                 throw new IOException($"the counter page {path} is not {CounterPage.Size} bytes");
@@ -291,9 +290,9 @@ internal sealed unsafe class EventsDomain : IDisposable
         }
         using (fd)
         {
-            var address = Interop.mmap(0, CounterPage.Size, Interop.PROT_READ | Interop.PROT_WRITE, Interop.MAP_SHARED, fd, 0);
-            if (address == Interop.MAP_FAILED)
-                throw Interop.Fail("mmap", path);
+            var address = Interop.Libc.MMap(0, CounterPage.Size, Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE, Interop.Libc.MAP_SHARED, fd, 0);
+            if (address == Interop.Libc.MAP_FAILED)
+                throw Interop.Errno.Fail("mmap", path);
             return (byte*)address;
         }
     }
@@ -306,7 +305,7 @@ internal sealed unsafe class EventsDomain : IDisposable
         var link = state.Close();
         if (link is not null)
         {
-            Unregister(link.Fd);
+            Unregister(link.Socket.SafeHandle);
             try
             {
                 // Tells the peer at once, even while a send on another thread still holds the link.
@@ -319,7 +318,7 @@ internal sealed unsafe class EventsDomain : IDisposable
             link.Dispose();
         }
         if (state.IsListener)
-            Interop.unlink(Path.Combine(_folder.Path, PagePrefix + state.Port.ToString(CultureInfo.InvariantCulture)));
+            Interop.Libc.Unlink(Path.Combine(_folder.Path, PagePrefix + state.Port.ToString(CultureInfo.InvariantCulture)));
         Unbind(state);
     }
 
@@ -327,21 +326,20 @@ internal sealed unsafe class EventsDomain : IDisposable
     {
         const int MaxEvents = 64;
         var events = stackalloc byte[MaxEvents * 16];
-        var scratch = new List<(ChannelWaiter, ulong)>();
         while (!_disposed)
         {
-            var count = Interop.epoll_wait(_epoll, events, MaxEvents, -1);
+            var count = Interop.Libc.EpollWait(_epoll, events, MaxEvents, -1);
             if (count < 0)
             {
-                if (Interop.Errno == Interop.EINTR)
+                if (Interop.Errno.Last == Interop.Errno.EINTR)
                     continue;
                 return;
             }
             for (var i = 0; i < count && !_disposed; i++)
             {
-                var entry = events + (i * Interop.EpollEventSize);
+                var entry = events + (i * Interop.Libc.EpollEventSize);
                 var flags = *(uint*)entry;
-                var tag = *(ulong*)(entry + Interop.EpollDataOffset);
+                var tag = *(ulong*)(entry + Interop.Libc.EpollDataOffset);
                 try
                 {
                     switch (tag >> 32)
@@ -353,7 +351,7 @@ internal sealed unsafe class EventsDomain : IDisposable
                             Answer((uint)tag);
                             break;
                         case TagChannel:
-                            Ring((uint)tag, flags, scratch);
+                            Ring((uint)tag, flags);
                             break;
                     }
                 }
@@ -383,7 +381,7 @@ internal sealed unsafe class EventsDomain : IDisposable
             id = _nextHandshake++;
             _handshakes[id] = accepted;
         }
-        Register(FdOf(accepted), (TagHandshake << 32) | id);
+        Register(accepted.SafeHandle, (TagHandshake << 32) | id);
     }
 
     /// <summary>Reads a connector's request and answers it: the port must be offered to its domain.</summary>
@@ -395,7 +393,7 @@ internal sealed unsafe class EventsDomain : IDisposable
             if (!_handshakes.Remove(id, out socket!))
                 return;
         }
-        Unregister(FdOf(socket));
+        Unregister(socket.SafeHandle);
         Span<byte> message = stackalloc byte[64];
         var n = socket.Receive(message, SocketFlags.None, out var error);
         if (error != SocketError.Success || n <= 0 || !Handshake.TryReadRequest(message[..n], out var from, out var port, out _))
@@ -435,7 +433,7 @@ internal sealed unsafe class EventsDomain : IDisposable
             link.Dispose();
             return;
         }
-        Register(link.Fd, (TagChannel << 32) | port);
+        Register(link.Socket.SafeHandle, (TagChannel << 32) | port);
         Span<byte> reply = stackalloc byte[Handshake.Size];
         Handshake.WriteReply(reply, Handshake.Okay, port);
         socket.Send(reply, SocketFlags.None, out _);
@@ -450,7 +448,7 @@ internal sealed unsafe class EventsDomain : IDisposable
     }
 
     /// <summary>A channel's socket is readable: drain the doorbells, notice a closed peer, wake waiters.</summary>
-    private void Ring(uint port, uint flags, List<(ChannelWaiter, ulong)> scratch)
+    private void Ring(uint port, uint flags)
     {
         var state = Find(port);
         var link = state?.Link;
@@ -465,7 +463,7 @@ internal sealed unsafe class EventsDomain : IDisposable
             var buffer = stackalloc byte[64];
             while (true)
             {
-                var n = Interop.recv(link.Fd, buffer, 64, Interop.MSG_DONTWAIT);
+                var n = Interop.Libc.Recv(link.Socket.SafeHandle, buffer, 64, Interop.Libc.MSG_DONTWAIT);
                 if (n > 0)
                     continue;
                 if (n == 0)
@@ -473,24 +471,24 @@ internal sealed unsafe class EventsDomain : IDisposable
                     gone = true;
                     detail = "its socket was closed";
                 }
-                else if (Interop.Errno == Interop.EINTR)
+                else if (Interop.Errno.Last == Interop.Errno.EINTR)
                 {
                     continue;
                 }
-                else if (Interop.Errno != Interop.EAGAIN)
+                else if (Interop.Errno.Last != Interop.Errno.EAGAIN)
                 {
                     gone = true;
-                    detail = Interop.LastError("recv");
+                    detail = Interop.Errno.Message("recv");
                 }
                 break;
             }
-            if ((flags & (Interop.EPOLLHUP | Interop.EPOLLERR | Interop.EPOLLRDHUP)) != 0 && !gone)
+            if ((flags & (Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR | Interop.Libc.EPOLLRDHUP)) != 0 && !gone)
             {
                 gone = true;
                 detail = "its socket was closed";
             }
             if (gone)
-                Unregister(link.Fd);
+                Unregister(link.Socket.SafeHandle);
         }
         catch (ObjectDisposedException)
         {
@@ -501,7 +499,7 @@ internal sealed unsafe class EventsDomain : IDisposable
             if (added)
                 link.DangerousRelease();
         }
-        state.Wake(gone, detail, scratch);
+        state.Wake(gone, detail);
     }
 
     public void Dispose()
@@ -518,7 +516,7 @@ internal sealed unsafe class EventsDomain : IDisposable
                 Close(new Channel(new Port(state.Port)));
         }
         ulong one = 1;
-        Interop.write(_wake, (byte*)&one, 8);
+        Interop.Libc.Write(_wake, (byte*)&one, 8);
         if (Thread.CurrentThread != _thread)
             _thread.Join();
         lock (_gate)
@@ -527,11 +525,11 @@ internal sealed unsafe class EventsDomain : IDisposable
                 socket.Dispose();
             _handshakes.Clear();
         }
-        Interop.close(_epoll);
-        Interop.close(_wake);
+        _epoll.Dispose();
+        _wake.Dispose();
         _listener.Dispose();
-        Interop.unlink(_socketPath);
-        Interop.unlink(Path.Combine(_folder.Path, ClaimName));
+        Interop.Libc.Unlink(_socketPath);
+        Interop.Libc.Unlink(Path.Combine(_folder.Path, ClaimName));
         _claim.Dispose();
         _folder.Dispose();
     }

@@ -1,5 +1,5 @@
 using Xen.Xenctrl.Native;
-using static Xen.Xenctrl.Native.Interop.Evtchn;
+using static Interop.Evtchn;
 
 namespace Xen.Evtchn.Xenctrl;
 
@@ -13,13 +13,13 @@ internal sealed unsafe class EvtchnDevice : IDisposable
     // The kernel's ring holds at most one entry per bound port; a read takes up to this many at once.
     private const int ReadBatch = 256;
 
-    private readonly SafeDeviceHandle _fd;
-    private readonly SafeDeviceHandle _wake;
+    private readonly SafeFd _fd;
+    private readonly SafeFd _wake;
     private readonly Thread _reader;
     private int _disposed;
     private EventChannelException? _failure;
 
-    private EvtchnDevice(SafeDeviceHandle fd, SafeDeviceHandle wake, string path, ushort localDomain)
+    private EvtchnDevice(SafeFd fd, SafeFd wake, string path, ushort localDomain)
     {
         _fd = fd;
         _wake = wake;

@@ -101,7 +101,7 @@ public sealed class InHeapGrantHub : IDisposable
             nint view;
             try
             {
-                var slots = new (int, long)[pageCount];
+                var slots = new (SafeFd, long)[pageCount];
                 for (var i = 0; i < pageCount; i++)
                     slots[i] = (owner.Pages.Descriptor, pages[i]);
                 // The owner always maps its own pages writable: read-only is what the peer gets.
@@ -139,7 +139,7 @@ public sealed class InHeapGrantHub : IDisposable
                 throw new GrantException(GrantStatus.BadDomain, $"Domain {remoteDomain} is not there.");
             // Check every ref before mapping any: all or nothing.
             var grants = new Grant[refs.Length];
-            var slots = new (int, long)[refs.Length];
+            var slots = new (SafeFd, long)[refs.Length];
             for (var i = 0; i < refs.Length; i++)
             {
                 var grant = granter.FindShared(refs[i])

@@ -11,17 +11,21 @@ internal sealed class PageFile : IDisposable
     private readonly Stack<long> _free = new();
     private readonly int _maxPages;
     private long _capacity;
-    private int _fd;
+    private readonly SafeFd _file;
 
     public PageFile(ushort domain, int maxPages)
     {
         _maxPages = maxPages;
-        _fd = Interop.Libc.MemfdCreate($"xen-inheap-dom{domain}", Interop.Libc.MFD_CLOEXEC);
-        if (_fd < 0)
-            throw new GrantException(GrantStatus.NoSpace, $"memfd_create for domain {domain}'s grants failed ({Interop.LastError()}).");
+        _file = Interop.Libc.MemfdCreate($"xen-inheap-dom{domain}", Interop.Libc.MFD_CLOEXEC);
+        if (_file.IsInvalid)
+        {
+            var error = Interop.Errno.Message("memfd_create");
+            _file.Dispose();
+            throw new GrantException(GrantStatus.NoSpace, $"Opening domain {domain}'s grant file failed ({error}).");
+        }
     }
 
-    public int Descriptor => _fd >= 0 ? _fd : throw new ObjectDisposedException(nameof(PageFile));
+    public SafeFd Descriptor => _file.IsClosed ? throw new ObjectDisposedException(nameof(PageFile)) : _file;
 
     /// <summary>Pages handed out and not yet freed.</summary>
     public int InUse { get; private set; }
@@ -52,20 +56,13 @@ internal sealed class PageFile : IDisposable
         InUse--;
     }
 
-    public void Dispose()
-    {
-        if (_fd >= 0)
-        {
-            _ = Interop.Libc.Close(_fd);
-            _fd = -1;
-        }
-    }
+    public void Dispose() => _file.Dispose();
 
     private void Grow(long atLeast)
     {
         var capacity = Math.Min(Math.Max(Math.Max(_capacity * 2, _capacity + atLeast), 16), _capacity + _maxPages);
         if (Interop.Libc.FTruncate(Descriptor, capacity * PageBuffer.PageSize) != 0)
-            throw new GrantException(GrantStatus.NoSpace, $"Growing the grant file to {capacity} pages failed ({Interop.LastError()}).");
+            throw new GrantException(GrantStatus.NoSpace, $"Growing the grant file to {capacity} pages failed ({Interop.Errno.Message("ftruncate")}).");
         // Lowest pages on top, so that they are handed out first.
         for (var page = capacity - 1; page >= _capacity; page--)
             _free.Push(page);

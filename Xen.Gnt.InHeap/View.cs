@@ -6,22 +6,22 @@ namespace Xen.Gnt.InHeap;
 /// </summary>
 internal static class View
 {
-    public static nint Create(ReadOnlySpan<(int Fd, long Page)> pages, bool writable)
+    public static nint Create(ReadOnlySpan<(SafeFd File, long Page)> pages, bool writable)
     {
         var length = (nuint)pages.Length * PageBuffer.PageSize;
-        var reserved = Interop.Libc.MMap(0, length, Interop.Libc.PROT_NONE,
-            Interop.Libc.MAP_PRIVATE | Interop.Libc.MAP_ANONYMOUS | Interop.Libc.MAP_NORESERVE, -1, 0);
+        var reserved = Interop.Libc.MMapAnonymous(0, length, Interop.Libc.PROT_NONE,
+            Interop.Libc.MAP_PRIVATE | Interop.Libc.MAP_NORESERVE);
         if (reserved == Interop.Libc.MAP_FAILED)
-            throw new GrantException(GrantStatus.NoDeviceSpace, $"Reserving {pages.Length} pages of address space failed ({Interop.LastError()}).");
+            throw new GrantException(GrantStatus.NoDeviceSpace, $"Reserving {pages.Length} pages of address space failed ({Interop.Errno.Message("mmap")}).");
         var prot = writable ? Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE : Interop.Libc.PROT_READ;
         for (var i = 0; i < pages.Length; i++)
         {
             var slot = reserved + i * PageBuffer.PageSize;
             var mapped = Interop.Libc.MMap(slot, PageBuffer.PageSize, prot, Interop.Libc.MAP_SHARED | Interop.Libc.MAP_FIXED,
-                pages[i].Fd, pages[i].Page * PageBuffer.PageSize);
+                pages[i].File, pages[i].Page * PageBuffer.PageSize);
             if (mapped != slot)
             {
-                var error = Interop.LastError();
+                var error = Interop.Errno.Message("mmap");
                 Destroy(reserved, pages.Length);
                 throw new GrantException(GrantStatus.NoDeviceSpace, $"Mapping page {i} of {pages.Length} failed ({error}).");
             }
@@ -33,17 +33,17 @@ internal static class View
     public static void Blank(nint address, int pageCount, bool writable)
     {
         var prot = writable ? Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE : Interop.Libc.PROT_READ;
-        var blanked = Interop.Libc.MMap(address, (nuint)pageCount * PageBuffer.PageSize, prot,
-            Interop.Libc.MAP_PRIVATE | Interop.Libc.MAP_ANONYMOUS | Interop.Libc.MAP_FIXED, -1, 0);
+        var blanked = Interop.Libc.MMapAnonymous(address, (nuint)pageCount * PageBuffer.PageSize, prot,
+            Interop.Libc.MAP_PRIVATE | Interop.Libc.MAP_FIXED);
         // Like munmap, this fails only for a bad range, which would be this backend's own bug.
         if (blanked != address)
-            throw new InvalidOperationException($"Blanking {pageCount} pages at 0x{address:x} failed ({Interop.LastError()}).");
+            throw new InvalidOperationException($"Blanking {pageCount} pages at 0x{address:x} failed ({Interop.Errno.Message("mmap")}).");
     }
 
     public static void Destroy(nint address, int pageCount)
     {
         // munmap fails only for a bad range, which would be this backend's own bug.
         if (Interop.Libc.MUnmap(address, (nuint)pageCount * PageBuffer.PageSize) != 0)
-            throw new InvalidOperationException($"munmap of {pageCount} pages at 0x{address:x} failed ({Interop.LastError()}).");
+            throw new InvalidOperationException($"munmap of {pageCount} pages at 0x{address:x} failed ({Interop.Errno.Message("munmap")}).");
     }
 }

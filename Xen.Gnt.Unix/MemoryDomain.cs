@@ -43,7 +43,7 @@ internal sealed class MemoryDomain : IDisposable
             _socketPath = Path.Combine(_folder.Path, SocketPrefix + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
             if (System.Text.Encoding.UTF8.GetByteCount(_socketPath) > 107)
                 throw new IOException($"The socket path {_socketPath} is longer than a Unix socket allows (107 bytes): choose a shorter XEN_ROOT.");
-            Interop.unlink(_socketPath); // a dead process with our pid left it
+            Interop.Libc.Unlink(_socketPath); // a dead process with our pid left it
             _server = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
             _server.Bind(new UnixDomainSocketEndPoint(_socketPath));
             _server.Listen(128);
@@ -88,10 +88,10 @@ internal sealed class MemoryDomain : IDisposable
         {
             foreach (var page in pages)
             {
-                Interop.unlink(page.MetadataPath);
+                Interop.Libc.Unlink(page.MetadataPath);
                 page.Release();
             }
-            Interop.munmap(address, (nuint)pageCount * PageSize);
+            Interop.Libc.MUnmap(address, (nuint)pageCount * PageSize);
             throw;
         }
         var share = new UnixShare(this, address, remoteDomain, [.. pages], writable, notify);
@@ -106,9 +106,9 @@ internal sealed class MemoryDomain : IDisposable
     /// <summary>Reserves a contiguous range of address space that pages are then mapped into.</summary>
     private static nint Reserve(int pageCount)
     {
-        var address = Interop.mmap_anonymous(0, (nuint)pageCount * PageSize, Interop.PROT_NONE, Interop.MAP_PRIVATE | Interop.MAP_ANONYMOUS | Interop.MAP_NORESERVE, -1, 0);
-        if (address == Interop.MAP_FAILED)
-            throw new GrantException(GrantStatus.NoSpace, Interop.LastError("mmap") + $": no address space for {pageCount} pages");
+        var address = Interop.Libc.MMapAnonymous(0, (nuint)pageCount * PageSize, Interop.Libc.PROT_NONE, Interop.Libc.MAP_PRIVATE | Interop.Libc.MAP_NORESERVE);
+        if (address == Interop.Libc.MAP_FAILED)
+            throw new GrantException(GrantStatus.NoSpace, Interop.Errno.Message("mmap") + $": no address space for {pageCount} pages");
         return address;
     }
 
@@ -120,16 +120,16 @@ internal sealed class MemoryDomain : IDisposable
     private unsafe GrantedPage CreatePage(GrantMetadata metadata, nint slot)
     {
         var grants = _folder.GrantsPath;
-        var fd = Interop.open(grants, Interop.O_RDWR | Interop.O_TMPFILE, Convert.ToInt32("600", 8));
+        var fd = Interop.Libc.Open(grants, Interop.Libc.O_RDWR | Interop.Libc.O_TMPFILE, Convert.ToInt32("600", 8));
         if (fd.IsInvalid)
-            throw new GrantException(GrantStatus.NoSpace, Interop.LastError("open(O_TMPFILE)", grants));
+            throw new GrantException(GrantStatus.NoSpace, Interop.Errno.Message("open(O_TMPFILE)", grants));
         try
         {
-            if (Interop.ftruncate(fd, PageSize) != 0)
-                throw new GrantException(GrantStatus.NoSpace, Interop.LastError("ftruncate"));
-            Interop.flock(fd, Interop.LOCK_SH);
-            if (Interop.mmap(slot, PageSize, Interop.PROT_READ | Interop.PROT_WRITE, Interop.MAP_SHARED | Interop.MAP_FIXED, fd, 0) == Interop.MAP_FAILED)
-                throw new GrantException(GrantStatus.NoSpace, Interop.LastError("mmap"));
+            if (Interop.Libc.FTruncate(fd, PageSize) != 0)
+                throw new GrantException(GrantStatus.NoSpace, Interop.Errno.Message("ftruncate"));
+            Interop.Libc.Flock(fd, Interop.Libc.LOCK_SH);
+            if (Interop.Libc.MMap(slot, PageSize, Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE, Interop.Libc.MAP_SHARED | Interop.Libc.MAP_FIXED, fd, 0) == Interop.Libc.MAP_FAILED)
+                throw new GrantException(GrantStatus.NoSpace, Interop.Errno.Message("mmap"));
             var self = "/proc/self/fd/" + fd.DangerousGetHandle().ToString(CultureInfo.InvariantCulture);
             var grant = LinkFreeRef(self);
             var path = Path.Combine(grants, grant.ToString(CultureInfo.InvariantCulture));
@@ -161,13 +161,13 @@ internal sealed class MemoryDomain : IDisposable
             for (uint tried = 0; tried < _maxGrants - GrantRef.FirstUnreserved; tried++)
             {
                 var path = Path.Combine(_folder.GrantsPath, grant.ToString(CultureInfo.InvariantCulture));
-                if (Interop.linkat(Interop.AT_FDCWD, self, Interop.AT_FDCWD, path, Interop.AT_SYMLINK_FOLLOW) == 0)
+                if (Interop.Libc.Linkat(self, path, Interop.Libc.AT_SYMLINK_FOLLOW) == 0)
                 {
                     _nextRef = grant + 1 < _maxGrants ? grant + 1 : GrantRef.FirstUnreserved;
                     return grant;
                 }
-                if (Interop.Errno != Interop.EEXIST)
-                    throw new GrantException(GrantStatus.NoSpace, Interop.LastError("link", path));
+                if (Interop.Errno.Last != Interop.Errno.EEXIST)
+                    throw new GrantException(GrantStatus.NoSpace, Interop.Errno.Message("link", path));
                 grant = grant + 1 < _maxGrants ? grant + 1 : GrantRef.FirstUnreserved;
             }
             throw new GrantException(GrantStatus.NoSpace, $"All {_maxGrants - GrantRef.FirstUnreserved} grant refs of domain {Domain} are in use");
@@ -176,22 +176,22 @@ internal sealed class MemoryDomain : IDisposable
 
     private unsafe void WriteMetadata(GrantedPage page)
     {
-        using var fd = Interop.open(_folder.GrantsPath, Interop.O_RDWR | Interop.O_TMPFILE, Convert.ToInt32("600", 8));
+        using var fd = Interop.Libc.Open(_folder.GrantsPath, Interop.Libc.O_RDWR | Interop.Libc.O_TMPFILE, Convert.ToInt32("600", 8));
         if (fd.IsInvalid)
-            throw new GrantException(GrantStatus.NoSpace, Interop.LastError("open(O_TMPFILE)", _folder.GrantsPath));
+            throw new GrantException(GrantStatus.NoSpace, Interop.Errno.Message("open(O_TMPFILE)", _folder.GrantsPath));
         var bytes = stackalloc byte[GrantMetadata.Size];
         page.Metadata.Write(new Span<byte>(bytes, GrantMetadata.Size));
-        if (Interop.pwrite(fd, bytes, GrantMetadata.Size, 0) != GrantMetadata.Size)
-            throw new GrantException(GrantStatus.NoSpace, Interop.LastError("write", page.MetadataPath));
+        if (Interop.Libc.PWrite(fd, bytes, GrantMetadata.Size, 0) != GrantMetadata.Size)
+            throw new GrantException(GrantStatus.NoSpace, Interop.Errno.Message("write", page.MetadataPath));
         var self = "/proc/self/fd/" + fd.DangerousGetHandle().ToString(CultureInfo.InvariantCulture);
         for (var attempt = 0; ; attempt++)
         {
-            if (Interop.linkat(Interop.AT_FDCWD, self, Interop.AT_FDCWD, page.MetadataPath, Interop.AT_SYMLINK_FOLLOW) == 0)
+            if (Interop.Libc.Linkat(self, page.MetadataPath, Interop.Libc.AT_SYMLINK_FOLLOW) == 0)
                 return;
             // A sidecar left by a dead process whose page is gone: the ref is ours now.
-            if (Interop.Errno != Interop.EEXIST || attempt > 0)
-                throw new GrantException(GrantStatus.NoSpace, Interop.LastError("link", page.MetadataPath));
-            Interop.unlink(page.MetadataPath);
+            if (Interop.Errno.Last != Interop.Errno.EEXIST || attempt > 0)
+                throw new GrantException(GrantStatus.NoSpace, Interop.Errno.Message("link", page.MetadataPath));
+            Interop.Libc.Unlink(page.MetadataPath);
         }
     }
 
@@ -204,9 +204,9 @@ internal sealed class MemoryDomain : IDisposable
         }
         // Ending the grant first: no new mapping can start once the metadata is gone.
         foreach (var page in share.Pages)
-            Interop.unlink(page.MetadataPath);
+            Interop.Libc.Unlink(page.MetadataPath);
         Fire(share.Notify, share.Base, share.Length, writable: true, files: null);
-        Interop.munmap((nint)share.Base, (nuint)share.Length);
+        Interop.Libc.MUnmap((nint)share.Base, (nuint)share.Length);
         foreach (var page in share.Pages)
             page.Release();
     }
@@ -242,7 +242,7 @@ internal sealed class MemoryDomain : IDisposable
         {
             foreach (var socket in sockets)
                 socket.Dispose();
-            Interop.munmap(address, (nuint)grants.Length * PageSize);
+            Interop.Libc.MUnmap(address, (nuint)grants.Length * PageSize);
             foreach (var page in pages)
                 page.Release();
             throw;
@@ -259,12 +259,12 @@ internal sealed class MemoryDomain : IDisposable
     private GrantedPage OpenPage(ushort remoteDomain, GrantRef grant, bool writable, nint slot)
     {
         var path = GrantPath(remoteDomain, grant.Value);
-        var fd = Interop.open(path, writable ? Interop.O_RDWR : Interop.O_RDONLY);
+        var fd = Interop.Libc.Open(path, writable ? Interop.Libc.O_RDWR : Interop.Libc.O_RDONLY);
         if (fd.IsInvalid)
-            throw new GrantException(GrantStatus.BadGntref, $"Domain {remoteDomain} has not granted ref {grant} ({Interop.LastError("open", path)})");
+            throw new GrantException(GrantStatus.BadGntref, $"Domain {remoteDomain} has not granted ref {grant} ({Interop.Errno.Message("open", path)})");
         try
         {
-            Interop.flock(fd, Interop.LOCK_SH);
+            Interop.Libc.Flock(fd, Interop.Libc.LOCK_SH);
             // Held now: the page cannot be removed under us. It must still be the grant at that name.
             if (!DomainFolder.IsCurrent(fd, path))
                 throw new GrantException(GrantStatus.BadGntref, $"Domain {remoteDomain} no longer grants ref {grant}");
@@ -273,11 +273,11 @@ internal sealed class MemoryDomain : IDisposable
                 throw new GrantException(GrantStatus.PermissionDenied, $"Domain {remoteDomain} granted ref {grant} to domain {metadata.RemoteDomain}, not to this domain ({Domain})");
             if (writable && metadata.ReadOnly)
                 throw new GrantException(GrantStatus.PermissionDenied, $"Domain {remoteDomain} granted ref {grant} read-only; map it with writable: false");
-            if (Interop.fstatx(fd).stx_size != PageSize)
+            if (Interop.Libc.FStatx(fd).stx_size != PageSize)
                 throw new GrantException(GrantStatus.BadPage, $"The page file of ref {grant} of domain {remoteDomain} is not {PageSize} bytes");
-            var protection = writable ? Interop.PROT_READ | Interop.PROT_WRITE : Interop.PROT_READ;
-            if (Interop.mmap(slot, PageSize, protection, Interop.MAP_SHARED | Interop.MAP_FIXED, fd, 0) == Interop.MAP_FAILED)
-                throw new GrantException(GrantStatus.NoDeviceSpace, Interop.LastError("mmap", path));
+            var protection = writable ? Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE : Interop.Libc.PROT_READ;
+            if (Interop.Libc.MMap(slot, PageSize, protection, Interop.Libc.MAP_SHARED | Interop.Libc.MAP_FIXED, fd, 0) == Interop.Libc.MAP_FAILED)
+                throw new GrantException(GrantStatus.NoDeviceSpace, Interop.Errno.Message("mmap", path));
             return new GrantedPage(grant, path, fd, metadata);
         }
         catch
@@ -290,11 +290,11 @@ internal sealed class MemoryDomain : IDisposable
 
     private static unsafe GrantMetadata ReadMetadata(string path, ushort remoteDomain, GrantRef grant)
     {
-        using var fd = Interop.open(path, Interop.O_RDONLY);
+        using var fd = Interop.Libc.Open(path, Interop.Libc.O_RDONLY);
         if (fd.IsInvalid)
             throw new GrantException(GrantStatus.BadGntref, $"Domain {remoteDomain} no longer grants ref {grant}");
         var bytes = stackalloc byte[GrantMetadata.Size];
-        var n = Interop.pread(fd, bytes, GrantMetadata.Size, 0);
+        var n = Interop.Libc.PRead(fd, bytes, GrantMetadata.Size, 0);
         if (n != GrantMetadata.Size || !GrantMetadata.TryRead(new ReadOnlySpan<byte>(bytes, GrantMetadata.Size), out var metadata))
             throw new GrantException(GrantStatus.GeneralError, $"The metadata of ref {grant} of domain {remoteDomain} ({path}) is damaged");
         if (metadata.GrantingDomain != remoteDomain)
@@ -382,7 +382,7 @@ internal sealed class MemoryDomain : IDisposable
             socket.Send(message, SocketFlags.None, out _);
             socket.Dispose();
         }
-        Interop.munmap((nint)mapping.Base, (nuint)mapping.Length);
+        Interop.Libc.MUnmap((nint)mapping.Base, (nuint)mapping.Length);
         foreach (var page in mapping.Pages)
             page.Release();
     }
@@ -415,12 +415,12 @@ internal sealed class MemoryDomain : IDisposable
         }
         if (file is null)
             return;
-        using var fd = Interop.open(file.Path, Interop.O_RDWR);
-        if (fd.IsInvalid || !DomainFolder.IsCurrent(fd, file.Path) || Interop.fstatx(fd).stx_ino != Interop.fstatx(file.Fd).stx_ino)
+        using var fd = Interop.Libc.Open(file.Path, Interop.Libc.O_RDWR);
+        if (fd.IsInvalid || !DomainFolder.IsCurrent(fd, file.Path) || Interop.Libc.FStatx(fd).stx_ino != Interop.Libc.FStatx(file.Fd).stx_ino)
             return;
         byte zero = 0;
         var offset = (long)((nuint)at & (PageSize - 1));
-        Interop.pwrite(fd, &zero, 1, offset);
+        Interop.Libc.PWrite(fd, &zero, 1, offset);
     }
 
     private async Task AcceptMappersAsync()
@@ -523,7 +523,7 @@ internal sealed class MemoryDomain : IDisposable
             share.Dispose();
         _stopping.Cancel();
         _server.Dispose();
-        Interop.unlink(_socketPath);
+        Interop.Libc.Unlink(_socketPath);
         lock (_gate)
         {
             foreach (var mapper in _mappers)

@@ -9,7 +9,7 @@ namespace Xen.Gnt.Xenctrl;
 /// </summary>
 internal sealed class GrantDevices : IDisposable
 {
-    internal GrantDevices(SafeDeviceHandle gntalloc, SafeDeviceHandle gntdev, string gntallocPath, string gntdevPath, ushort localDomain)
+    internal GrantDevices(SafeFd gntalloc, SafeFd gntdev, string gntallocPath, string gntdevPath, ushort localDomain)
     {
         Gntalloc = gntalloc;
         Gntdev = gntdev;
@@ -18,9 +18,9 @@ internal sealed class GrantDevices : IDisposable
         LocalDomain = localDomain;
     }
 
-    internal SafeDeviceHandle Gntalloc { get; }
+    internal SafeFd Gntalloc { get; }
 
-    internal SafeDeviceHandle Gntdev { get; }
+    internal SafeFd Gntdev { get; }
 
     internal string GntallocPath { get; }
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Xen.Xenctrl.Native;
-using static Xen.Xenctrl.Native.Interop.Gntdev;
+using static Interop.Gntdev;
 
 namespace Xen.Gnt.Xenctrl;
 
@@ -11,11 +11,11 @@ namespace Xen.Gnt.Xenctrl;
 /// </summary>
 internal sealed unsafe class XenctrlMapping : Mapping
 {
-    private readonly SafeDeviceHandle _gntdev;
+    private readonly SafeFd _gntdev;
     private readonly ulong _index;
 
     private XenctrlMapping(nint address, ushort remoteDomain, GrantRef[] refs, bool writable, UnmapNotify notify,
-                           SafeDeviceHandle gntdev, ulong index)
+                           SafeFd gntdev, ulong index)
         : base(address, remoteDomain, refs, writable, notify)
     {
         _gntdev = gntdev;
@@ -128,7 +128,7 @@ internal sealed unsafe class XenctrlMapping : Mapping
         }
     }
 
-    private static void UnmapGrantRef(SafeDeviceHandle fd, ulong index, int count)
+    private static void UnmapGrantRef(SafeFd fd, ulong index, int count)
     {
         var arg = new ioctl_gntdev_unmap_grant_ref { index = index, count = (uint)count };
         _ = Interop.Libc.Ioctl(fd, IOCTL_GNTDEV_UNMAP_GRANT_REF, &arg);

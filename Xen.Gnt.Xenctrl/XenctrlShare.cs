@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Xen.Xenctrl.Native;
-using static Xen.Xenctrl.Native.Interop.Gntalloc;
+using static Interop.Gntalloc;
 
 namespace Xen.Gnt.Xenctrl;
 
@@ -11,11 +11,11 @@ namespace Xen.Gnt.Xenctrl;
 /// </summary>
 internal sealed unsafe class XenctrlShare : Share
 {
-    private readonly SafeDeviceHandle _gntalloc;
+    private readonly SafeFd _gntalloc;
     private readonly ulong _index;
 
     private XenctrlShare(nint address, ushort remoteDomain, GrantRef[] refs, bool peerWritable, UnmapNotify notify,
-                         SafeDeviceHandle gntalloc, ulong index)
+                         SafeFd gntalloc, ulong index)
         : base(address, remoteDomain, refs, peerWritable, notify)
     {
         _gntalloc = gntalloc;
@@ -108,7 +108,7 @@ internal sealed unsafe class XenctrlShare : Share
         }
     }
 
-    private static void DeallocGref(SafeDeviceHandle fd, ulong index, int pageCount)
+    private static void DeallocGref(SafeFd fd, ulong index, int pageCount)
     {
         var arg = new ioctl_gntalloc_dealloc_gref { index = index, count = (uint)pageCount };
         _ = Interop.Libc.Ioctl(fd, IOCTL_GNTALLOC_DEALLOC_GREF, &arg);

@@ -43,22 +43,22 @@ internal sealed class DomainFolder : IDisposable
         var lockPath = System.IO.Path.Combine(path, LockName);
         for (var attempt = 0; ; attempt++)
         {
-            if (Interop.mkdir(path, Convert.ToInt32("700", 8)) != 0 && Interop.Errno != Interop.EEXIST)
-                throw Interop.Fail("mkdir", path);
-            var fd = Interop.open(lockPath, Interop.O_RDWR | Interop.O_CREAT, Convert.ToInt32("600", 8));
+            if (Interop.Libc.Mkdir(path, Convert.ToInt32("700", 8)) != 0 && Interop.Errno.Last != Interop.Errno.EEXIST)
+                throw Interop.Errno.Fail("mkdir", path);
+            var fd = Interop.Libc.Open(lockPath, Interop.Libc.O_RDWR | Interop.Libc.O_CREAT, Convert.ToInt32("600", 8));
             if (fd.IsInvalid)
             {
                 // A reclaimer removed the folder between mkdir and open: try again.
-                if (Interop.Errno == Interop.ENOENT && attempt < 100)
+                if (Interop.Errno.Last == Interop.Errno.ENOENT && attempt < 100)
                     continue;
-                throw Interop.Fail("open", lockPath);
+                throw Interop.Errno.Fail("open", lockPath);
             }
-            Interop.flock(fd, Interop.LOCK_SH);
+            Interop.Libc.Flock(fd, Interop.Libc.LOCK_SH);
             // The lock counts only if it is still the file at that path (a reclaimer may have unlinked it).
             if (IsCurrent(fd, lockPath))
             {
-                if (Interop.mkdir(System.IO.Path.Combine(path, GrantsName), Convert.ToInt32("700", 8)) != 0 && Interop.Errno != Interop.EEXIST)
-                    throw Interop.Fail("mkdir", System.IO.Path.Combine(path, GrantsName));
+                if (Interop.Libc.Mkdir(System.IO.Path.Combine(path, GrantsName), Convert.ToInt32("700", 8)) != 0 && Interop.Errno.Last != Interop.Errno.EEXIST)
+                    throw Interop.Errno.Fail("mkdir", System.IO.Path.Combine(path, GrantsName));
                 return new DomainFolder(root, domain, path, fd);
             }
             fd.Dispose();
@@ -79,8 +79,8 @@ internal sealed class DomainFolder : IDisposable
     /// <summary>Whether <paramref name="fd"/> is still the file linked at <paramref name="path"/>.</summary>
     public static bool IsCurrent(SafeFd fd, string path)
     {
-        var open = Interop.fstatx(fd);
-        return open.stx_nlink > 0 && Interop.statx(path, out var named) && named.stx_ino == open.stx_ino;
+        var open = Interop.Libc.FStatx(fd);
+        return open.stx_nlink > 0 && Interop.Libc.Statx(path, out var named) && named.stx_ino == open.stx_ino;
     }
 
     /// <summary>Reclaims the folder of every domain under <paramref name="root"/> that no live process holds.</summary>
@@ -99,27 +99,27 @@ internal sealed class DomainFolder : IDisposable
     {
         var path = System.IO.Path.Combine(root, name);
         var lockPath = System.IO.Path.Combine(path, LockName);
-        using var fd = Interop.open(lockPath, Interop.O_RDWR);
+        using var fd = Interop.Libc.Open(lockPath, Interop.Libc.O_RDWR);
         if (fd.IsInvalid)
         {
             // No lock: a folder being created, or emptied by a reclaimer that could not remove some page
             // still mapped elsewhere. Removing it only succeeds if it is empty.
             RemoveGrantsLeftBehind(System.IO.Path.Combine(path, GrantsName));
-            Interop.rmdir(System.IO.Path.Combine(path, GrantsName));
-            Interop.rmdir(path);
+            Interop.Libc.Rmdir(System.IO.Path.Combine(path, GrantsName));
+            Interop.Libc.Rmdir(path);
             return;
         }
-        if (!Interop.flock(fd, Interop.LOCK_EX | Interop.LOCK_NB) || !IsCurrent(fd, lockPath))
+        if (!Interop.Libc.Flock(fd, Interop.Libc.LOCK_EX | Interop.Libc.LOCK_NB) || !IsCurrent(fd, lockPath))
             return;
         RemoveGrantsLeftBehind(System.IO.Path.Combine(path, GrantsName));
-        Interop.rmdir(System.IO.Path.Combine(path, GrantsName));
+        Interop.Libc.Rmdir(System.IO.Path.Combine(path, GrantsName));
         foreach (var file in Directory.EnumerateFiles(path))
         {
             if (System.IO.Path.GetFileName(file) != LockName)
-                Interop.unlink(file);
+                Interop.Libc.Unlink(file);
         }
-        Interop.unlink(lockPath);
-        Interop.rmdir(path);
+        Interop.Libc.Unlink(lockPath);
+        Interop.Libc.Rmdir(path);
     }
 
     /// <summary>Removes every grant that no process holds any more (see <see cref="GrantFiles"/>).</summary>
@@ -132,14 +132,14 @@ internal sealed class DomainFolder : IDisposable
             var name = System.IO.Path.GetFileName(file);
             if (uint.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out _))
             {
-                using var page = Interop.open(file, Interop.O_RDONLY);
+                using var page = Interop.Libc.Open(file, Interop.Libc.O_RDONLY);
                 if (!page.IsInvalid)
                     GrantFiles.RemoveIfUnheld(page, file);
             }
             else if (name.EndsWith(GrantFiles.MetadataSuffix, StringComparison.Ordinal)
                      && !File.Exists(file[..^GrantFiles.MetadataSuffix.Length]))
             {
-                Interop.unlink(file);
+                Interop.Libc.Unlink(file);
             }
         }
     }

@@ -17,7 +17,7 @@ internal static class GrantFiles
     /// </summary>
     public static void Release(SafeFd page, string path)
     {
-        Interop.flock(page, Interop.LOCK_UN);
+        Interop.Libc.Flock(page, Interop.Libc.LOCK_UN);
         if (RemoveIfUnheld(page, path))
         {
             // The last page of a domain whose processes have all gone takes the folder with it.
@@ -29,7 +29,7 @@ internal static class GrantFiles
     /// <summary>Removes the grant's files if no process holds the page.</summary>
     public static bool RemoveIfUnheld(SafeFd page, string path)
     {
-        if (!Interop.flock(page, Interop.LOCK_EX | Interop.LOCK_NB))
+        if (!Interop.Libc.Flock(page, Interop.Libc.LOCK_EX | Interop.Libc.LOCK_NB))
             return false;
         try
         {
@@ -37,13 +37,13 @@ internal static class GrantFiles
             // still names it: after a reclaim the same ref may already be a new grant.
             if (!DomainFolder.IsCurrent(page, path))
                 return false;
-            Interop.unlink(path + MetadataSuffix);
-            Interop.unlink(path);
+            Interop.Libc.Unlink(path + MetadataSuffix);
+            Interop.Libc.Unlink(path);
             return true;
         }
         finally
         {
-            Interop.flock(page, Interop.LOCK_UN);
+            Interop.Libc.Flock(page, Interop.Libc.LOCK_UN);
         }
     }
 }

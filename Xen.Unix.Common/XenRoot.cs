@@ -32,7 +32,7 @@ internal static class XenRoot
         get
         {
             var shm = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
-            return Path.Combine(shm, "mirage-xen-" + Interop.geteuid().ToString(CultureInfo.InvariantCulture));
+            return Path.Combine(shm, "mirage-xen-" + Interop.Libc.GetEUid().ToString(CultureInfo.InvariantCulture));
         }
     }
 
@@ -71,14 +71,14 @@ internal static class XenRoot
     /// <summary>Creates the root folder if needed (mode 0700) and checks that it is private to this user.</summary>
     public static void Ensure(string root)
     {
-        if (Interop.mkdir(root, Convert.ToInt32("700", 8)) != 0 && Interop.Errno != Interop.EEXIST)
-            throw Interop.Fail("mkdir", root);
-        if (!Interop.statx(root, out var st))
+        if (Interop.Libc.Mkdir(root, Convert.ToInt32("700", 8)) != 0 && Interop.Errno.Last != Interop.Errno.EEXIST)
+            throw Interop.Errno.Fail("mkdir", root);
+        if (!Interop.Libc.Statx(root, out var st))
             throw new IOException($"The Xen root folder {root} vanished while it was being created.");
         if ((st.stx_mode & S_IFMT) != S_IFDIR)
             throw new IOException($"The Xen root {root} is not a folder.");
-        if (st.stx_uid != Interop.geteuid())
-            throw new IOException($"The Xen root folder {root} belongs to user {st.stx_uid}, not to this user ({Interop.geteuid()}): choose another with {RootVariable}.");
+        if (st.stx_uid != Interop.Libc.GetEUid())
+            throw new IOException($"The Xen root folder {root} belongs to user {st.stx_uid}, not to this user ({Interop.Libc.GetEUid()}): choose another with {RootVariable}.");
         if ((st.stx_mode & Convert.ToInt32("077", 8)) != 0)
             throw new IOException($"The Xen root folder {root} is open to other users (mode {Convert.ToString(st.stx_mode & 0xFFF, 8)}): it must be 0700.");
     }

@@ -14,7 +14,7 @@ internal static class DeviceFile
 
     /// <summary>Opens <paramref name="path"/> read-write, close-on-exec, plus <paramref name="extraFlags"/>.</summary>
     /// <returns>The handle, or null with <paramref name="error"/> saying why and what to do.</returns>
-    internal static SafeDeviceHandle? TryOpen(string path, int extraFlags, out string? error)
+    internal static SafeFd? TryOpen(string path, int extraFlags, out string? error)
     {
         var handle = Interop.Libc.Open(path, Interop.Libc.O_RDWR | Interop.Libc.O_CLOEXEC | extraFlags);
         if (!handle.IsInvalid)

@@ -1,7 +1,5 @@
 using System.Runtime.InteropServices;
 
-namespace Xen.Xenctrl.Native;
-
 internal static partial class Interop
 {
     /// <summary>The ioctls of <c>/dev/xen/evtchn</c> and their arguments, as in Linux's <c>xen/evtchn.h</c>.</summary>

@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Xen.Xenctrl.Native;
-
 internal static partial class Interop
 {
     /// <summary>The ioctls of <c>/dev/xen/gntdev</c> and their arguments, as in Linux's <c>xen/gntdev.h</c>.</summary>

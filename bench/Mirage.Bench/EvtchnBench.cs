@@ -8,7 +8,6 @@ using Xen.Gnt;
 using Xen.Gnt.Unix;
 using SharedMemoryRing;
 using Xen.Unix.Peer;
-using static Mirage.Bench.Libc;
 
 using Xen.Unix;
 
@@ -132,11 +131,9 @@ public static class EvtchnBench
     /// <summary>Nanoseconds per round trip of one byte each way on a socketpair, child echoing with blocking read/write.</summary>
     private static unsafe double RawRoundTrip(int rounds)
     {
-        var fds = stackalloc int[2];
-        if (socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */, 0, fds) != 0)
-            throw new IOException("socketpair failed: errno " + Marshal.GetLastPInvokeError());
-        using var child = StartPeer("raw", fds[1].ToString(CultureInfo.InvariantCulture), fds[0].ToString(CultureInfo.InvariantCulture));
-        close(fds[1]);
+        var (mine, theirs) = Interop.Libc.SocketPair(Interop.Libc.AF_UNIX, Interop.Libc.SOCK_STREAM, 0);
+        using var child = StartPeer("raw", theirs.Fd.ToString(CultureInfo.InvariantCulture), mine.Fd.ToString(CultureInfo.InvariantCulture));
+        theirs.Dispose();
         byte b = 1;
         var warmup = Math.Min(rounds / 10, 10_000);
         long start = 0;
@@ -144,11 +141,11 @@ public static class EvtchnBench
         {
             if (i == warmup)
                 start = Stopwatch.GetTimestamp();
-            if (write(fds[0], &b, 1) != 1 || read(fds[0], &b, 1) != 1)
+            if (Interop.Libc.Write(mine, &b, 1) != 1 || Interop.Libc.Read(mine, &b, 1) != 1)
                 throw new IOException("the raw peer went away");
         }
         var elapsed = Stopwatch.GetElapsedTime(start);
-        close(fds[0]);
+        mine.Dispose();
         child.WaitForExit();
         return elapsed.TotalNanoseconds / rounds;
     }
@@ -200,8 +197,9 @@ public static class EvtchnBench
         if (args[0] == "raw")
         {
             // Both ends were inherited: keep the child's, so the parent's close is an end of file here.
-            close(int.Parse(args[2], CultureInfo.InvariantCulture));
-            RawEcho(int.Parse(args[1], CultureInfo.InvariantCulture));
+            new SafeFd(int.Parse(args[2], CultureInfo.InvariantCulture)).Dispose();
+            using var fd = new SafeFd(int.Parse(args[1], CultureInfo.InvariantCulture));
+            RawEcho(fd);
             return 0;
         }
         // events <root> <port> <rounds> <spin ticks> <inline>
@@ -224,14 +222,13 @@ public static class EvtchnBench
         return 0;
     }
 
-    private static unsafe void RawEcho(int fd)
+    private static unsafe void RawEcho(SafeFd fd)
     {
         byte b = 0;
-        while (read(fd, &b, 1) == 1)
+        while (Interop.Libc.Read(fd, &b, 1) == 1)
         {
-            if (write(fd, &b, 1) != 1)
+            if (Interop.Libc.Write(fd, &b, 1) != 1)
                 break;
         }
-        close(fd);
     }
 }

@@ -7,9 +7,8 @@ using Xen.Evtchn;
 using Xen.Evtchn.Unix;
 using Xen.Gnt.Unix;
 using Xen.Store;
-using Xen.Unix;
 using Xen.Store.Server;
-using static Mirage.Bench.Libc;
+using Xen.Unix;
 
 namespace Mirage.Bench;
 
@@ -189,8 +188,8 @@ internal static class NetifBench
         var size = int.Parse(args[^1], CultureInfo.InvariantCulture);
         if (args[0] is "sock-send" or "sock-recv")
         {
-            var fd = int.Parse(args[1], CultureInfo.InvariantCulture);
-            close(int.Parse(args[2], CultureInfo.InvariantCulture));
+            using var fd = new SafeFd(int.Parse(args[1], CultureInfo.InvariantCulture));
+            new SafeFd(int.Parse(args[2], CultureInfo.InvariantCulture)).Dispose();
             if (args[0] == "sock-send")
                 SocketSend(fd, count, size);
             else
@@ -257,41 +256,39 @@ internal static class NetifBench
 
     private static unsafe double SocketPairRate(int count, int size, bool childSends)
     {
-        var fds = stackalloc int[2];
-        if (socketpair(1 /* AF_UNIX */, 5 /* SOCK_SEQPACKET */, 0, fds) != 0)
-            throw new IOException("socketpair failed: errno " + Marshal.GetLastPInvokeError());
-        using var child = StartPeer("", "", childSends ? "sock-send" : "sock-recv", fds[1].ToString(CultureInfo.InvariantCulture), fds[0].ToString(CultureInfo.InvariantCulture),
+        var (mine, theirs) = Interop.Libc.SocketPair(Interop.Libc.AF_UNIX, Interop.Libc.SOCK_SEQPACKET, 0);
+        using var child = StartPeer("", "", childSends ? "sock-send" : "sock-recv", theirs.Fd.ToString(CultureInfo.InvariantCulture), mine.Fd.ToString(CultureInfo.InvariantCulture),
             count.ToString(CultureInfo.InvariantCulture), size.ToString(CultureInfo.InvariantCulture));
-        close(fds[1]);
+        theirs.Dispose();
         double rate;
         if (childSends)
         {
-            rate = SocketReceive(fds[0], count, size);
+            rate = SocketReceive(mine, count, size);
         }
         else
         {
-            SocketSend(fds[0], count, size);
+            SocketSend(mine, count, size);
             rate = double.Parse(child.StandardOutput.ReadLine() ?? throw new IOException("The socket peer died."), CultureInfo.InvariantCulture);
         }
-        close(fds[0]);
+        mine.Dispose();
         child.WaitForExit();
         return rate;
     }
 
-    private static unsafe void SocketSend(int fd, int count, int size)
+    private static unsafe void SocketSend(SafeFd fd, int count, int size)
     {
         var frame = new byte[size];
         fixed (byte* p = frame)
         {
             for (var i = 0; i < count; i++)
             {
-                if (write(fd, p, (nuint)size) != size)
+                if (Interop.Libc.Write(fd, p, (nuint)size) != size)
                     throw new IOException("socket write failed: errno " + Marshal.GetLastPInvokeError());
             }
         }
     }
 
-    private static unsafe double SocketReceive(int fd, int count, int size)
+    private static unsafe double SocketReceive(SafeFd fd, int count, int size)
     {
         var buffer = new byte[Frames.MaxFrame];
         long first = 0;
@@ -299,7 +296,7 @@ internal static class NetifBench
         {
             for (var i = 0; i < count; i++)
             {
-                if (read(fd, p, (nuint)buffer.Length) != size)
+                if (Interop.Libc.Read(fd, p, (nuint)buffer.Length) != size)
                     throw new IOException("socket read failed: errno " + Marshal.GetLastPInvokeError());
                 if (i == 0)
                     first = Stopwatch.GetTimestamp();

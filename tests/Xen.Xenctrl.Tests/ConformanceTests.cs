@@ -2,8 +2,8 @@ extern alias gnt;
 using System.Runtime.CompilerServices;
 using TestSupport;
 using Xen.Xenctrl.Native;
-using Gntalloc = gnt::Xen.Xenctrl.Native.Interop.Gntalloc;
-using Gntdev = gnt::Xen.Xenctrl.Native.Interop.Gntdev;
+using Gntalloc = gnt::Interop.Gntalloc;
+using Gntdev = gnt::Interop.Gntdev;
 
 namespace Xen.Xenctrl.Tests;
 

@@ -4,7 +4,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Xen.Gnt;
 using gnt::Xen.Gnt.Xenctrl;
-using GntInterop = gnt::Xen.Xenctrl.Native.Interop;
+using GntInterop = gnt::Interop;
 
 namespace Xen.Xenctrl.Tests;
 

@@ -154,7 +154,7 @@ public sealed unsafe partial class SimulatedDomain : IGrantTableHypercalls
                 granter.ClearFlags(op.Ref, GTF_writing);
             return (short)GrantStatus.GeneralError;
         }
-        Libc.MapPageAt(hostAddr, granter._fd, frame, writable: !readOnly);
+        PhysicalPages.MapPageAt(hostAddr, granter._fd, frame, writable: !readOnly);
 
         act ??= granter._active[op.Ref] = new Active { Domid = Id, Frame = frame };
         if (readOnly)
@@ -185,7 +185,7 @@ public sealed unsafe partial class SimulatedDomain : IGrantTableHypercalls
 
     private void ReleaseMapping(uint handle, MapTrack track)
     {
-        Libc.UnmapPageAt(track.HostAddr);
+        PhysicalPages.UnmapPageAt(track.HostAddr);
         _hostMapped.Remove(track.HostAddr);
         _maptrack.Remove(handle);
         var granter = track.Granter;

@@ -18,7 +18,7 @@ public sealed unsafe partial class SimulatedDomain : IGuestMemory
     private const byte FrameXen = 2;
 
     private readonly SimulatedHypervisor _hypervisor;
-    private readonly int _fd;
+    private readonly SafeFd _fd;
     private readonly byte[] _frameKind;
     private readonly List<(nint Address, int Pages)> _hypervisorViews = [];
     private readonly Dictionary<nint, int> _foreignAreas = [];
@@ -29,11 +29,11 @@ public sealed unsafe partial class SimulatedDomain : IGuestMemory
         ArgumentOutOfRangeException.ThrowIfLessThan(memoryPages, 16);
         _hypervisor = hypervisor;
         Id = id;
-        _fd = Libc.MemfdCreate($"xen-domain-{id}", Libc.MFD_CLOEXEC);
-        if (_fd < 0)
-            throw Libc.Error("memfd_create");
-        if (Libc.Ftruncate(_fd, (long)memoryPages * 4096) != 0)
-            throw Libc.Error("ftruncate");
+        _fd = Interop.Libc.MemfdCreate($"xen-domain-{id}", Interop.Libc.MFD_CLOEXEC);
+        if (_fd.IsInvalid)
+            throw Interop.Errno.Fail("memfd_create");
+        if (Interop.Libc.FTruncate(_fd, (long)memoryPages * 4096) != 0)
+            throw Interop.Errno.Fail("ftruncate");
         _frameKind = new byte[memoryPages];
 
         // Xen's own pages in the domain's physmap: the shared-info page (Xen's view, and the guest's).
@@ -82,7 +82,7 @@ public sealed unsafe partial class SimulatedDomain : IGuestMemory
     /// <inheritdoc />
     public void FreePages(nint address, ReadOnlySpan<ulong> frames)
     {
-        Libc.Unmap(address, frames.Length);
+        PhysicalPages.Unmap(address, frames.Length);
         lock (_hypervisor.Lock)
         {
             foreach (var frame in frames)
@@ -105,20 +105,20 @@ public sealed unsafe partial class SimulatedDomain : IGuestMemory
                     throw new ArgumentException($"Frame {frame} is not populated in domain {Id}.", nameof(frames));
             }
         }
-        var address = Libc.Reserve(frames.Length);
+        var address = PhysicalPages.Reserve(frames.Length);
         for (var i = 0; i < frames.Length; i++)
-            Libc.MapPageAt(address + i * 4096, _fd, frames[i], writable: true);
+            PhysicalPages.MapPageAt(address + i * 4096, _fd, frames[i], writable: true);
         return address;
     }
 
     /// <inheritdoc />
-    public void UnmapFrames(nint address, int pageCount) => Libc.Unmap(address, pageCount);
+    public void UnmapFrames(nint address, int pageCount) => PhysicalPages.Unmap(address, pageCount);
 
     /// <inheritdoc />
     public nint ReserveForeignArea(int pageCount)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(pageCount, 1);
-        var address = Libc.Reserve(pageCount);
+        var address = PhysicalPages.Reserve(pageCount);
         lock (_hypervisor.Lock)
             _foreignAreas.Add(address, pageCount);
         return address;
@@ -138,7 +138,7 @@ public sealed unsafe partial class SimulatedDomain : IGuestMemory
             }
             _foreignAreas.Remove(address);
         }
-        Libc.Unmap(address, pageCount);
+        PhysicalPages.Unmap(address, pageCount);
     }
 
     /// <summary>Masks or unmasks the vCPU's upcall, as a guest does around critical sections; unmasking
@@ -171,8 +171,8 @@ public sealed unsafe partial class SimulatedDomain : IGuestMemory
     /// <summary>Xen's own mapping of one of the domain's frames.</summary>
     private nint HypervisorView(ulong frame)
     {
-        var address = Libc.Reserve(1);
-        Libc.MapPageAt(address, _fd, frame, writable: true);
+        var address = PhysicalPages.Reserve(1);
+        PhysicalPages.MapPageAt(address, _fd, frame, writable: true);
         _hypervisorViews.Add((address, 1));
         return address;
     }
@@ -186,7 +186,7 @@ public sealed unsafe partial class SimulatedDomain : IGuestMemory
     internal void ReleaseViews()
     {
         foreach (var (address, pages) in _hypervisorViews)
-            Libc.Unmap(address, pages);
+            PhysicalPages.Unmap(address, pages);
         _hypervisorViews.Clear();
     }
 
@@ -203,6 +203,6 @@ public sealed unsafe partial class SimulatedDomain : IGuestMemory
         foreach (var (handle, track) in _maptrack.ToArray())
             ReleaseMapping(handle, track);
         // The memfd closes; pages that peers or the guest still map stay alive through their mappings.
-        Libc.Close(_fd);
+        _fd.Dispose();
     }
 }
