@@ -1,3 +1,4 @@
+using Blkif.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Xen.Evtchn.InHeap;
 using Xen.Gnt.InHeap;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Netif.Links;
 using Xen.Evtchn.InHeap;
 using Xen.Gnt.InHeap;
 using Xen.InHeap;

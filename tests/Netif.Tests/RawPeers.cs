@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Netif.Links;
 using SharedMemoryRing;
 using Xen.Evtchn;
 using Xen.Evtchn.InHeap;

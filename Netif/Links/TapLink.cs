@@ -6,7 +6,7 @@ using System.Threading.Channels;
 using Microsoft.Win32.SafeHandles;
 using Netif.Interop;
 
-namespace Netif;
+namespace Netif.Links;
 
 /// <summary>
 /// A Linux TAP device (<c>/dev/net/tun</c>, <c>IFF_TAP | IFF_NO_PI</c>, with a virtio-net header) as a
