@@ -45,7 +45,7 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
     private readonly GrantRef[] _grefs;
     private readonly Memory<byte>[] _readBuffers;
     private readonly ReadOnlyMemory<byte>[] _writeBuffers;
-    private readonly PersistentGrants<TMemory>? _persistent;
+    private readonly GrantMapCache<TMemory>? _persistent;
     private Mapping? _transient;
     private int _disposed;
 
@@ -65,7 +65,12 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
         _grefs = new GrantRef[Math.Max(_maxSegments, BlkifConstants.MaxIndirectPagesPerRequest)];
         _readBuffers = new Memory<byte>[_maxSegments];
         _writeBuffers = new ReadOnlyMemory<byte>[_maxSegments];
-        _persistent = maxPersistentGrants > 0 ? new PersistentGrants<TMemory>(memory, frontend, maxPersistentGrants) : null;
+        // Persistent grants are mapped writable whatever the request: the frontend promised to reuse
+        // them. Kept until the ring goes (a frontend that names more falls back to mapping per
+        // request): blkfront ends none of them while connected, so none is evicted.
+        _persistent = maxPersistentGrants > 0
+            ? new GrantMapCache<TMemory>(memory, frontend, writable: true, maxPersistentGrants, GrantMapCacheFull.Refuse)
+            : null;
 
         var refs = new GrantRef[ring.RingRefs.Count];
         for (var i = 0; i < refs.Length; i++)
@@ -187,6 +192,7 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
         finally
         {
             ReleaseTransient();
+            _persistent?.EndUse();
         }
         return new BlkifResponse { Id = request.Id, Operation = operation, Status = status };
     }
