@@ -48,10 +48,12 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
     private readonly GrantMapCache<TMemory>? _persistent;
     private Mapping? _transient;
     private int _disposed;
+    private readonly BlkifCounters _counters;
 
     public BlkbackQueue(TEvents events, TMemory memory, IBlockStorage storage, BlkifBackendInfo info, ushort frontend,
-        BlkifRingInfo ring, int maxPersistentGrants, int spinCount)
+        BlkifRingInfo ring, int maxPersistentGrants, int spinCount, BlkifCounters counters)
     {
+        _counters = counters;
         _events = events;
         _memory = memory;
         _storage = storage;
@@ -156,6 +158,10 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
     internal BlkifResponse Serve(in BlkifRequest request)
     {
         var operation = request.Operation;
+        // This loop is the counters' only writer: plain adds, no allocation. An indirect request
+        // counts as the operation it carries.
+        _counters.Requests[BlkifCounters.SlotOf(operation != BlkifOperation.Indirect ? operation
+            : Unsafe.As<BlkifRequest, BlkifRequestIndirect>(ref Unsafe.AsRef(in request)).IndirectOp)]++;
         BlkifStatus status;
         try
         {
@@ -194,6 +200,9 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
             ReleaseTransient();
             _persistent?.EndUse();
         }
+        if (status != BlkifStatus.Okay)
+            _counters.Errors++;
+        _counters.Finished++;
         return new BlkifResponse { Id = request.Id, Operation = operation, Status = status };
     }
 
@@ -308,9 +317,13 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
             _storage.Write(offset, _writeBuffers.AsSpan(0, count));
             if (_writeThrough)
                 _storage.Flush();
+            _counters.BytesWritten += (long)sectors << SectorShift;
         }
         else
+        {
             _storage.Read(offset, _readBuffers.AsSpan(0, count));
+            _counters.BytesRead += (long)sectors << SectorShift;
+        }
         return BlkifStatus.Okay;
     }
 
