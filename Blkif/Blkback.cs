@@ -1,3 +1,7 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SharedMemoryRing;
 using Xen.Evtchn;
 using Xen.Gnt;
 
@@ -26,6 +30,7 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
     private readonly TMemory _memory;
     private readonly IBlockStorage _storage;
     private readonly BlkbackOptions _options;
+    private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private BlkbackQueue<TEvents, TMemory>[] _queues = [];
@@ -48,6 +53,7 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
         _memory = memory;
         _storage = storage;
         _options = options;
+        _logger = options.Logger ?? NullLogger.Instance;
         var discard = options.FeatureDiscard && storage.CanDiscard && !storage.IsReadOnly;
         Info = new BlkifBackendInfo
         {
@@ -88,7 +94,15 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
     public void Connect(ushort frontendDomain, BlkifFrontendInfo frontend)
     {
         ArgumentNullException.ThrowIfNull(frontend);
-        frontend.Validate(Info);
+        try
+        {
+            frontend.Validate(Info);
+        }
+        catch (InvalidDataException e)
+        {
+            Log.BlkbackFrontendFault(_logger, _options.Name, frontendDomain, e.Message);
+            throw;
+        }
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -98,11 +112,15 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
         }
         var persistent = _options.FeaturePersistent && frontend.FeaturePersistent;
         var queues = new BlkbackQueue<TEvents, TMemory>[frontend.Queues.Count];
+        var counters = new BlkifCounters[queues.Length];
         try
         {
             for (var i = 0; i < queues.Length; i++)
+            {
+                counters[i] = new BlkifCounters();
                 queues[i] = new BlkbackQueue<TEvents, TMemory>(_events, _memory, _storage, Info, frontendDomain, frontend.Queues[i],
-                    persistent ? _options.MaxPersistentGrantsPerQueue : 0, _options.SpinCount);
+                    persistent ? _options.MaxPersistentGrantsPerQueue : 0, _options.SpinCount, counters[i]);
+            }
         }
         catch
         {
@@ -114,19 +132,38 @@ public sealed class Blkback<TEvents, TMemory> : IAsyncDisposable
             throw;
         }
         _queues = queues;
-        _completion = Task.WhenAll(queues.Select(q => Task.Run(() => RunQueueAsync(q))));
+        Log.BlkbackConnected(_logger, _options.Name, frontendDomain, queues.Length, frontend.RingPageOrder, persistent,
+            Info.MaxIndirectSegments, Info.Sectors, Info.SectorSize, Info.ReadOnly);
+        _completion = RunAsync(queues, BlkifMetrics.Create("backend", _options.Name, counters), frontendDomain);
+    }
+
+    private async Task RunAsync(BlkbackQueue<TEvents, TMemory>[] queues, Meter meter, ushort frontendDomain)
+    {
+        try
+        {
+            await Task.WhenAll(queues.Select(q => Task.Run(() => RunQueueAsync(q, frontendDomain)))).ConfigureAwait(false);
+        }
+        finally
+        {
+            meter.Dispose();
+            Log.BlkbackDisconnected(_logger, _options.Name, frontendDomain);
+        }
     }
 
     // A queue whose ring is broken takes the device down: the other queues stop too, so that
     // Completion ends with the fault and the device closes, as Linux's blkback does.
-    private async Task RunQueueAsync(BlkbackQueue<TEvents, TMemory> queue)
+    private async Task RunQueueAsync(BlkbackQueue<TEvents, TMemory> queue, ushort frontendDomain)
     {
         try
         {
             await queue.RunAsync(_stop.Token).ConfigureAwait(false);
         }
-        catch
+        catch (Exception e)
         {
+            if (e is RingProtocolException)
+                Log.BlkbackFrontendFault(_logger, _options.Name, frontendDomain, e.Message);
+            else
+                Log.BlkbackQueueFailed(_logger, _options.Name, frontendDomain, e);
             await _stop.CancelAsync().ConfigureAwait(false);
             throw;
         }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Blkif;
 
 /// <summary>What a <see cref="Blkback{TEvents, TMemory}"/> offers beyond what its storage decides.</summary>
@@ -34,8 +36,15 @@ public sealed class BlkbackOptions
     /// </summary>
     public int SpinCount { get; set; } = BlkifLimits.DefaultSpinCount;
 
+    /// <summary>A name for the disk in metrics and messages. Default <c>xvda</c>.</summary>
+    public string Name { get; set; } = "xvda";
+
+    /// <summary>Where connections and a peer's protocol faults are logged; none if null.</summary>
+    public ILogger? Logger { get; set; }
+
     internal void Validate()
     {
+        ArgumentNullException.ThrowIfNull(Name);
         ArgumentOutOfRangeException.ThrowIfNegative(SpinCount);
         if (MaxRingPageOrder is < 0 or > BlkifLimits.MaxRingPageOrder)
             throw new ArgumentOutOfRangeException(nameof(MaxRingPageOrder), MaxRingPageOrder, $"The ring page order must be 0 to {BlkifLimits.MaxRingPageOrder}.");

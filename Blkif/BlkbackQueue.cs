@@ -45,13 +45,15 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
     private readonly GrantRef[] _grefs;
     private readonly Memory<byte>[] _readBuffers;
     private readonly ReadOnlyMemory<byte>[] _writeBuffers;
-    private readonly PersistentGrants<TMemory>? _persistent;
+    private readonly GrantMapCache<TMemory>? _persistent;
     private Mapping? _transient;
     private int _disposed;
+    private readonly BlkifCounters _counters;
 
     public BlkbackQueue(TEvents events, TMemory memory, IBlockStorage storage, BlkifBackendInfo info, ushort frontend,
-        BlkifRingInfo ring, int maxPersistentGrants, int spinCount)
+        BlkifRingInfo ring, int maxPersistentGrants, int spinCount, BlkifCounters counters)
     {
+        _counters = counters;
         _events = events;
         _memory = memory;
         _storage = storage;
@@ -65,7 +67,12 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
         _grefs = new GrantRef[Math.Max(_maxSegments, BlkifConstants.MaxIndirectPagesPerRequest)];
         _readBuffers = new Memory<byte>[_maxSegments];
         _writeBuffers = new ReadOnlyMemory<byte>[_maxSegments];
-        _persistent = maxPersistentGrants > 0 ? new PersistentGrants<TMemory>(memory, frontend, maxPersistentGrants) : null;
+        // Persistent grants are mapped writable whatever the request: the frontend promised to reuse
+        // them. Kept until the ring goes (a frontend that names more falls back to mapping per
+        // request): blkfront ends none of them while connected, so none is evicted.
+        _persistent = maxPersistentGrants > 0
+            ? new GrantMapCache<TMemory>(memory, frontend, writable: true, maxPersistentGrants, GrantMapCacheFull.Refuse)
+            : null;
 
         var refs = new GrantRef[ring.RingRefs.Count];
         for (var i = 0; i < refs.Length; i++)
@@ -151,6 +158,10 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
     internal BlkifResponse Serve(in BlkifRequest request)
     {
         var operation = request.Operation;
+        // This loop is the counters' only writer: plain adds, no allocation. An indirect request
+        // counts as the operation it carries.
+        _counters.Requests[BlkifCounters.SlotOf(operation != BlkifOperation.Indirect ? operation
+            : Unsafe.As<BlkifRequest, BlkifRequestIndirect>(ref Unsafe.AsRef(in request)).IndirectOp)]++;
         BlkifStatus status;
         try
         {
@@ -187,7 +198,11 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
         finally
         {
             ReleaseTransient();
+            _persistent?.EndUse();
         }
+        if (status != BlkifStatus.Okay)
+            _counters.Errors++;
+        _counters.Finished++;
         return new BlkifResponse { Id = request.Id, Operation = operation, Status = status };
     }
 
@@ -302,9 +317,13 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
             _storage.Write(offset, _writeBuffers.AsSpan(0, count));
             if (_writeThrough)
                 _storage.Flush();
+            _counters.BytesWritten += (long)sectors << SectorShift;
         }
         else
+        {
             _storage.Read(offset, _readBuffers.AsSpan(0, count));
+            _counters.BytesRead += (long)sectors << SectorShift;
+        }
         return BlkifStatus.Okay;
     }
 

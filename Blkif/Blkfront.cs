@@ -1,4 +1,7 @@
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xen.Evtchn;
 using Xen.Gnt;
 
@@ -32,9 +35,19 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
     private int _next;
     private int _disposed;
 
-    private Blkfront(BlkfrontQueue<TEvents, TMemory>[] queues, int ringPageOrder, bool persistent, int wantedSegments)
+    private readonly Meter _meter;
+    private readonly ILogger _logger;
+    private readonly string _name;
+    private readonly ushort _backendDomain;
+
+    private Blkfront(BlkfrontQueue<TEvents, TMemory>[] queues, BlkifCounters[] counters, int ringPageOrder, bool persistent, int wantedSegments,
+        ushort backendDomain, BlkfrontOptions options)
     {
         _queues = queues;
+        _backendDomain = backendDomain;
+        _name = options.Name;
+        _logger = options.Logger ?? NullLogger.Instance;
+        _meter = BlkifMetrics.Create("frontend", _name, counters);
         _wantedSegments = wantedSegments;
         FrontendInfo = new BlkifFrontendInfo(ringPageOrder, [.. queues.Select(q => new BlkifRingInfo([.. q.RingRefs], q.Port))], persistent);
     }
@@ -53,7 +66,15 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
     public static Blkfront<TEvents, TMemory> Create(TEvents events, TMemory memory, ushort backendDomain, BlkifBackendInfo backend, BlkfrontOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        backend.Validate();
+        try
+        {
+            backend.Validate();
+        }
+        catch (InvalidDataException e)
+        {
+            Log.BlkfrontBackendFault(options?.Logger ?? NullLogger.Instance, options?.Name ?? new BlkfrontOptions().Name, backendDomain, e.Message);
+            throw;
+        }
         var front = Allocate(events, memory, backendDomain, backend.MaxRingPageOrder, backend.MaxQueues, options);
         front.Attach(backend);
         return front;
@@ -72,10 +93,16 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
         var order = Math.Clamp(maxRingPageOrder, 0, options.RingPageOrder);
         var queueCount = Math.Clamp(maxQueues, 1, options.Queues);
         var queues = new BlkfrontQueue<TEvents, TMemory>[queueCount];
+        var counters = new BlkifCounters[queueCount];
+        var logger = options.Logger ?? NullLogger.Instance;
         try
         {
             for (var i = 0; i < queueCount; i++)
-                queues[i] = new BlkfrontQueue<TEvents, TMemory>(events, memory, backendDomain, order, options.MaxRequestsPerQueue, options.SpinCount);
+            {
+                counters[i] = new BlkifCounters();
+                queues[i] = new BlkfrontQueue<TEvents, TMemory>(events, memory, backendDomain, order, options.MaxRequestsPerQueue, options.SpinCount,
+                    counters[i], logger, options.Name);
+            }
         }
         catch
         {
@@ -85,16 +112,24 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
         }
         foreach (var queue in queues)
             queue.Start();
-        return new Blkfront<TEvents, TMemory>(queues, order, options.FeaturePersistent, options.MaxSegmentsPerRequest);
+        return new Blkfront<TEvents, TMemory>(queues, counters, order, options.FeaturePersistent, options.MaxSegmentsPerRequest, backendDomain, options);
     }
 
     /// <summary>The second half of <see cref="Create"/>: the disk and features the backend published when it connected.</summary>
     /// <exception cref="InvalidDataException">The backend's info is out of range or does not fit the rings.</exception>
     internal void Attach(BlkifBackendInfo backend)
     {
-        backend.Validate();
-        if (FrontendInfo.RingPageOrder > backend.MaxRingPageOrder || FrontendInfo.Queues.Count > backend.MaxQueues)
-            throw new InvalidDataException("The backend's ring limits shrank below the rings already in use.");
+        try
+        {
+            backend.Validate();
+            if (FrontendInfo.RingPageOrder > backend.MaxRingPageOrder || FrontendInfo.Queues.Count > backend.MaxQueues)
+                throw new InvalidDataException("The backend's ring limits shrank below the rings already in use.");
+        }
+        catch (InvalidDataException e)
+        {
+            Log.BlkfrontBackendFault(_logger, _name, _backendDomain, e.Message);
+            throw;
+        }
         var maxSegments = Math.Min(_wantedSegments,
             backend.MaxIndirectSegments > BlkifConstants.MaxSegmentsPerRequest ? Math.Min(backend.MaxIndirectSegments, BlkifLimits.MaxIndirectSegments) : BlkifConstants.MaxSegmentsPerRequest);
         foreach (var queue in _queues)
@@ -102,6 +137,9 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
         MaxSegmentsPerRequest = maxSegments;
         _maxRequestBytes = maxSegments * PageBuffer.PageSize;
         Volatile.Write(ref _backend, backend);
+        Log.BlkfrontConnected(_logger, _name, _backendDomain, _queues.Length, FrontendInfo.RingPageOrder, backend.Sectors, backend.SectorSize,
+            backend.ReadOnly, FrontendInfo.FeaturePersistent && backend.FeaturePersistent, maxSegments,
+            backend.FeatureFlushCache, backend.FeatureBarrier, backend.FeatureDiscard);
     }
 
     /// <summary>What the frontend publishes for the backend: rings, event channels, features.</summary>
@@ -216,6 +254,8 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
             return;
         foreach (var queue in _queues)
             await queue.DisposeAsync().ConfigureAwait(false);
+        _meter.Dispose();
+        Log.BlkfrontDisconnected(_logger, _name, _backendDomain);
     }
 
     private void CheckRange(long offset, long length)

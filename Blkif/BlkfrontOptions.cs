@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Blkif;
 
 /// <summary>What a <see cref="Blkfront{TEvents, TMemory}"/> asks for; each is capped by what the backend offers.</summary>
@@ -22,8 +24,15 @@ public sealed class BlkfrontOptions
     /// <see cref="BlkifLimits.DefaultSpinCount"/>: ten rounds that only spin, then ten that yield.</summary>
     public int SpinCount { get; set; } = BlkifLimits.DefaultSpinCount;
 
+    /// <summary>A name for the disk in metrics and messages. Default <c>xvda</c>.</summary>
+    public string Name { get; set; } = "xvda";
+
+    /// <summary>Where connections and a peer's protocol faults are logged; none if null.</summary>
+    public ILogger? Logger { get; set; }
+
     internal void Validate()
     {
+        ArgumentNullException.ThrowIfNull(Name);
         if (RingPageOrder is < 0 or > BlkifLimits.MaxRingPageOrder)
             throw new ArgumentOutOfRangeException(nameof(RingPageOrder), RingPageOrder, $"The ring page order must be 0 to {BlkifLimits.MaxRingPageOrder}.");
         if (Queues < 1)

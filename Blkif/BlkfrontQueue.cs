@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 using SharedMemoryRing;
 using Xen.Evtchn;
 using Xen.Gnt;
@@ -43,8 +44,16 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     // batch, which copies read data out of them. Whoever gives up the last frees the pages.
     private int _leases = 1;
 
-    public BlkfrontQueue(TEvents events, TMemory memory, ushort backend, int ringPageOrder, int maxRequests, int spinCount)
+    private readonly BlkifCounters _counters;
+    private readonly ILogger _logger;
+    private readonly string _name;
+
+    public BlkfrontQueue(TEvents events, TMemory memory, ushort backend, int ringPageOrder, int maxRequests, int spinCount,
+        BlkifCounters counters, ILogger logger, string name)
     {
+        _counters = counters;
+        _logger = logger;
+        _name = name;
         _events = events;
         _memory = memory;
         _backend = backend;
@@ -146,6 +155,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         slot.Operation = operation;
         slot.Kind = kind;
         slot.Sector = sector;
+        slot.Bytes = bytes;
         slot.ReadTarget = readTarget;
         var request = default(BlkifRequest);
         request.Id = slot.Id;
@@ -197,6 +207,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         slot.Operation = operation;
         slot.Kind = BlkifOperation.Discard;
         slot.Sector = sector;
+        slot.Bytes = 0;
         var request = default(BlkifRequest);
         ref var discard = ref Unsafe.As<BlkifRequest, BlkifRequestDiscard>(ref request);
         discard.Operation = BlkifOperation.Discard;
@@ -218,6 +229,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
                 // Never full: each request in flight holds one of at most ring-size ids.
                 _ring.WriteRequest(request);
                 notify = _ring.PushRequests();
+                _counters.Requests[BlkifCounters.SlotOf(slot.Kind)]++;
             }
         }
         if (failure is not null)
@@ -358,11 +370,17 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
                 {
                     if (!slot.ReadTarget.IsEmpty)
                         CopyOut(slot, slot.ReadTarget.Span);
+                    if (slot.Kind == BlkifOperation.Read)
+                        Interlocked.Add(ref _counters.BytesRead, slot.Bytes);
+                    else
+                        Interlocked.Add(ref _counters.BytesWritten, slot.Bytes);
                 }
                 else
                 {
+                    Interlocked.Increment(ref _counters.Errors);
                     error = new BlkifIOException(slot.Kind, status, $"The backend answered {slot.Kind} at sector {slot.Sector} with {status}.");
                 }
+                Interlocked.Increment(ref _counters.Finished);
                 Release(slot);
                 operation.PieceDone(error);
             }
@@ -464,10 +482,21 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
                     inFlight.Add(slot);
             }
         }
+        switch (cause)
+        {
+            case InvalidDataException or RingProtocolException:
+                Log.BlkfrontBackendFault(_logger, _name, _backend, cause.Message);
+                break;
+            case PeerClosedException or EventChannelException:
+                Log.BlkfrontBackendGone(_logger, _name, _backend);
+                break;
+        }
         foreach (var slot in inFlight)
         {
             if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
                 continue;
+            Interlocked.Increment(ref _counters.Errors);
+            Interlocked.Increment(ref _counters.Finished);
             Release(slot);
             operation.PieceDone(failure);
         }

@@ -30,6 +30,9 @@ internal sealed unsafe class RequestSlot : IDisposable
     /// <summary>The first sector, for the error message.</summary>
     public ulong Sector;
 
+    /// <summary>The bytes the request moves, for the metrics.</summary>
+    public int Bytes;
+
     public int PageCount => _pages.Length;
 
     public byte* Page(int index) => (byte*)_pages[index];

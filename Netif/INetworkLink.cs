@@ -3,8 +3,8 @@ namespace Netif;
 /// <summary>
 /// The other side of a netback: where the frames the frontend sends go, and where the frames it
 /// receives come from. In the shape of a channel's reader and writer: try, and wait when that fails.
-/// Implementations: <see cref="NetworkLink.CreatePair"/> (another endpoint in the same process),
-/// <see cref="NetworkLink.CreateLoopback"/> (frames come back), and a Linux TAP device.
+/// Implementations: <see cref="Links.NetworkLink.CreatePair"/> (another endpoint in the same process),
+/// <see cref="Links.NetworkLink.CreateLoopback"/> (frames come back), and a Linux TAP device (<see cref="Links.TapLink"/>).
 /// </summary>
 /// <remarks>Several netback queues may use one link at once: implementations are thread-safe.</remarks>
 public interface INetworkLink

@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xen.Evtchn;
 using Xen.Gnt;
 
@@ -27,12 +29,19 @@ public sealed class Netback<TEvents, TMemory> : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private int _disposed;
     private readonly Meter _meter;
+    private readonly ILogger _logger;
+    private readonly string _name;
+    private readonly ushort _frontendDomain;
 
-    private Netback(NetbackQueue<TEvents, TMemory>[] queues, NetifCounters[] counters, NetfrontFeatures features, string name)
+    private Netback(NetbackQueue<TEvents, TMemory>[] queues, NetifCounters[] counters, NetfrontFeatures features, string name,
+        ushort frontendDomain, ILogger logger)
     {
         _queues = queues;
         _counters = counters;
         Features = features;
+        _name = name;
+        _frontendDomain = frontendDomain;
+        _logger = logger;
         _meter = NetifMetrics.Create("backend", name, counters);
         Completion = RunAsync();
     }
@@ -85,7 +94,10 @@ public sealed class Netback<TEvents, TMemory> : IAsyncDisposable
                 q?.Dispose();
             throw;
         }
-        return new Netback<TEvents, TMemory>(queues, counters, features, options.Name);
+        var logger = options.Logger ?? NullLogger.Instance;
+        Log.NetbackConnected(logger, options.Name, rendezvous.FrontendDomain, count, rendezvous.Queues[0].SplitEventChannels,
+            features.Sg, features.GsoTcpV4, features.GsoTcpV6, features.Ipv6CsumOffload, options.KeepMappings ? options.MappingCacheSize : 0);
+        return new Netback<TEvents, TMemory>(queues, counters, features, options.Name, rendezvous.FrontendDomain, logger);
     }
 
     /// <summary>The features in use: what the frontend asked for, of what was offered.</summary>
@@ -118,6 +130,7 @@ public sealed class Netback<TEvents, TMemory> : IAsyncDisposable
             foreach (var q in _queues)
                 q.Dispose();
             _meter.Dispose();
+            Log.NetbackDisconnected(_logger, _name, _frontendDomain);
         }
     }
 
@@ -142,6 +155,8 @@ public sealed class Netback<TEvents, TMemory> : IAsyncDisposable
             {
                 if (e is SharedMemoryRing.RingProtocolException)
                     drops[(int)NetifDropReason.Disconnected]++;
+                if (e is NetifProtocolException or SharedMemoryRing.RingProtocolException)
+                    Log.NetbackFrontendFault(_logger, _name, _frontendDomain, e.Message);
                 await _stop.CancelAsync().ConfigureAwait(false);
                 foreach (var q in _queues)
                     q.CloseChannels();

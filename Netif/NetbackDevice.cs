@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Xen.Evtchn;
 using Xen.Gnt;
 using Xen.Store;
@@ -111,6 +112,7 @@ public sealed class NetbackDevice<TEvents, TMemory>
                 {
                     // Stale or bad keys: close, which a live frontend follows and then publishes anew.
                     // A dead one stays where it was: wait for it to move rather than retry the same keys.
+                    Log.NetbackFrontendRefused(_options.Logger ?? NullLogger.Instance, _options.Name, fe, e.Message);
                     ConnectionFailed?.Invoke(this, e);
                     await CloseAsync(cancellationToken).ConfigureAwait(false);
                     await Xenbus.WaitForStateAsync(_store, fe, s => s is not (XenbusState.Initialised or XenbusState.Connected), cancellationToken).ConfigureAwait(false);

@@ -94,8 +94,10 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         _rx = new BackRingChannel<TEvents, NetifRxRequest, NetifRxResponse>(events, _rxChannel, rxRing);
         if (keptMappings > 0)
         {
-            _txMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: false, keptMappings);
-            _rxMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: true, keptMappings);
+            // A frontend's pool may drift: follow it, evicting the oldest, but never a page of the
+            // frame being copied.
+            _txMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: false, keptMappings, GrantMapCacheFull.EvictOldestHalf);
+            _rxMaps = new GrantMapCache<TMemory>(memory, frontendDomain, writable: true, keptMappings, GrantMapCacheFull.EvictOldestHalf);
         }
     }
 
@@ -234,8 +236,9 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         return length;
     }
 
-    /// <summary>Maps the pages of the frame's slots that hold data (one call), copies the frame into
-    /// <see cref="_txFrame"/> and unmaps them. False when a grant could not be mapped.</summary>
+    /// <summary>Maps the pages of the frame's slots that hold data (one call, or from the kept
+    /// mappings), copies the frame into <see cref="_txFrame"/> and unmaps them. False when a grant
+    /// could not be mapped.</summary>
     private unsafe bool CopyOut(in NetifTxRequest first, int firstOwn, int frags)
     {
         var count = 0;
@@ -248,29 +251,32 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         }
         if (count == 0)
             return true;
-        Mapping? pages = null;
-        if (_txMaps is null)
+        Span<nint> pages = stackalloc nint[NetifConstants.TxRingSize];
+        var kept = KeptPages(_txMaps, _txGrants.AsSpan(0, count), pages);
+        if (kept is null)
+            return false;
+        Mapping? mapping = null;
+        if (kept == false)
         {
             try
             {
-                pages = _memory.MapMany(_frontendDomain, _txGrants.AsSpan(0, count), writable: false);
+                mapping = _memory.MapMany(_frontendDomain, _txGrants.AsSpan(0, count), writable: false);
             }
             catch (GrantException)
             {
                 return false;
             }
+            for (var p = 0; p < count; p++)
+                pages[p] = (nint)(mapping.Pointer + (p * Page));
         }
         try
         {
             var frame = _txFrame.AsSpan();
-            var p = 0;
             var at = 0;
+            var next = 0;
             if (firstOwn > 0)
             {
-                var page = TxPage(pages, p++);
-                if (page is null)
-                    return false;
-                new ReadOnlySpan<byte>(page + first.Offset, firstOwn).CopyTo(frame);
+                new ReadOnlySpan<byte>((byte*)pages[next++] + first.Offset, firstOwn).CopyTo(frame);
                 at = firstOwn;
             }
             for (var i = 0; i < frags; i++)
@@ -278,24 +284,50 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
                 var size = _txSlots[i].Size;
                 if (size == 0)
                     continue;
-                var page = TxPage(pages, p++);
-                if (page is null)
-                    return false;
-                new ReadOnlySpan<byte>(page + _txSlots[i].Offset, size).CopyTo(frame[at..]);
+                new ReadOnlySpan<byte>((byte*)pages[next++] + _txSlots[i].Offset, size).CopyTo(frame[at..]);
                 at += size;
             }
             return true;
         }
         finally
         {
-            if (pages is not null)
-                _memory.Unmap(pages);
+            if (mapping is not null)
+                _memory.Unmap(mapping);
+            _txMaps?.EndUse();
         }
     }
 
-    // The p-th data page of the frame: in the frame's own mapping, or from the kept mappings.
-    private unsafe byte* TxPage(Mapping? pages, int p) =>
-        pages is not null ? pages.Pointer + (p * Page) : _txMaps!.TryGet(_txGrants[p]) is { } kept ? kept.Pointer : null;
+    /// <summary>
+    /// The kept mappings of <paramref name="grants"/>, into <paramref name="pages"/>: true when every
+    /// page is kept, false when there are no kept mappings or no room for one of these pages (map
+    /// them for this frame), null when a grant could not be mapped. The pages stay mapped until the
+    /// cache's <see cref="GrantMapCache{TMemory}.EndUse"/>, even if a later one evicts.
+    /// </summary>
+    private static unsafe bool? KeptPages(GrantMapCache<TMemory>? cache, ReadOnlySpan<GrantRef> grants, Span<nint> pages)
+    {
+        if (cache is null)
+            return false;
+        for (var p = 0; p < grants.Length; p++)
+        {
+            Mapping? page;
+            try
+            {
+                page = cache.Get(grants[p]);
+            }
+            catch (GrantException)
+            {
+                cache.EndUse();
+                return null;
+            }
+            if (page is null)
+            {
+                cache.EndUse();
+                return false;
+            }
+            pages[p] = (nint)page.Pointer;
+        }
+        return true;
+    }
 
     private bool Offers(NetifGsoType type) => type switch
     {
@@ -444,21 +476,19 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     /// they are kept). False, having written nothing, when a grant could not be mapped.</summary>
     private unsafe bool CopyIn(int length, int dataSlots)
     {
-        if (_rxMaps is not null)
+        Span<nint> kept = stackalloc nint[Frames.MaxSlots];
+        switch (KeptPages(_rxMaps, _rxGrants.AsSpan(0, dataSlots), kept))
         {
-            Span<nint> kept = stackalloc nint[Frames.MaxSlots];
-            for (var d = 0; d < dataSlots; d++)
-            {
-                if (_rxMaps.TryGet(_rxGrants[d]) is not { } page)
-                    return false;
-                kept[d] = (nint)page.Pointer;
-            }
-            for (var d = 0; d < dataSlots; d++)
-            {
-                var at = d * Page;
-                _rxFrame.AsSpan(at, Math.Min(length - at, Page)).CopyTo(new Span<byte>((byte*)kept[d], Page));
-            }
-            return true;
+            case null:
+                return false;
+            case true:
+                for (var d = 0; d < dataSlots; d++)
+                {
+                    var at = d * Page;
+                    _rxFrame.AsSpan(at, Math.Min(length - at, Page)).CopyTo(new Span<byte>((byte*)kept[d], Page));
+                }
+                _rxMaps!.EndUse();
+                return true;
         }
         Mapping pages;
         try

@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Net.NetworkInformation;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xen.Evtchn;
 using Xen.Gnt;
 
@@ -24,11 +26,18 @@ public sealed class Netfront<TEvents, TMemory> : IDisposable
     private readonly NetfrontQueueCore<TEvents, TMemory>[] _queues;
     private readonly NetifCounters[] _counters;
     private readonly Meter _meter;
+    private readonly ILogger _logger;
+    private readonly string _name;
+    private readonly ushort _backendDomain;
     private int _linkUp;
     private int _disposed;
 
-    private Netfront(PhysicalAddress mac, int mtu, NetfrontRendezvous rendezvous, NetfrontQueueCore<TEvents, TMemory>[] queues, NetifCounters[] counters, string name)
+    private Netfront(PhysicalAddress mac, int mtu, NetfrontRendezvous rendezvous, NetfrontQueueCore<TEvents, TMemory>[] queues, NetifCounters[] counters, string name,
+        ushort backendDomain, ILogger logger)
     {
+        _name = name;
+        _backendDomain = backendDomain;
+        _logger = logger;
         Mac = mac;
         Mtu = mtu;
         Rendezvous = rendezvous;
@@ -64,12 +73,13 @@ public sealed class Netfront<TEvents, TMemory> : IDisposable
         var maxFrame = Math.Min(backend.Mtu + Frames.EthernetHeader + Frames.VlanTag, features.Sg ? Frames.MaxFrame : PageBuffer.PageSize);
         var queues = new NetfrontQueueCore<TEvents, TMemory>[count];
         var counters = new NetifCounters[count];
+        var logger = options.Logger ?? NullLogger.Instance;
         try
         {
             for (var i = 0; i < count; i++)
             {
                 counters[i] = new NetifCounters();
-                queues[i] = new NetfrontQueueCore<TEvents, TMemory>(i, events, memory, backendDomain, features, split, maxFrame, counters[i]);
+                queues[i] = new NetfrontQueueCore<TEvents, TMemory>(i, events, memory, backendDomain, features, split, maxFrame, counters[i], logger, options.Name);
             }
         }
         catch
@@ -79,7 +89,8 @@ public sealed class Netfront<TEvents, TMemory> : IDisposable
             throw;
         }
         var rendezvous = new NetfrontRendezvous(memory.LocalDomain, features, [.. queues.Select(q => q.Refs)]);
-        return new Netfront<TEvents, TMemory>(options.Mac ?? RandomMac(), backend.Mtu, rendezvous, queues, counters, options.Name);
+        Log.NetfrontConnected(logger, options.Name, backendDomain, count, split, backend.Mtu, features.Sg, features.GsoTcpV4, features.GsoTcpV6);
+        return new Netfront<TEvents, TMemory>(options.Mac ?? RandomMac(), backend.Mtu, rendezvous, queues, counters, options.Name, backendDomain, logger);
     }
 
     /// <summary>The interface's Ethernet address.</summary>
@@ -122,6 +133,7 @@ public sealed class Netfront<TEvents, TMemory> : IDisposable
         _meter.Dispose();
         foreach (var q in _queues)
             q.Dispose();
+        Log.NetfrontDisconnected(_logger, _name, _backendDomain);
     }
 
     private static PhysicalAddress RandomMac()

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Xen.Evtchn;
 using Xen.Gnt;
 using Xen.Store;
@@ -82,7 +83,16 @@ public sealed class NetfrontDevice<TEvents, TMemory>
                     await FollowCloseAsync(cancellationToken).ConfigureAwait(false);
                     continue;
                 }
-                var offered = await NetifXenstore.ReadBackendAsync(_store, be, cancellationToken).ConfigureAwait(false);
+                NetbackFeatures offered;
+                try
+                {
+                    offered = await NetifXenstore.ReadBackendAsync(_store, be, cancellationToken).ConfigureAwait(false);
+                }
+                catch (NetifProtocolException e)
+                {
+                    Log.NetfrontBackendRefused(_options.Logger ?? NullLogger.Instance, _options.Name, be, e.Message);
+                    throw;
+                }
                 var mac = _options.Mac ?? await NetifXenstore.ReadMacAsync(_store, fe, cancellationToken).ConfigureAwait(false);
                 using var netfront = Netfront<TEvents, TMemory>.Create(_events, _memory, Device.BackendDomain, offered, _options with { Mac = mac });
                 closed = false;

@@ -1,4 +1,5 @@
 using System.Net.NetworkInformation;
+using Microsoft.Extensions.Logging;
 
 namespace Netif;
 
@@ -25,6 +26,9 @@ public sealed record NetfrontOptions
 
     /// <summary>A name for the interface in metrics and messages.</summary>
     public string Name { get; init; } = "vif";
+
+    /// <summary>Where connections and a peer's protocol faults are logged; none if null.</summary>
+    public ILogger? Logger { get; init; }
 }
 
 /// <summary>How a netback is set up.</summary>
@@ -47,4 +51,7 @@ public sealed record NetbackOptions
 
     /// <summary>Grant mappings kept per queue and direction with <see cref="KeepMappings"/>.</summary>
     public int MappingCacheSize { get; init; } = 1024;
+
+    /// <summary>Where connections and a peer's protocol faults are logged; none if null.</summary>
+    public ILogger? Logger { get; init; }
 }

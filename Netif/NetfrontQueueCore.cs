@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
 using SharedMemoryRing;
 using Xen.Evtchn;
 using Xen.Gnt;
@@ -56,10 +57,18 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
     private FrameOffload _chainOffload;
     private int _toRepost;           // responses of finished frames whose pages may go back on the ring
 
+    private readonly ILogger _logger;
+    private readonly string _name;
+    private readonly ushort _backendDomain;
+    private int _loggedTx, _loggedRx;  // a bit for each drop reason already logged: the first of a kind only
+
     public unsafe NetfrontQueueCore(int index, TEvents events, TMemory memory, ushort backendDomain, NetfrontFeatures features,
-        bool splitEvents, int maxFrame, NetifCounters counters)
+        bool splitEvents, int maxFrame, NetifCounters counters, ILogger logger, string name)
         : base(index, maxFrame)
     {
+        _logger = logger;
+        _name = name;
+        _backendDomain = backendDomain;
         _events = events;
         _memory = memory;
         _features = features;
@@ -195,6 +204,7 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
             if (id >= RingSize || !_txInUse[id])
             {
                 _counters.TxDrops[(int)NetifDropReason.UnknownId]++;
+                LogFirst(ref _loggedTx, "tx", NetifDropReason.UnknownId);
                 continue;
             }
             _txInUse[id] = false;
@@ -267,6 +277,17 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
             if (delivered)
                 return true;
         }
+    }
+
+    // A response the backend got wrong is logged the first time of its kind, then only counted:
+    // a hostile backend must not fill the log, nor slow the ring.
+    private void LogFirst(ref int logged, string direction, NetifDropReason reason)
+    {
+        var bit = 1 << (int)reason;
+        if ((logged & bit) != 0)
+            return;
+        logged |= bit;
+        Log.NetfrontBadResponse(_logger, _name, _backendDomain, direction, Index, reason);
     }
 
     private void StartChain()
@@ -357,6 +378,8 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
         if (bad is { } reason)
         {
             _counters.RxDrops[(int)reason]++;
+            if (reason is not (NetifDropReason.BufferTooSmall or NetifDropReason.PeerError))
+                LogFirst(ref _loggedRx, "rx", reason);
             _toRepost += _chainConsumed;
             _chainConsumed = 0;
             frame = default;

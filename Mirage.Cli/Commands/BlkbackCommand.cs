@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Blkif;
+using Blkif.Storage;
 using Xen.Evtchn;
 using Xen.Gnt;
 using Xen.Store;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.NetworkInformation;
 using System.Runtime.InteropServices;
 using Netif;
+using Netif.Links;
 using Xen.Evtchn;
 using Xen.Gnt;
 using Xen.Store;

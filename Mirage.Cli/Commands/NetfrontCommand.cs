@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Netif;
+using Netif.Ipv4;
+using Netif.Links;
 using Xen.Evtchn;
 using Xen.Gnt;
 using Xen.Store;

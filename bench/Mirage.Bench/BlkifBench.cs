@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Blkif;
+using Blkif.Storage;
 using Microsoft.Win32.SafeHandles;
 using Xen.Evtchn;
 using Xen.Evtchn.InHeap;

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Text.Json;
 using Netif;
+using Netif.Ipv4;
+using Netif.Links;
 
 namespace Consumer;
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.NetworkInformation;
 using Netif;
+using Netif.Ipv4;
 
 namespace Consumer;
 

@@ -1,3 +1,4 @@
+using Blkif.Storage;
 namespace Blkif.Tests;
 
 /// <summary>The frontend's block device against a blkback on a memory disk, in one process.</summary>

@@ -1,3 +1,4 @@
+using Blkif.Storage;
 using Xen.Evtchn.InHeap;
 using Xen.Gnt.InHeap;
 using Xen.InHeap;

@@ -1,3 +1,4 @@
+using Blkif.Storage;
 using FsCheck;
 using FsCheck.Fluent;
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Blkif.Storage;
 using SharedMemoryRing;
 using Xen.Evtchn;
 using Xen.Evtchn.InHeap;

@@ -1,3 +1,4 @@
+using Blkif.Storage;
 namespace Blkif.Tests;
 
 /// <summary>The raw image file storage: preadv/pwritev, fdatasync, hole punching, read-only files.</summary>

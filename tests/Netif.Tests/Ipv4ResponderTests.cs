@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.NetworkInformation;
+using Netif.Ipv4;
 
 namespace Netif.Tests;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Netif.Links;
 using SharedMemoryRing;
 using Xen.Evtchn;
 using Xen.Gnt;

@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using Netif.Links;
 
 namespace Netif.Tests;
 

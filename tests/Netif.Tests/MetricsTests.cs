@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Netif.Links;
 
 namespace Netif.Tests;
 

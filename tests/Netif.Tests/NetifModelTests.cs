@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using FsCheck;
 using FsCheck.Experimental;
 using FsCheck.Fluent;
+using Netif.Links;
 
 namespace Netif.Tests;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Netif.Links;
 using TestSupport;
 using Xen.Evtchn;
 using Xen.Evtchn.Unix;

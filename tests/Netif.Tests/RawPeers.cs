@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Netif.Links;
 using SharedMemoryRing;
 using Xen.Evtchn;
 using Xen.Evtchn.InHeap;
@@ -126,12 +127,12 @@ internal sealed class RawBackend : IAsyncDisposable
     private readonly InHeapDomain _back, _front;
     private readonly Mapping _txRing, _rxRing;
 
-    public RawBackend(NetbackFeatures? offered = null)
+    public RawBackend(NetbackFeatures? offered = null, NetfrontOptions? options = null)
     {
         _back = InHeapDomain.Open(_events, _grants, 0);
         _front = InHeapDomain.Open(_events, _grants, 1);
         Netfront = Netfront<InHeapEvents, InHeapMemory>.Create(_front.Events, _front.Memory, 0,
-            offered ?? new NetbackFeatures { SplitEventChannels = false, MaxQueues = 1 });
+            offered ?? new NetbackFeatures { SplitEventChannels = false, MaxQueues = 1 }, options);
         var refs = Netfront.Rendezvous.Queues[0];
         _txRing = _back.Memory.Map(1, refs.TxRingRef, writable: true);
         _rxRing = _back.Memory.Map(1, refs.RxRingRef, writable: true);

@@ -1,3 +1,4 @@
+using Netif.Links;
 namespace Netif.Tests;
 
 /// <summary>What a TAP link does with a frame the kernel will not take.</summary>

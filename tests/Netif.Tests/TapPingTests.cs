@@ -1,4 +1,6 @@
 using System.Net;
+using Netif.Ipv4;
+using Netif.Links;
 using Xen.Evtchn.InHeap;
 using Xen.Gnt.InHeap;
 using Xen.InHeap;

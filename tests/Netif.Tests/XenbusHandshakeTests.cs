@@ -1,5 +1,6 @@
 using System.Net.NetworkInformation;
 using System.Threading.Channels;
+using Netif.Links;
 using Xen.Evtchn.InHeap;
 using Xen.Gnt.InHeap;
 using Xen.Store;

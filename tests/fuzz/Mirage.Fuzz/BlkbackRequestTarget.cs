@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Blkif;
+using Blkif.Storage;
 using SharedMemoryRing;
 using Xen.Evtchn;
 using Xen.Evtchn.InHeap;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Netif;
+using Netif.Links;
 using SharedMemoryRing;
 using Xen.Evtchn;
 using Xen.Evtchn.InHeap;

@@ -1,4 +1,4 @@
-namespace Blkif;
+namespace Blkif.Storage;
 
 /// <summary>
 /// A disk held in this process's memory, for tests and examples. Discarded ranges read as zeros.

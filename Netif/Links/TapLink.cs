@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
 
-namespace Netif;
+namespace Netif.Links;
 
 /// <summary>
 /// A Linux TAP device (<c>/dev/net/tun</c>, <c>IFF_TAP | IFF_NO_PI</c>, with a virtio-net header) as a

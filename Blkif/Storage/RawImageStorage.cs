@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace Blkif;
+namespace Blkif.Storage;
 
 /// <summary>
 /// A disk backed by a raw image file: sector <c>n</c> is bytes <c>n * SectorSize</c> onwards of the

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 
-namespace Netif;
+namespace Netif.Ipv4;
 
 /// <summary>
 /// Answers ARP requests and ICMP echo requests for one IPv4 address, so that a netfront can be

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Threading.Channels;
 
-namespace Netif;
+namespace Netif.Links;
 
 /// <summary>In-process links for a netback: a connected pair, or a loopback.</summary>
 public static class NetworkLink

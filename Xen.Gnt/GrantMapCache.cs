@@ -1,0 +1,136 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Xen.Gnt;
+
+/// <summary>
+/// Mappings of one peer's pages kept by grant ref, so that a page the peer names again and again is
+/// mapped once: a backend's persistent grants. A use (a request, a frame) gets each page it needs with
+/// <see cref="Get"/> and ends with <see cref="EndUse"/>: until then, nothing it got is unmapped, so
+/// a use may hold several pages at once even when getting the last one makes the cache evict.
+/// </summary>
+/// <remarks>
+/// Keeping a mapping keeps the peer's page mapped: a peer that ends its grant while it is still
+/// mapped finds it busy (Linux's netfront then calls the device broken). Keep only the grants of a
+/// peer that promised to keep them. One thread uses a cache at a time.
+/// </remarks>
+/// <typeparam name="TMemory">The memory backend.</typeparam>
+public sealed class GrantMapCache<TMemory> : IDisposable
+    where TMemory : IMemory
+{
+    private struct Entry
+    {
+        public Mapping Mapping;
+        // The use that last got this page: while it is the current use, the page is not evicted.
+        public ulong LastUse;
+    }
+
+    // Mutable when TMemory is a struct: never readonly, or each call is made on a defensive copy.
+#pragma warning disable IDE0044
+    private TMemory _memory;
+#pragma warning restore IDE0044
+    private readonly ushort _remoteDomain;
+    private readonly bool _writable;
+    private readonly int _capacity;
+    private readonly GrantMapCacheFull _whenFull;
+    private readonly Dictionary<GrantRef, Entry> _entries;
+    private readonly Queue<GrantRef> _order; // oldest mapping first
+    private ulong _use = 1;
+    private bool _disposed;
+
+    /// <summary>Creates an empty cache.</summary>
+    /// <param name="memory">The memory backend that maps and unmaps the pages.</param>
+    /// <param name="remoteDomain">The domain whose grants are mapped.</param>
+    /// <param name="writable">Whether pages are mapped writable (every grant must then allow it).</param>
+    /// <param name="capacity">How many mappings are kept at most; at least 1.</param>
+    /// <param name="whenFull">What a new grant does to a full cache.</param>
+    public GrantMapCache(TMemory memory, ushort remoteDomain, bool writable, int capacity, GrantMapCacheFull whenFull)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        if (!Enum.IsDefined(whenFull))
+            throw new ArgumentOutOfRangeException(nameof(whenFull));
+        _memory = memory;
+        _remoteDomain = remoteDomain;
+        _writable = writable;
+        _capacity = capacity;
+        _whenFull = whenFull;
+        _entries = new Dictionary<GrantRef, Entry>(capacity);
+        _order = new Queue<GrantRef>(capacity);
+    }
+
+    /// <summary>How many mappings are kept.</summary>
+    public int Count => _entries.Count;
+
+    /// <summary>How many mappings are kept at most.</summary>
+    public int Capacity => _capacity;
+
+    /// <summary>
+    /// The page <paramref name="grant"/> names, mapped now if it is not yet; kept mapped at least
+    /// until <see cref="EndUse"/>. Null when the cache is full and may not make room (see
+    /// <see cref="GrantMapCacheFull"/>): map the page for this use alone.
+    /// </summary>
+    /// <exception cref="GrantException">The peer did not grant the page to this domain (writable, if
+    /// the cache maps writable). Nothing is evicted.</exception>
+    /// <exception cref="ObjectDisposedException">The cache was disposed.</exception>
+    public Mapping? Get(GrantRef grant)
+    {
+        ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, grant);
+        if (Unsafe.IsNullRef(ref entry))
+            return Map(grant);
+        entry.LastUse = _use;
+        return entry.Mapping;
+    }
+
+    /// <summary>The current use is over: the pages it got may be evicted from now on.</summary>
+    public void EndUse() => _use++;
+
+    private Mapping? Map(GrantRef grant)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_entries.Count >= _capacity && _whenFull == GrantMapCacheFull.Refuse)
+            return null;
+        // Map first: a grant that cannot be mapped costs the cache nothing.
+        var mapping = _memory.Map(_remoteDomain, grant, _writable);
+        if (_entries.Count >= _capacity && !EvictOldestHalf())
+        {
+            // Every kept page is in use by the current use: this one is for it alone.
+            _memory.Unmap(mapping);
+            return null;
+        }
+        _entries.Add(grant, new Entry { Mapping = mapping, LastUse = _use });
+        _order.Enqueue(grant);
+        return mapping;
+    }
+
+    // Unmaps half the capacity (at least one), oldest first, passing over the pages of the current use (they
+    // go to the back of the line). False when none could be unmapped.
+    private bool EvictOldestHalf()
+    {
+        var evicted = 0;
+        for (var left = _order.Count; left > 0 && evicted < Math.Max(_capacity / 2, 1); left--)
+        {
+            var old = _order.Dequeue();
+            if (_entries[old].LastUse == _use)
+            {
+                _order.Enqueue(old);
+                continue;
+            }
+            _entries.Remove(old, out var entry);
+            _memory.Unmap(entry.Mapping);
+            evicted++;
+        }
+        return evicted > 0;
+    }
+
+    /// <summary>Unmaps every kept page.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        foreach (var entry in _entries.Values)
+            _memory.Unmap(entry.Mapping);
+        _entries.Clear();
+        _order.Clear();
+    }
+}

@@ -1,0 +1,74 @@
+namespace Netif.Tests;
+
+/// <summary>
+/// A netback that keeps the frontend's pages mapped (<see cref="NetbackOptions.KeepMappings"/>) in a
+/// cache smaller than a frame: the frame's pages stay mapped while it is copied, and a frame that
+/// finds no room maps its pages for itself.
+/// </summary>
+public sealed class KeptMappingsTests
+{
+    private static NetbackOptions TwoKept => new() { KeepMappings = true, MappingCacheSize = 2 };
+
+    [Fact]
+    public async Task A_received_frame_of_more_pages_than_are_kept_arrives_whole()
+    {
+        await using var f = new RawFrontend(options: TwoKept);
+        var frame = TestFrames.Make(9014, 9);
+        for (var i = 0; i < 3; i++)
+            f.Rx.WriteRequest(new NetifRxRequest { Id = (ushort)(10 + i), Gref = f.RxPageRef(i) });
+        f.Push();
+        await f.Outside.WriteAsync(frame, cancellationToken: Timeouts.Short);
+
+        var responses = await f.RxResponsesAsync(3);
+
+        Assert.Equal([4096, 4096, 822], responses.Select(r => (int)r.Status));
+        byte[] received = [.. f.RxPage(0), .. f.RxPage(1), .. f.RxPage(2)[..822]];
+        Assert.Equal(frame, received);
+        // The two ring pages and the two kept pages: the third was mapped for the frame alone.
+        Assert.Equal(4, f.BackendMappings);
+    }
+
+    [Fact]
+    public async Task Received_frames_over_more_pages_than_are_kept_evict_old_pages_but_arrive_whole()
+    {
+        await using var f = new RawFrontend(options: TwoKept);
+        for (var n = 0; n < 4; n++)
+        {
+            // Two pages a frame, a new pair each time: the cache evicts the last frame's pair.
+            var frame = TestFrames.Make(6000, n);
+            for (var i = 0; i < 2; i++)
+                f.Rx.WriteRequest(new NetifRxRequest { Id = (ushort)(20 + i), Gref = f.RxPageRef(2 * n + i) });
+            f.Push();
+            await f.Outside.WriteAsync(frame, cancellationToken: Timeouts.Short);
+
+            var responses = await f.RxResponsesAsync(2);
+
+            Assert.Equal([4096, 6000 - 4096], responses.Select(r => (int)r.Status));
+            byte[] received = [.. f.RxPage(2 * n), .. f.RxPage(2 * n + 1)[..(6000 - 4096)]];
+            Assert.Equal(frame, received);
+            Assert.Equal(4, f.BackendMappings);
+        }
+    }
+
+    [Fact]
+    public async Task A_sent_frame_of_more_pages_than_are_kept_arrives_whole()
+    {
+        await using var f = new RawFrontend(options: TwoKept);
+        var frame = TestFrames.Make(5000, 7);
+        frame.AsSpan(0, 2000).CopyTo(f.Page(0));
+        frame.AsSpan(2000, 2500).CopyTo(f.Page(1));
+        frame.AsSpan(4500).CopyTo(f.Page(2));
+        f.Write(new NetifTxRequest { Gref = f.PageRef(0), Id = 1, Size = 5000, Flags = NetifTxFlags.MoreData });
+        f.Write(new NetifTxRequest { Gref = f.PageRef(1), Id = 2, Size = 2500, Flags = NetifTxFlags.MoreData });
+        f.Write(new NetifTxRequest { Gref = f.PageRef(2), Id = 3, Size = 500 });
+        f.Push();
+
+        var responses = await f.TxResponsesAsync(3);
+
+        Assert.All(responses, r => Assert.Equal(NetifStatus.Okay, r.Status));
+        var buffer = new byte[Frames.MaxFrame];
+        var got = await f.Outside.ReadAsync(buffer, Timeouts.Short);
+        Assert.Equal(frame, buffer[..got.Length]);
+        Assert.Equal(4, f.BackendMappings);
+    }
+}
