@@ -97,6 +97,8 @@ public sealed partial class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
     /// <inheritdoc />
     public override int RightOrder => _rightOrder;
 
+    internal override Meter Meter => _meter;
+
     /// <summary>The control page, for tests that play a hostile peer.</summary>
     internal PageBuffer ControlPage => _control;
 
