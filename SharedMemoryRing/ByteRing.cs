@@ -4,17 +4,22 @@ using System.Runtime.CompilerServices;
 namespace SharedMemoryRing;
 
 /// <summary>
-/// One direction of a byte ring in shared memory, as the Xenstore and console pages hold them: a data
-/// area whose size is a power of two, and free-running 32-bit <c>cons</c> and <c>prod</c> indices.
+/// One direction of a byte ring in shared memory, as the Xenstore, console and vchan pages hold them: a
+/// data area whose size is a power of two, and free-running 32-bit <c>cons</c> and <c>prod</c> indices.
 /// The producer calls <see cref="Write"/>, the consumer <see cref="Read"/>; the same value describes the
-/// ring for both sides, since all its state lives in shared memory.
+/// ring for both sides, since all its state lives in shared memory. An end that keeps its own index
+/// privately (so that a peer scribbling on the page cannot move it) uses <see cref="ByteRingReader"/>
+/// or <see cref="ByteRingWriter"/> instead.
 /// </summary>
 /// <remarks>
-/// Every index is read once per call with one 32-bit load and checked: indices that claim more bytes than
-/// the ring holds are a <see cref="RingProtocolException"/>, and positions are always taken modulo the
-/// size, so a hostile peer can never make a call touch memory outside the ring.
-/// These rings have no event index: after a call that moved bytes, notify the peer (a producer so that
-/// the consumer reads; a consumer so that a producer waiting for space writes).
+/// <para>The hostile-peer rule, the same for every byte ring: the peer's index is read once per call
+/// with one 32-bit load and must lie in its window. A producer index may stand at most the ring's size
+/// ahead of the consumer's; a consumer index may not pass the producer's; and an end that remembers
+/// where it last saw the peer's index (a reader or writer) also refuses one that moved backwards. An
+/// index outside its window is a <see cref="RingProtocolException"/>. Positions are always taken modulo
+/// the size, so a hostile peer can never make a call touch memory outside the ring.</para>
+/// <para>These rings have no event index: after a call that moved bytes, notify the peer (a producer so
+/// that the consumer reads; a consumer so that a producer waiting for space writes).</para>
 /// </remarks>
 public readonly unsafe struct ByteRing
 {
@@ -85,12 +90,8 @@ public readonly unsafe struct ByteRing
         var count = (int)Math.Min(_size - Used(prod, cons), (uint)source.Length);
         if (count == 0)
             return 0;
-        var at = prod & (_size - 1);
-        var first = (int)Math.Min((uint)count, _size - at);
-        source[..first].CopyTo(new Span<byte>(_data + at, first));
-        source[first..count].CopyTo(new Span<byte>(_data, count - first));
-        // Release: the consumer sees the bytes before the index that covers them.
-        Volatile.Write(ref *_prod, prod + (uint)count);
+        CopyIn(prod, source[..count]);
+        PublishProd(prod + (uint)count);
         return count;
     }
 
@@ -106,21 +107,46 @@ public readonly unsafe struct ByteRing
         var count = (int)Math.Min(Used(prod, cons), (uint)destination.Length);
         if (count == 0)
             return 0;
-        var at = cons & (_size - 1);
-        var first = (int)Math.Min((uint)count, _size - at);
-        new ReadOnlySpan<byte>(_data + at, first).CopyTo(destination);
-        new ReadOnlySpan<byte>(_data, count - first).CopyTo(destination[first..]);
-        // Release: the copies are done before the producer may reuse the space.
-        Volatile.Write(ref *_cons, cons + (uint)count);
+        CopyOut(cons, destination[..count]);
+        PublishCons(cons + (uint)count);
         return count;
     }
+
+    // Copies all of source into the ring from index `at` on, wrapping at the end of the data area.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CopyIn(uint at, ReadOnlySpan<byte> source)
+    {
+        var offset = at & (_size - 1);
+        var first = (int)Math.Min((uint)source.Length, _size - offset);
+        source[..first].CopyTo(new Span<byte>(_data + offset, first));
+        if (first < source.Length)
+            source[first..].CopyTo(new Span<byte>(_data, source.Length - first));
+    }
+
+    // Fills all of destination from the ring from index `at` on, wrapping at the end of the data area.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CopyOut(uint at, Span<byte> destination)
+    {
+        var offset = at & (_size - 1);
+        var first = (int)Math.Min((uint)destination.Length, _size - offset);
+        new ReadOnlySpan<byte>(_data + offset, first).CopyTo(destination);
+        if (first < destination.Length)
+            new ReadOnlySpan<byte>(_data, destination.Length - first).CopyTo(destination[first..]);
+    }
+
+    // Release: the consumer sees the bytes before the index that covers them.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void PublishProd(uint prod) => Volatile.Write(ref *_prod, prod);
+
+    // Release: the copies are done before the producer may reuse the space.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void PublishCons(uint cons) => Volatile.Write(ref *_cons, cons);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint Used(uint prod, uint cons)
     {
-        var used = prod - cons;
-        if (used > _size)
+        if (!RingWindow.Holds(prod, cons, cons + _size))
             ThrowHelper.ByteRingOverflow(prod, cons, _size);
-        return used;
+        return prod - cons;
     }
 }

@@ -24,6 +24,18 @@ internal static class ThrowHelper
             $"The byte ring's indices prod {prod} and cons {cons} claim {unchecked(prod - cons)} bytes in a ring of {size}.");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ByteRingProducerOutOfWindow(uint prod, uint prodSeen, uint cons, uint size) =>
+        throw new RingProtocolException(unchecked(prodSeen - prod) <= size
+            ? $"The byte ring's producer index moved backwards, from {prodSeen} to {prod}."
+            : $"The byte ring's producer index {prod} claims {unchecked(prod - cons)} bytes after the consumer's {cons} in a ring of {size}.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ByteRingConsumerOutOfWindow(uint cons, uint consSeen, uint prod, uint size) =>
+        throw new RingProtocolException(unchecked(consSeen - cons) <= size
+            ? $"The byte ring's consumer index moved backwards, from {consSeen} to {cons}."
+            : $"The byte ring's consumer index {cons} is {unchecked(cons - prod)} bytes past the producer's {prod}.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void RingFull() =>
         throw new InvalidOperationException("The ring has no free request slot: wait for responses and consume them first.");
 

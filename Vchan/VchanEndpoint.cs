@@ -1,4 +1,6 @@
 using System.IO.Pipelines;
+using Microsoft.Extensions.Logging;
+using Nerdbank.Streams;
 using Xen.Evtchn;
 using Xen.Gnt;
 
@@ -10,21 +12,25 @@ namespace Vchan;
 /// the pages and offers the event channel; the client (<see cref="Connect{TEvents, TMemory}"/>) maps
 /// them. Either end then reads and writes: blocking or async through <see cref="ReadAsync"/> and
 /// <see cref="WriteAsync"/>, without waiting through <see cref="TryRead"/> and <see cref="TryWrite"/>,
-/// or as a <see cref="Stream"/> (<see cref="AsStream"/>) or an <see cref="IDuplexPipe"/>
-/// (<see cref="AsPipe"/>).
+/// or as a <see cref="Stream"/> (<see cref="AsStream"/>), an <see cref="IDuplexPipe"/>
+/// (<see cref="AsPipe"/>) or several named channels (<see cref="VchanMultiplexing"/>).
 /// </summary>
 /// <remarks>
 /// <para>One reader and one writer may work at the same time. Bytes written before a close are never
 /// lost: a read returns 0 only once the peer has closed and every byte it wrote has been read.
 /// Writing to a peer that has closed or died throws an <see cref="IOException"/>.</para>
-/// <para>A peer that breaks the protocol (indices that claim more bytes than the ring holds, bad orders
-/// or grants) gets a <see cref="VchanProtocolException"/>; nothing outside the shared pages is touched.</para>
+/// <para>A peer that breaks the protocol (a ring index outside its window, bad orders or grants) gets a
+/// <see cref="VchanProtocolException"/>; nothing outside the shared pages is touched. The ends log
+/// through an optional <see cref="ILogger"/> and count on the <see cref="VchanMetrics.MeterName"/> meter.</para>
 /// </remarks>
 public abstract class VchanEndpoint : IDisposable, IAsyncDisposable
 {
     private protected VchanEndpoint()
     {
     }
+
+    /// <summary>This end's instruments, on the <see cref="VchanMetrics.MeterName"/> meter; disposed when the end closes.</summary>
+    internal abstract System.Diagnostics.Metrics.Meter Meter { get; }
 
     /// <summary>Whether this end is the server (it shared the pages) rather than the client.</summary>
     public abstract bool IsServer { get; }
@@ -100,15 +106,26 @@ public abstract class VchanEndpoint : IDisposable, IAsyncDisposable
     public Stream AsStream(bool ownsEndpoint = true) => new VchanStream(this, ownsEndpoint);
 
     /// <summary>
-    /// The vchan as a duplex pipe: bytes from the peer arrive on <see cref="IDuplexPipe.Input"/>, bytes
-    /// written to <see cref="IDuplexPipe.Output"/> go to the peer. Backpressure holds: a full input
-    /// pipe stops reading the ring, so the peer's writes wait. Completing the output closes the vchan
-    /// once its bytes are written; the input completes when the peer closes.
+    /// The vchan as a duplex pipe: bytes from the peer arrive on <see cref="IDuplexPipe.Input"/>
+    /// (Nerdbank.Streams' pipe reader over the vchan's stream), bytes written to
+    /// <see cref="IDuplexPipe.Output"/> go into the ring when flushed (a stream pipe writer, with no loop
+    /// of its own). Backpressure holds: a full input pipe stops reading the ring, so the peer's
+    /// writes wait. Completing the output closes the vchan once its bytes are written (a vchan has no
+    /// half close); the input then ends, as it does when the peer closes.
     /// </summary>
     /// <param name="inputOptions">Options of the input pipe; by default it pauses at 1 MiB.</param>
-    /// <param name="outputOptions">Options of the output pipe; by default it pauses at 1 MiB.</param>
-    public IDuplexPipe AsPipe(PipeOptions? inputOptions = null, PipeOptions? outputOptions = null) =>
-        new VchanDuplexPipe(this, inputOptions ?? VchanDuplexPipe.DefaultOptions, outputOptions ?? VchanDuplexPipe.DefaultOptions);
+    public IDuplexPipe AsPipe(PipeOptions? inputOptions = null)
+    {
+        var stream = new VchanStream(this, ownsEndpoint: true, endsAtLocalClose: true);
+        var input = stream.UsePipeReader(sizeHint: 1 << 16, inputOptions ?? DefaultInputOptions);
+        // Completing the writer flushes it, then disposes the stream: the vchan closes after the bytes.
+        var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: false));
+        return new DuplexPipe(input, output);
+    }
+
+    private static readonly PipeOptions DefaultInputOptions = new(
+        pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, minimumSegmentSize: 1 << 16,
+        useSynchronizationContext: false);
 
     /// <summary>
     /// Shares a control page and rings with <paramref name="clientDomain"/> and offers it an event
@@ -119,19 +136,23 @@ public abstract class VchanEndpoint : IDisposable, IAsyncDisposable
     /// <param name="clientDomain">The only domain that may connect.</param>
     /// <param name="leftMin">The least bytes the client-to-server ring must hold, up to 1 MiB.</param>
     /// <param name="rightMin">The least bytes the server-to-client ring must hold, up to 1 MiB.</param>
-    public static VchanEndpoint<TEvents, TMemory> Listen<TEvents, TMemory>(TEvents events, TMemory memory, ushort clientDomain, int leftMin = 0, int rightMin = 0)
+    /// <param name="logger">Where the end logs its connect, close and the peer's faults; null for none.</param>
+    public static VchanEndpoint<TEvents, TMemory> Listen<TEvents, TMemory>(TEvents events, TMemory memory, ushort clientDomain, int leftMin = 0, int rightMin = 0,
+        ILogger? logger = null)
         where TEvents : IEvents where TMemory : IMemory =>
-        VchanEndpoint<TEvents, TMemory>.Listen(events, memory, clientDomain, leftMin, rightMin);
+        VchanEndpoint<TEvents, TMemory>.Listen(events, memory, clientDomain, leftMin, rightMin, logger);
 
     /// <summary>Maps a server's vchan and connects to its event channel: a client end.</summary>
     /// <param name="events">The event-channel backend; the endpoint does not dispose it.</param>
     /// <param name="memory">The grant backend; the endpoint does not dispose it.</param>
     /// <param name="serverDomain">The server's domain.</param>
     /// <param name="rendezvous">The control page's grant and the port the server published.</param>
+    /// <param name="logger">Where the end logs its connect, close and the peer's faults; null for none.</param>
     /// <exception cref="VchanProtocolException">The server's control page holds bad orders or grants.</exception>
-    public static VchanEndpoint<TEvents, TMemory> Connect<TEvents, TMemory>(TEvents events, TMemory memory, ushort serverDomain, VchanRendezvous rendezvous)
+    public static VchanEndpoint<TEvents, TMemory> Connect<TEvents, TMemory>(TEvents events, TMemory memory, ushort serverDomain, VchanRendezvous rendezvous,
+        ILogger? logger = null)
         where TEvents : IEvents where TMemory : IMemory =>
-        VchanEndpoint<TEvents, TMemory>.Connect(events, memory, serverDomain, rendezvous);
+        VchanEndpoint<TEvents, TMemory>.Connect(events, memory, serverDomain, rendezvous, logger);
 
     // Run once after a close, e.g. to remove the rendezvous from Xenstore.
     private Func<Task>? _onClosed;

@@ -8,12 +8,19 @@ internal sealed class VchanStream : Stream
 {
     private readonly VchanEndpoint _endpoint;
     private readonly bool _ownsEndpoint;
-    private bool _disposed;
+    private readonly bool _endsAtLocalClose;
+    private volatile bool _disposed;
 
-    public VchanStream(VchanEndpoint endpoint, bool ownsEndpoint)
+    /// <param name="endpoint">The vchan.</param>
+    /// <param name="ownsEndpoint">Whether disposing the stream closes the vchan.</param>
+    /// <param name="endsAtLocalClose">Whether an async read that this stream's own close cut short
+    /// returns 0 (the end) rather than throwing: a pipe's reading loop then ends quietly when the
+    /// pipe's output completes and closes the vchan.</param>
+    public VchanStream(VchanEndpoint endpoint, bool ownsEndpoint, bool endsAtLocalClose = false)
     {
         _endpoint = endpoint;
         _ownsEndpoint = ownsEndpoint;
+        _endsAtLocalClose = endsAtLocalClose;
     }
 
     public override bool CanRead => !_disposed;
@@ -44,8 +51,27 @@ internal sealed class VchanStream : Stream
         return _endpoint.ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        _endpoint.ReadAsync(buffer, cancellationToken);
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (!_endsAtLocalClose)
+            return _endpoint.ReadAsync(buffer, cancellationToken);
+        if (_disposed)
+            return new ValueTask<int>(0);
+        var read = _endpoint.ReadAsync(buffer, cancellationToken);
+        return read.IsCompletedSuccessfully ? read : EndingAtLocalCloseAsync(read);
+    }
+
+    private async ValueTask<int> EndingAtLocalCloseAsync(ValueTask<int> read)
+    {
+        try
+        {
+            return await read.ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException) when (_disposed)
+        {
+            return 0;
+        }
+    }
 
     public override void Write(byte[] buffer, int offset, int count)
     {

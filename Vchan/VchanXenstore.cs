@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Xen.Evtchn;
 using Xen.Gnt;
 using Xen.Store;
@@ -33,13 +34,14 @@ public static class VchanXenstore
     /// <param name="leftMin">The least bytes the client-to-server ring must hold.</param>
     /// <param name="rightMin">The least bytes the server-to-client ring must hold.</param>
     /// <param name="cancellationToken">Cancels the publication.</param>
+    /// <param name="logger">Where the end logs its connect, close and the peer's faults; null for none.</param>
     public static async Task<VchanEndpoint<TEvents, TMemory>> ListenAsync<TEvents, TMemory>(TEvents events, TMemory memory, XenstoreClient store,
-        ushort clientDomain, string port, int leftMin = 0, int rightMin = 0, CancellationToken cancellationToken = default)
+        ushort clientDomain, string port, int leftMin = 0, int rightMin = 0, CancellationToken cancellationToken = default, ILogger? logger = null)
         where TEvents : IEvents where TMemory : IMemory
     {
         ArgumentNullException.ThrowIfNull(store);
         var path = PathOf(events.LocalDomain, clientDomain, port);
-        var endpoint = VchanEndpoint.Listen(events, memory, clientDomain, leftMin, rightMin);
+        var endpoint = VchanEndpoint.Listen(events, memory, clientDomain, leftMin, rightMin, logger);
         try
         {
             // Owner: the server; everyone else: nothing; the client: read.
@@ -85,10 +87,11 @@ public static class VchanXenstore
     /// <param name="port">The vchan's name.</param>
     /// <param name="timeout">How long to wait for the server.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <param name="logger">Where the end logs its connect, close and the peer's faults; null for none.</param>
     /// <exception cref="TimeoutException">The server did not publish the vchan in time.</exception>
     /// <exception cref="VchanProtocolException">The published values are not numbers, or are 0.</exception>
     public static async Task<VchanEndpoint<TEvents, TMemory>> ConnectAsync<TEvents, TMemory>(TEvents events, TMemory memory, XenstoreClient store,
-        ushort serverDomain, string port, TimeSpan timeout, CancellationToken cancellationToken = default)
+        ushort serverDomain, string port, TimeSpan timeout, CancellationToken cancellationToken = default, ILogger? logger = null)
         where TEvents : IEvents where TMemory : IMemory
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -111,7 +114,7 @@ public static class VchanXenstore
         }
         var rendezvous = new VchanRendezvous(ParseNonZero(ringRef!, path + "/ring-ref", static t => GrantRef.Parse(t).Value, static v => new GrantRef(v)),
             ParseNonZero(eventChannel!, path + "/event-channel", static t => Port.Parse(t).Value, static v => new Port(v)));
-        return VchanEndpoint.Connect(events, memory, serverDomain, rendezvous);
+        return VchanEndpoint.Connect(events, memory, serverDomain, rendezvous, logger);
     }
 
     /// <summary>

@@ -15,6 +15,8 @@ using Xen.Store;
 //        write-close <n>   write n bytes, close, exit
 //        write-hang <n>    write n bytes, print "written", then wait to be killed
 //        hostile-index     (listen) once connected, claim more bytes than the ring holds, then wait
+//        mux-serve         multiplex the vchan and serve two named channels at once until the other
+//                          end closes: "echo" sends back what it reads, "upper" sends it back in capitals
 // Prints "ready" once listening or connected.
 var listen = args[0] == "listen";
 var local = ushort.Parse(args[1], CultureInfo.InvariantCulture);
@@ -55,6 +57,21 @@ switch (mode)
         endpoint.KickPeer();
         Console.WriteLine("written");
         await Task.Delay(Timeout.Infinite);
+        break;
+    case "mux-serve":
+        await using (var mux = await VchanMultiplexing.CreateAsync(endpoint))
+        {
+            Console.WriteLine("multiplexing");
+            await Task.WhenAll(
+                Services.ServeAsync(mux, "echo", static _ => { }),
+                Services.ServeAsync(mux, "upper", static bytes =>
+                {
+                    foreach (ref var b in bytes)
+                        b = (byte)char.ToUpperInvariant((char)b);
+                }));
+            Console.WriteLine("served");
+            await mux.Completion;
+        }
         break;
     default:
         Console.Error.WriteLine($"unknown mode {mode}");

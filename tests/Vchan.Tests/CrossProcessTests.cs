@@ -186,6 +186,25 @@ public sealed class CrossProcessTests : IAsyncLifetime
         await Assert.ThrowsAsync<VchanProtocolException>(async () => await client.ReadAsync(new byte[10]).AsTask().WaitAsync(Timeout));
     }
 
+    [Fact]
+    public async Task Two_named_services_run_at_once_over_one_vchan_to_another_process()
+    {
+        await using var server = await VchanXenstore.ListenAsync(_events, _memory, _store!, Peer, "mux", 4096, 4096);
+        using var peer = StartPeer("connect", "mux", "mux-serve", 0);
+        await server.WaitForConnectionAsync().AsTask().WaitAsync(Timeout);
+        await using var mux = await VchanMultiplexing.CreateAsync(server).WaitAsync(Timeout);
+        var echo = await mux.OfferChannelAsync("echo").WaitAsync(Timeout);
+        var upper = await mux.OfferChannelAsync("upper").WaitAsync(Timeout);
+        // More than the rings hold, so that the two channels' frames interleave on the one vchan.
+        var noise = RandomNumberGenerator.GetBytes(200_000);
+        var text = System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("one vchan, two services; ", 8000)));
+        var echoed = MultiplexingTests.ExchangeAsync(echo, noise);
+        var shouted = MultiplexingTests.ExchangeAsync(upper, text);
+        Assert.Equal(noise, await echoed.WaitAsync(Timeout));
+        Assert.Equal(System.Text.Encoding.ASCII.GetBytes(System.Text.Encoding.ASCII.GetString(text).ToUpperInvariant()), await shouted.WaitAsync(Timeout));
+        await peer.WaitForLineAsync("served", Timeout);
+    }
+
     private PeerProcess StartPeer(string role, string port, string mode, long bytes) =>
         new(_root, StoreSocket, role, Peer, Self, port, mode, bytes);
 }

@@ -29,6 +29,29 @@ public class HostilePeerTests
     }
 
     [Fact]
+    public void A_producer_index_that_moves_backwards_is_a_protocol_error()
+    {
+        using var pair = VchanPair.Create(0, 0);
+        pair.Client.Write(new byte[100]);
+        Assert.Equal(10, pair.Server.TryRead(new byte[10])); // the server has seen prod at 100
+        Poke32(pair, VchanControlPage.LeftOffset + 4, 50);   // left.prod back to 50, still ahead of cons
+        var e = Assert.Throws<VchanProtocolException>(() => pair.Server.TryRead(new byte[10]));
+        Assert.Contains("backwards", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_consumer_index_that_moves_backwards_is_a_protocol_error()
+    {
+        using var pair = VchanPair.Create(0, 0);
+        pair.Client.Write(new byte[100]);
+        Assert.Equal(100, pair.Server.TryRead(new byte[100]));
+        Assert.Equal(1, pair.Client.TryWrite(new byte[1]));  // the client has seen cons at 100
+        Poke32(pair, VchanControlPage.LeftOffset, 50);        // left.cons back to 50, still behind prod
+        var e = Assert.Throws<VchanProtocolException>(() => pair.Client.TryWrite(new byte[1]));
+        Assert.Contains("backwards", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void After_a_protocol_error_the_end_stays_failed()
     {
         using var pair = VchanPair.Create(0, 0);
