@@ -407,21 +407,10 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var available = _rx.Ring.UnconsumedRequests;
-            if (available >= needed)
-                return;
-            // As Linux's netback: ask to be woken by the next request, then look again.
-            AskForRxEvent(_rx.Ring.ReqCons + (uint)available + 1);
-            if (_rx.Ring.UnconsumedRequests >= needed)
+            if (_rx.Ring.FinalCheckForRequests(needed))
                 return;
             _rxSeen = await _events.RecvAsync(_rxChannel, _rxSeen, cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    private unsafe void AskForRxEvent(uint at)
-    {
-        Volatile.Write(ref *(uint*)(_rxRing.Pointer + SharedRingLayout.ReqEventOffset), at);
-        Interlocked.MemoryBarrier();
     }
 
     private unsafe void PutRxFrame(ReceivedFrame frame, int needed)

@@ -161,18 +161,22 @@ public sealed unsafe class BackRing<TRequest, TResponse>
     }
 
     /// <summary>
-    /// The check before sleeping (<c>RING_FINAL_CHECK_FOR_REQUESTS</c>): returns true if requests are
-    /// waiting; otherwise asks the frontend to notify on the next request, then checks once more, so a
-    /// request pushed meanwhile is never slept through.
+    /// The check before sleeping (<c>RING_FINAL_CHECK_FOR_REQUESTS</c>): returns true if at least
+    /// <paramref name="needed"/> requests are waiting; otherwise asks the frontend to notify on its next
+    /// request after those already pushed, then checks once more, so a request pushed meanwhile is never
+    /// slept through. A backend that needs several slots for one item (netback's rx, a frame over
+    /// several slots) passes their number, as Linux's netback does.
     /// </summary>
     /// <exception cref="RingProtocolException">The frontend's <c>req_prod</c> is out of range.</exception>
-    public bool FinalCheckForRequests()
+    public bool FinalCheckForRequests(int needed = 1)
     {
-        if (ReadRequestProducer() != _c.Consumer)
+        ArgumentOutOfRangeException.ThrowIfLessThan(needed, 1);
+        var available = ReadRequestProducer() - _c.Consumer;
+        if (available >= (uint)needed)
             return true;
-        Volatile.Write(ref _c.Header->ReqEvent, _c.Consumer + 1);
+        Volatile.Write(ref _c.Header->ReqEvent, _c.Consumer + available + 1);
         Interlocked.MemoryBarrier();
-        return ReadRequestProducer() != _c.Consumer;
+        return ReadRequestProducer() - _c.Consumer >= (uint)needed;
     }
 
     /// <summary>

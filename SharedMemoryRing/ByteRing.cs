@@ -47,6 +47,15 @@ public readonly unsafe struct ByteRing
         _prod = prod;
     }
 
+    /// <summary>Describes a byte ring whose indices lie side by side, as in a vchan control page.</summary>
+    /// <param name="data">The ring's data area.</param>
+    /// <param name="size">The data area's size: a power of two.</param>
+    /// <param name="indices">The ring's indices, 4-byte aligned.</param>
+    public ByteRing(byte* data, int size, ByteRingIndices* indices)
+        : this(data, size, &indices->Cons, &indices->Prod)
+    {
+    }
+
     /// <summary>The size of the data area in bytes.</summary>
     public int Size => (int)_size;
 

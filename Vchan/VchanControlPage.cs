@@ -1,17 +1,7 @@
 using System.Runtime.InteropServices;
+using SharedMemoryRing;
 
 namespace Vchan;
-
-/// <summary>
-/// One direction's indices in the control page, libxenvchan's <c>struct ring_shared</c>. Both run
-/// freely and wrap modulo 2^32; the producer owns <see cref="Prod"/>, the consumer <see cref="Cons"/>.
-/// </summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct VchanRingShared
-{
-    public uint Cons;
-    public uint Prod;
-}
 
 /// <summary>
 /// The shared control page's 24-byte header, libxenvchan's <c>struct vchan_interface</c>; the grant
@@ -21,8 +11,8 @@ internal struct VchanRingShared
 [StructLayout(LayoutKind.Sequential)]
 internal struct VchanControlPage
 {
-    public VchanRingShared Left;
-    public VchanRingShared Right;
+    public ByteRingIndices Left;
+    public ByteRingIndices Right;
     public ushort LeftOrder;
     public ushort RightOrder;
     public byte CliLive;

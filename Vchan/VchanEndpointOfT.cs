@@ -64,8 +64,8 @@ public sealed partial class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _page = (VchanControlPage*)control.Pointer;
         // The left ring carries client-to-server bytes, the right ring server-to-client bytes.
-        var left = new ByteRing(RingPointer(control, leftOrder, leftPages), VchanOrders.RingSize(leftOrder), &_page->Left.Cons, &_page->Left.Prod);
-        var right = new ByteRing(RingPointer(control, rightOrder, rightPages), VchanOrders.RingSize(rightOrder), &_page->Right.Cons, &_page->Right.Prod);
+        var left = new ByteRing(RingPointer(control, leftOrder, leftPages), VchanOrders.RingSize(leftOrder), &_page->Left);
+        var right = new ByteRing(RingPointer(control, rightOrder, rightPages), VchanOrders.RingSize(rightOrder), &_page->Right);
         // Our indices start where the shared page has them: zero for a new server, and for a client
         // wherever the server left them (it may have written before we came).
         var (read, write) = isServer ? (left, right) : (right, left);

@@ -149,6 +149,24 @@ public sealed unsafe class RingBehaviourTests
         Assert.Equal(1u, pages.Word(SharedRingLayout.ReqEventOffset));
     }
 
+    // A backend that needs several slots for one item sleeps until the frontend pushes past what is
+    // there: the event index asks for the next request after those already pushed.
+    [Fact]
+    public void The_final_check_for_several_requests_asks_for_the_one_after_those_waiting()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, pages.Length);
+        front.WriteRequest(new TestRequest(1, 0, 0));
+        front.WriteRequest(new TestRequest(2, 0, 0));
+        front.PushRequests();
+        Assert.False(back.FinalCheckForRequests(needed: 3));
+        Assert.Equal(3u, pages.Word(SharedRingLayout.ReqEventOffset));
+        front.WriteRequest(new TestRequest(3, 0, 0));
+        Assert.True(front.PushRequests());
+        Assert.True(back.FinalCheckForRequests(needed: 3));
+    }
+
     [Fact]
     public void A_response_needs_the_slot_of_a_consumed_request()
     {

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using SharedMemoryRing;
 using TestSupport;
 
 namespace Vchan.Tests;
@@ -12,9 +13,9 @@ public class ControlPageLayoutTests
         var probe = CProgram.Compile("probe.c").RunProbe();
         ProbeAssert.Matches(probe, new Dictionary<string, long>
         {
-            ["sizeof.ring_shared"] = Unsafe.SizeOf<VchanRingShared>(),
-            ["offsetof.ring_shared.cons"] = Offset<VchanRingShared>(nameof(VchanRingShared.Cons)),
-            ["offsetof.ring_shared.prod"] = Offset<VchanRingShared>(nameof(VchanRingShared.Prod)),
+            ["sizeof.ring_shared"] = Unsafe.SizeOf<ByteRingIndices>(),
+            ["offsetof.ring_shared.cons"] = Offset<ByteRingIndices>(nameof(ByteRingIndices.Cons)),
+            ["offsetof.ring_shared.prod"] = Offset<ByteRingIndices>(nameof(ByteRingIndices.Prod)),
             ["sizeof.vchan_interface"] = Unsafe.SizeOf<VchanControlPage>(),
             ["offsetof.left"] = Offset<VchanControlPage>(nameof(VchanControlPage.Left)),
             ["offsetof.right"] = Offset<VchanControlPage>(nameof(VchanControlPage.Right)),
