@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Xen.Evtchn;
 
 namespace SharedMemoryRing;
@@ -11,37 +10,21 @@ namespace SharedMemoryRing;
 /// <typeparam name="TEvents">The event-channel backend; a struct backend is specialised, not boxed.</typeparam>
 /// <typeparam name="TRequest">The request struct.</typeparam>
 /// <typeparam name="TResponse">The response struct.</typeparam>
-public sealed class BackRingChannel<TEvents, TRequest, TResponse>
+public sealed class BackRingChannel<TEvents, TRequest, TResponse> : RingChannel<TEvents>
     where TEvents : IEvents
     where TRequest : unmanaged
     where TResponse : unmanaged
 {
-    // Mutable when TEvents is a struct: never readonly, or every call would be made on a defensive copy.
-#pragma warning disable IDE0044
-    private TEvents _events;
-#pragma warning restore IDE0044
-    private EventCounter _seen;
-
     /// <summary>Binds <paramref name="ring"/> to <paramref name="channel"/> of <paramref name="events"/>.</summary>
     public BackRingChannel(TEvents events, Channel channel, BackRing<TRequest, TResponse> ring)
+        : base(events, channel)
     {
-        // No boxing of a struct backend: the JIT drops this test for value types.
-        if (events is null)
-            throw new ArgumentNullException(nameof(events));
         ArgumentNullException.ThrowIfNull(ring);
-        _events = events;
-        Channel = channel;
         Ring = ring;
     }
 
     /// <summary>The ring.</summary>
     public BackRing<TRequest, TResponse> Ring { get; }
-
-    /// <summary>The event channel to the frontend.</summary>
-    public Channel Channel { get; }
-
-    /// <summary>Spin rounds before blocking; <see cref="RingWait.DefaultSpinCount"/> unless set.</summary>
-    public int SpinCount { get; set; } = RingWait.DefaultSpinCount;
 
     /// <summary>Publishes the written responses and notifies the frontend if it asked. Returns whether it notified.</summary>
     /// <exception cref="PeerClosedException">The frontend closed its end of the channel.</exception>
@@ -49,7 +32,7 @@ public sealed class BackRingChannel<TEvents, TRequest, TResponse>
     {
         if (!Ring.PushResponses())
             return false;
-        _events.Send(Channel);
+        Notify();
         return true;
     }
 
@@ -62,10 +45,8 @@ public sealed class BackRingChannel<TEvents, TRequest, TResponse>
     public void ThrowIfFrontendGone()
     {
         if (Ring.IsFrontendGone)
-            ThrowFrontendGone();
+            throw new PeerClosedException(Channel, "the frontend let go of the ring or died");
     }
-
-    private void ThrowFrontendGone() => throw new PeerClosedException(Channel, "the frontend let go of the ring or died");
 
     /// <summary>
     /// Completes when requests are waiting to be consumed. Checks the token first even then: a backend
@@ -83,28 +64,9 @@ public sealed class BackRingChannel<TEvents, TRequest, TResponse>
         return Ring.UnconsumedRequests > 0 ? default : WaitSlowAsync(cancellationToken);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WaitSlowAsync(CancellationToken cancellationToken)
-    {
-        var spinner = default(SpinWait);
-        for (var i = 0; i < SpinCount; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (Ring.UnconsumedRequests > 0)
-                return;
-            spinner.SpinOnce(sleep1Threshold: -1);
-        }
-        while (true)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            // See FrontRingChannel: the final check asks for a notification, which moves the counter.
-            if (Ring.FinalCheckForRequests())
-                return;
-            // Under Xen a dead peer's channel just goes quiet; its unmap notification clears its live
-            // byte and sends the one event that wakes us here.
-            if (Ring.IsFrontendGone)
-                ThrowFrontendGone();
-            _seen = await _events.RecvAsync(Channel, _seen, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    private protected override bool HasWork => Ring.UnconsumedRequests > 0;
+
+    private protected override bool FinalCheck() => Ring.FinalCheckForRequests();
+
+    private protected override void ThrowIfPeerGone() => ThrowIfFrontendGone();
 }
