@@ -139,8 +139,16 @@ public sealed partial class XenstoreServer : IDisposable
             var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
             var violation = false;
+            var heldBack = false;
             while (buffer.Length >= XsWireHeader.Size)
             {
+                // A peer that does not read its replies is served no further than its limit, however
+                // many requests it has queued: the rest wait in the pipe until it reads.
+                if (connection.Outbox.IsFull)
+                {
+                    heldBack = true;
+                    break;
+                }
                 var header = ReadHeader(buffer);
                 if (header.Len > XsWire.PayloadMax)
                 {
@@ -155,7 +163,8 @@ public sealed partial class XenstoreServer : IDisposable
                 Process(connection, header, payload.AsSpan(0, (int)header.Len));
                 buffer = buffer.Slice(length);
             }
-            input.AdvanceTo(buffer.Start, buffer.End);
+            // Held back, the requests left are complete and waiting: look at them again once drained.
+            input.AdvanceTo(buffer.Start, heldBack ? buffer.Start : buffer.End);
             if (violation)
                 return "it broke the wire";
             if (result.IsCompleted)

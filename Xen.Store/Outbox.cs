@@ -30,6 +30,16 @@ internal sealed class Outbox
         }
     }
 
+    /// <summary>Whether the bytes waiting have reached the limit.</summary>
+    public bool IsFull
+    {
+        get
+        {
+            lock (_lock)
+                return _pending >= _limit;
+        }
+    }
+
     /// <summary>Queues one message; false when the outbox is closed or over its limit.</summary>
     public bool TryWrite(XsMessageType type, uint reqId, uint txId, ReadOnlySpan<byte> payload, bool evenOverLimit = true)
     {

@@ -155,13 +155,15 @@ public sealed class MalformedInputTests : IAsyncLifetime
     {
         var server = new XenstoreServer(new XenstoreServerOptions { MaxPendingOutputBytes = 64 * 1024 });
         var pipe = server.Connect();
-        var request = Raw.Message(XsMessageType.Read, 0, 0, Raw.Args("/"));
+        // Twenty thousand requests per write, so that the server finds many queued at once, as it would
+        // from a guest's full ring: it must stop at the limit inside a batch, not after it.
+        var batch = Enumerable.Repeat(Raw.Message(XsMessageType.Read, 0, 0, Raw.Args("/")), 20_000).SelectMany(m => m).ToArray();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         // Writes until the server stops taking requests; the test's pipe then fills and the write waits.
         var writing = Task.Run(async () =>
         {
-            for (var i = 0; i < 100_000 && !cts.IsCancellationRequested; i++)
-                await pipe.Output.WriteAsync(request, cts.Token);
+            for (var i = 0; i < 5 && !cts.IsCancellationRequested; i++)
+                await pipe.Output.WriteAsync(batch, cts.Token);
         });
         var other = XenstoreClient.Connect(server.Connect());
         await other.WriteAsync("/still", "served").Within();
