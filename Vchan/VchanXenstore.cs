@@ -118,7 +118,7 @@ public static class VchanXenstore
     }
 
     /// <summary>
-    /// Connects to the Xenstore daemon at <paramref name="socketPath"/> (null: <c>XENSTORED_PATH</c> and
+    /// Opens Xenstore at <paramref name="socketPath"/> (<see cref="XenstoreClient.OpenAsync"/>; null: <c>XENSTORED_PATH</c> and
     /// the usual places) and acts as <paramref name="domain"/>, after doing what Xen's toolstack does
     /// when it builds a domain: <c>/local/domain/&lt;domain&gt;</c> readable by the domain, and its
     /// <c>data</c> directory owned by it, where vchan servers publish (<see cref="PrepareDomainAsync"/>). For
@@ -127,7 +127,7 @@ public static class VchanXenstore
     /// </summary>
     public static async Task<XenstoreClient> ConnectAsDomainAsync(string? socketPath, ushort domain, CancellationToken cancellationToken = default)
     {
-        var store = await XenstoreClient.ConnectAsync(socketPath, cancellationToken).ConfigureAwait(false);
+        var store = await XenstoreClient.OpenAsync(socketPath, actAs: null, cancellationToken).ConfigureAwait(false);
         try
         {
             if (domain != 0)

@@ -52,7 +52,7 @@ public sealed class InHeapDomain : IDisposable
     }
 
     /// <summary>
-    /// Opens Xenstore where the options said (<see cref="XenstoreClient.OpenAsync(string?, ushort?, CancellationToken)"/>),
+    /// Opens Xenstore where the options said (<see cref="XenstoreClient.OpenAsync(string?, ushort?, CancellationToken, Microsoft.Extensions.Logging.ILogger?)"/>),
     /// acting as this domain. The caller disposes the client, before the domain.
     /// </summary>
     public Task<XenstoreClient> OpenXenstoreAsync(CancellationToken cancellationToken = default) =>

@@ -13,6 +13,6 @@ public sealed class InHeapDomainOptions
     public Xen.Gnt.InHeap.InHeapGrantHub? GrantHub { get; set; }
 
     /// <summary>Where <see cref="InHeapDomain.OpenXenstoreAsync"/> finds Xenstore (see
-    /// <see cref="Xen.Store.XenstoreClient.OpenAsync(string?, ushort?, CancellationToken)"/>); null: looked up there.</summary>
+    /// <see cref="Xen.Store.XenstoreClient.OpenAsync(string?, ushort?, CancellationToken, Microsoft.Extensions.Logging.ILogger?)"/>); null: looked up there.</summary>
     public string? Xenstore { get; set; }
 }

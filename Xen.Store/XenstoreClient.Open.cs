@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 
 namespace Xen.Store;
 
@@ -16,12 +17,13 @@ public sealed partial class XenstoreClient
     /// connections as dom0, and a process that plays another domain says which. Null or 0: stay dom0.
     /// Ignored by the device, whose connection already is the domain it runs in.</param>
     /// <param name="cancellationToken">Cancels connecting and claiming.</param>
+    /// <param name="logger">Where the connection logs; null: nowhere.</param>
     /// <exception cref="IOException">Nothing answers at the place looked up; the message names it.</exception>
-    public static Task<XenstoreClient> OpenAsync(string? location = null, ushort? actAs = null, CancellationToken cancellationToken = default) =>
-        OpenAtAsync(Locate(location, Environment.GetEnvironmentVariable, File.Exists), actAs, cancellationToken);
+    public static Task<XenstoreClient> OpenAsync(string? location = null, ushort? actAs = null, CancellationToken cancellationToken = default, ILogger? logger = null) =>
+        OpenAtAsync(Locate(location, Environment.GetEnvironmentVariable, File.Exists), actAs, logger, cancellationToken);
 
     /// <summary>
-    /// Where <see cref="OpenAsync(string?, ushort?, CancellationToken)"/> looks: <paramref name="location"/>,
+    /// Where <see cref="OpenAsync(string?, ushort?, CancellationToken, Microsoft.Extensions.Logging.ILogger?)"/> looks: <paramref name="location"/>,
     /// else the daemon's socket (<see cref="XsWire.DefaultSocketPath"/>'s order), else the xenbus device
     /// when only it exists.
     /// </summary>
@@ -48,13 +50,13 @@ public sealed partial class XenstoreClient
     internal static bool IsDevice(string path) =>
         path.StartsWith("/dev/xen/", StringComparison.Ordinal) || path.StartsWith("/proc/xen/", StringComparison.Ordinal);
 
-    private static async Task<XenstoreClient> OpenAtAsync(string path, ushort? actAs, CancellationToken cancellationToken)
+    private static async Task<XenstoreClient> OpenAtAsync(string path, ushort? actAs, ILogger? logger, CancellationToken cancellationToken)
     {
         if (IsDevice(path))
         {
             try
             {
-                return OpenXenbus(path);
+                return OpenXenbus(path, logger);
             }
             catch (Exception e) when (e is UnauthorizedAccessException or FileNotFoundException or DirectoryNotFoundException)
             {
@@ -64,7 +66,7 @@ public sealed partial class XenstoreClient
         XenstoreClient client;
         try
         {
-            client = await ConnectAsync(path, cancellationToken).ConfigureAwait(false);
+            client = await ConnectAsync(path, cancellationToken, logger).ConfigureAwait(false);
         }
         catch (SocketException e)
         {

@@ -60,7 +60,7 @@ public sealed class UnixDomain : IDisposable
     }
 
     /// <summary>
-    /// Connects to the Xenstore daemon where the options said (<see cref="XenstoreClient.OpenAsync(string?, ushort?, CancellationToken)"/>)
+    /// Connects to the Xenstore daemon where the options said (<see cref="XenstoreClient.OpenAsync(string?, ushort?, CancellationToken, Microsoft.Extensions.Logging.ILogger?)"/>)
     /// and claims the connection for this domain (a socket connection starts as dom0). The caller
     /// disposes the client, before the domain.
     /// </summary>

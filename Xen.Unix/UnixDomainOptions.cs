@@ -11,7 +11,7 @@ public sealed class UnixDomainOptions
     public string? Root { get; set; }
 
     /// <summary>Where <see cref="UnixDomain.OpenXenstoreAsync"/> finds the daemon (see
-    /// <see cref="Xen.Store.XenstoreClient.OpenAsync(string?, ushort?, CancellationToken)"/>); null: looked up there.</summary>
+    /// <see cref="Xen.Store.XenstoreClient.OpenAsync(string?, ushort?, CancellationToken, Microsoft.Extensions.Logging.ILogger?)"/>); null: looked up there.</summary>
     public string? Xenstore { get; set; }
 
     /// <summary>How long a receive spins on the shared counter before it blocks; zero blocks at once.</summary>

@@ -50,7 +50,7 @@ public sealed class XenctrlDomain : IDisposable
     }
 
     /// <summary>
-    /// Opens this domain's Xenstore (<see cref="XenstoreClient.OpenAsync(string?, ushort?, CancellationToken)"/>):
+    /// Opens this domain's Xenstore (<see cref="XenstoreClient.OpenAsync(string?, ushort?, CancellationToken, Microsoft.Extensions.Logging.ILogger?)"/>):
     /// the daemon's socket in dom0, the xenbus device in a guest; either already acts as this domain.
     /// The caller disposes the client, before the domain.
     /// </summary>

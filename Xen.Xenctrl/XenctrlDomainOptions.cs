@@ -12,7 +12,7 @@ public sealed class XenctrlDomainOptions
     /// </summary>
     public ushort? Domain { get; set; }
 
-    /// <summary>Where Xenstore is (see <see cref="Xen.Store.XenstoreClient.OpenAsync(string?, ushort?, CancellationToken)"/>):
+    /// <summary>Where Xenstore is (see <see cref="Xen.Store.XenstoreClient.OpenAsync(string?, ushort?, CancellationToken, Microsoft.Extensions.Logging.ILogger?)"/>):
     /// null looks for the daemon's socket, and in a guest without it opens <c>/dev/xen/xenbus</c>.</summary>
     public string? Xenstore { get; set; }
 
