@@ -100,7 +100,14 @@ public sealed partial class XenstoreServer : IDisposable
             {
             }
             await transport.Input.CompleteAsync().ConfigureAwait(false);
-            await transport.Output.CompleteAsync().ConfigureAwait(false);
+            try
+            {
+                // Completing flushes whatever a failed send left buffered; a client that is gone cannot take it.
+                await transport.Output.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+            {
+            }
         }
         Log.Disconnected(_logger, connection.Id, connection.Domain, reason);
     }

@@ -278,7 +278,14 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or InvalidOperationException)
         {
         }
-        await _transport.Output.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            // Completing flushes whatever a failed send left buffered; a daemon that is gone cannot take it.
+            await _transport.Output.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+        }
         await _closing.CancelAsync().ConfigureAwait(false);
         try
         {
