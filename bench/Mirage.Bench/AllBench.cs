@@ -71,18 +71,16 @@ internal static class AllBench
             () => c.Run("shm_rtt", t), "a round trip of two counters in shared memory between two processes, spinning (shm_rtt.c)", Goal.RatioAtMost(1.5)).ConfigureAwait(false));
 
         // ---- vchan (Unix backends, two processes, meeting through Xenstore) ----
-        var bulk = (long)Math.Max(16L << 20, 2e9 * s.Seconds);
         await VchanBench.WithRunnerAsync(TimeSpan.Zero, async vchan =>
         {
-            await vchan.VchanThroughputAsync(1 << 20, 1 << 20, 16 << 20).ConfigureAwait(false); // warm-up
             report.Add(await RowAsync(s, "vchan-bulk", "Vchan throughput between two processes, 1 MiB rings, 64 KiB writes; items are writes.",
-                "MB/s", true, () => vchan.VchanThroughputAsync(1 << 20, 1 << 20, bulk),
+                "MB/s", true, () => SizedThroughputAsync(vchan, 1 << 20, 1 << 20, s.Seconds),
                 () => c.Run("shm_ring", "1048576", "65536", t), "a busy-polling SPSC byte ring of 1 MiB in shared memory between two processes, 64 KiB writes (shm_ring.c)", Goal.RatioAtLeast(0.9)).ConfigureAwait(false));
             report.Add(await RowAsync(s, "vchan-inpage-2k", "Vchan throughput with the in-page 2 KiB ring (the server's writes), 64 KiB writes.",
-                "MB/s", true, () => vchan.VchanThroughputAsync(0, 0, bulk / 8),
+                "MB/s", true, () => SizedThroughputAsync(vchan, 0, 0, s.Seconds),
                 () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
             report.Add(await RowAsync(s, "vchan-inpage-1k", "Vchan throughput with the in-page 1 KiB ring (the server's writes), 64 KiB writes.",
-                "MB/s", true, () => vchan.VchanThroughputAsync(2048, 1024, bulk / 8),
+                "MB/s", true, () => SizedThroughputAsync(vchan, 2048, 1024, s.Seconds),
                 () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
             report.Add(await RowAsync(s, "vchan-rtt-blocking", "Vchan 1-byte round trip, defaults (blocking waits); no goal of its own.",
                 "us", false, () => vchan.VchanRoundTripAsync(rtts),
@@ -127,6 +125,7 @@ internal static class AllBench
                 report.Add(await RowAsync(s, "blkif-4k", "4 KiB random reads, queue depth 32, through blkfront here and blkback in another process, from an image on tmpfs.",
                     "IOPS", true, () => BlkifBench.MeasureRandomAsync(front, imageSize, 32, s.Time, backend, cancellationToken),
                     () => c.Run("blk_read", image, "rand", "4096", t, "32"), "32 threads each pread-ing random 4 KiB blocks of the same image (blk_read.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
+                await BlkifBench.MeasureSequentialAsync(front, imageSize, 4, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), backend, cancellationToken).ConfigureAwait(false); // warm-up
                 report.Add(await RowAsync(s, "blkif-1m", "1 MiB sequential reads, queue depth 4, blkfront here and blkback in another process.",
                     "MiB/s", true, () => BlkifBench.MeasureSequentialAsync(front, imageSize, 4, s.Time, backend, cancellationToken),
                     () => c.Run("blk_read", image, "seq", "1048576", t), "a pread loop of consecutive 1 MiB blocks of the same image (blk_read.c)", Goal.RatioAtLeast(0.9)).ConfigureAwait(false));
@@ -161,13 +160,25 @@ internal static class AllBench
 
         // ---- the C# baselines of the single benchmarks, against C ----
         report.Add(await RowAsync(s, "baseline-socket-rtt", "The C# 1-byte socketpair ping-pong the evtchn bench compares with (blocking read/write through P/Invoke).",
-            "us", false, () => Task.FromResult(Timed(() => (EvtchnBench.RawRoundTrip(rtts), rtts))),
+            "us", false, () => Task.FromResult(Timed(() => (EvtchnBench.RawRoundTrip(rtts) / 1000, rtts))),
             () => c.Run("sock_rtt", "1", "1", t), "the same in C (sock_rtt.c)", null).ConfigureAwait(false));
         var packets = s.Items(500_000, 20_000);
         report.Add(await RowAsync(s, "baseline-seqpacket-64", "The C# SOCK_SEQPACKET socketpair the netif bench compares with, 64-byte frames.",
             "frames/s", true, () => Task.FromResult(Timed(() => (NetifBench.SocketPairRate(packets, 64, childSends: false), packets))),
             () => c.Run("sock_seqpacket", "64", t), "the same in C (sock_seqpacket.c)", null).ConfigureAwait(false));
         return report;
+    }
+
+    /// <summary>
+    /// Vchan throughput over about <paramref name="seconds"/>: the peer must know how many bytes to
+    /// expect, and the rings' speeds differ a thousandfold, so a short first transfer (which also
+    /// warms up) sizes the measured one.
+    /// </summary>
+    private static async Task<Measurement> SizedThroughputAsync(VchanBench.Runner vchan, int leftMin, int rightMin, double seconds)
+    {
+        var probe = await vchan.VchanThroughputAsync(leftMin, rightMin, 1 << 20).ConfigureAwait(false);
+        var bytes = (long)Math.Clamp(probe.Value * 1e6 * seconds, 1 << 20, 16e9);
+        return await vchan.VchanThroughputAsync(leftMin, rightMin, bytes).ConfigureAwait(false);
     }
 
     /// <summary>Value and item count of a measurement that times itself, with this process's CPU and allocations around it.</summary>
