@@ -67,7 +67,7 @@ static inline void result(double value, double items, double seconds, double cpu
  * spinners, a waiter that never yields holds the core its peer needs. */
 static inline void relax(unsigned *spins)
 {
-    if ((++*spins & 1023) == 0)
+    if ((++*spins & 63) == 0)
         sched_yield();
     else
         __builtin_ia32_pause();
