@@ -90,8 +90,8 @@ internal static class BlkifBench
             bestRandom = Math.Max(bestRandom, iops);
             ratios.Add(iops / pread);
             bestSeqPread = Math.Max(bestSeqPread, PreadSequential(file, size, time));
-            bestSeq1 = Math.Max(bestSeq1, await DeviceSequential(device, size, 1, time, cancellationToken).ConfigureAwait(false));
-            bestSeq4 = Math.Max(bestSeq4, await DeviceSequential(device, size, 4, time, cancellationToken).ConfigureAwait(false));
+            bestSeq1 = Math.Max(bestSeq1, (await DeviceSequential(device, size, 1, time, cancellationToken).ConfigureAwait(false)).PerSecond);
+            bestSeq4 = Math.Max(bestSeq4, (await DeviceSequential(device, size, 4, time, cancellationToken).ConfigureAwait(false)).PerSecond);
         }
         ratios.Sort();
         Console.WriteLine("4 KiB random reads:");
@@ -113,7 +113,12 @@ internal static class BlkifBench
 
     // The frontend here, the backend in a child process; they meet as Xen devices do, through a
     // Xenstore daemon (this process hosts it on a socket) and the Xenbus handshake.
-    private static async Task TwoProcessesAsync(string path, long size, TimeSpan time, int rounds, CancellationToken cancellationToken)
+    private static Task TwoProcessesAsync(string path, long size, TimeSpan time, int rounds, CancellationToken cancellationToken) =>
+        WithBackendProcessAsync(path, (front, backend) =>
+            Compare(path, size, front, time, rounds, () => ProcessCpu.Of(backend) ?? TimeSpan.Zero, cancellationToken), cancellationToken);
+
+    /// <summary>Runs <paramref name="body"/> with a frontend here on the image at <paramref name="path"/>, served by a backend process whose id it is given.</summary>
+    internal static async Task WithBackendProcessAsync(string path, Func<IBlockDevice, int, Task> body, CancellationToken cancellationToken)
     {
         if (!OperatingSystem.IsLinux())
             throw new PlatformNotSupportedException("The Unix backends run on Linux.");
@@ -150,11 +155,7 @@ internal static class BlkifBench
                 var front = await BlkifXenbus.ConnectFrontendAsync(store, device, events, memory, cancellationToken: deadline.Token).ConfigureAwait(false);
                 try
                 {
-                    await Compare(path, size, front, time, rounds, () =>
-                    {
-                        child.Refresh();
-                        return child.TotalProcessorTime;
-                    }, cancellationToken).ConfigureAwait(false);
+                    await body(front, child.Id).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -261,7 +262,7 @@ internal static class BlkifBench
     }
 
     // Reads the image front to back in 1 MiB requests, 'depth' of them in flight.
-    private static async Task<double> DeviceSequential(IBlockDevice device, long size, int depth, TimeSpan time, CancellationToken cancellationToken)
+    private static async Task<(double PerSecond, long Count)> DeviceSequential(IBlockDevice device, long size, int depth, TimeSpan time, CancellationToken cancellationToken)
     {
         var chunks = size >> 20;
         long next = -1;
@@ -283,30 +284,51 @@ internal static class BlkifBench
             }, cancellationToken);
         }
         var total = (await Task.WhenAll(workers).ConfigureAwait(false)).Sum();
-        return total / clock.Elapsed.TotalSeconds;
+        return (total / clock.Elapsed.TotalSeconds, total);
+    }
+
+    /// <summary>4 KiB reads per second at random offsets, <paramref name="depth"/> in flight, with both sides' CPU time.</summary>
+    internal static async Task<Measurement> MeasureRandomAsync(IBlockDevice device, long size, int depth, TimeSpan time, int? backend, CancellationToken cancellationToken)
+    {
+        var start = Sample.Take(backend);
+        var (rate, count) = await DeviceRandom(device, size, depth, time, cancellationToken).ConfigureAwait(false);
+        var end = Sample.Take(backend);
+        return start.Until(end, rate, count);
+    }
+
+    /// <summary>1 MiB sequential reads per second (MiB/s), <paramref name="depth"/> in flight, with both sides' CPU time.</summary>
+    internal static async Task<Measurement> MeasureSequentialAsync(IBlockDevice device, long size, int depth, TimeSpan time, int? backend, CancellationToken cancellationToken)
+    {
+        var start = Sample.Take(backend);
+        var (rate, count) = await DeviceSequential(device, size, depth, time, cancellationToken).ConfigureAwait(false);
+        var end = Sample.Take(backend);
+        return start.Until(end, rate, count);
     }
 
     /// <summary>Both ends in this process, on the in-heap backends.</summary>
-    private sealed class InHeapBlkif : IAsyncDisposable
+    internal sealed class InHeapBlkif : IAsyncDisposable
     {
         private readonly InHeapEventHub _events = new();
         private readonly InHeapGrantHub _grants = new();
-        private readonly RawImageStorage _storage;
+        private readonly IBlockStorage _storage;
         private readonly Blkback<InHeapEvents, InHeapMemory> _backend;
 
-        private InHeapBlkif(string path)
+        private InHeapBlkif(IBlockStorage storage, int queues)
         {
-            _storage = RawImageStorage.Open(path, readOnly: true);
+            _storage = storage;
             var back = InHeapDomain.Open(_events, _grants, 0);
             var front = InHeapDomain.Open(_events, _grants, 1);
-            _backend = new Blkback<InHeapEvents, InHeapMemory>(back.Events, back.Memory, _storage);
-            Frontend = Blkfront<InHeapEvents, InHeapMemory>.Create(front.Events, front.Memory, 0, _backend.Info);
+            _backend = new Blkback<InHeapEvents, InHeapMemory>(back.Events, back.Memory, _storage, new BlkbackOptions { MaxQueues = queues });
+            Frontend = Blkfront<InHeapEvents, InHeapMemory>.Create(front.Events, front.Memory, 0, _backend.Info, new BlkfrontOptions { Queues = queues });
             _backend.Connect(1, Frontend.FrontendInfo);
         }
 
         public Blkfront<InHeapEvents, InHeapMemory> Frontend { get; }
 
-        public static InHeapBlkif Open(string path) => new(path);
+        public static InHeapBlkif Open(string path) => new(RawImageStorage.Open(path, readOnly: true), 1);
+
+        /// <summary>Both ends over <paramref name="storage"/> (which the pair then owns), with <paramref name="queues"/> rings.</summary>
+        public static InHeapBlkif Open(IBlockStorage storage, int queues) => new(storage, queues);
 
         public async ValueTask DisposeAsync()
         {
@@ -315,6 +337,45 @@ internal static class BlkifBench
             _grants.Dispose();
             _events.Dispose();
             _storage.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Storage that stores nothing: reads leave the pages as they are, writes go nowhere. It measures
+    /// the driver pair alone (rings, grants, events), with no copy and no system call per request.
+    /// </summary>
+    internal sealed class NullStorage(long length) : IBlockStorage
+    {
+        public long Length => length;
+
+        public int SectorSize => 512;
+
+        public int PhysicalSectorSize => 4096;
+
+        public bool IsReadOnly => false;
+
+        public bool CanDiscard => false;
+
+        public int DiscardGranularity => 4096;
+
+        public void Read(long offset, ReadOnlySpan<Memory<byte>> buffers)
+        {
+        }
+
+        public void Write(long offset, ReadOnlySpan<ReadOnlyMemory<byte>> buffers)
+        {
+        }
+
+        public void Flush()
+        {
+        }
+
+        public void Discard(long offset, long length)
+        {
+        }
+
+        public void Dispose()
+        {
         }
     }
 }

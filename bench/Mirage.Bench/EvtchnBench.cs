@@ -58,7 +58,7 @@ public static class EvtchnBench
         {
             raw = Math.Min(raw, RawRoundTrip(rounds));
             for (var v = 0; v < variants.Length; v++)
-                best[v] = Math.Min(best[v], await EventsRoundTripAsync(rounds, variants[v].Spin, variants[v].Inline).ConfigureAwait(false));
+                best[v] = Math.Min(best[v], (await EventsRoundTripAsync(rounds, variants[v].Spin, variants[v].Inline).ConfigureAwait(false)).Value * 1000);
         }
         Report("socketpair 1-byte ping-pong (baseline)", raw, raw);
         for (var v = 0; v < variants.Length; v++)
@@ -129,7 +129,7 @@ public static class EvtchnBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-45} {nanoseconds / 1000,8:F2} us/round trip  {nanoseconds / baseline,5:F2}x"));
 
     /// <summary>Nanoseconds per round trip of one byte each way on a socketpair, child echoing with blocking read/write.</summary>
-    private static unsafe double RawRoundTrip(int rounds)
+    internal static unsafe double RawRoundTrip(int rounds)
     {
         var (mine, theirs) = Interop.Libc.SocketPair(Interop.Libc.AF_UNIX, Interop.Libc.SOCK_STREAM, 0);
         using var child = StartPeer("raw", theirs.Fd.ToString(CultureInfo.InvariantCulture), mine.Fd.ToString(CultureInfo.InvariantCulture));
@@ -150,8 +150,11 @@ public static class EvtchnBench
         return elapsed.TotalNanoseconds / rounds;
     }
 
-    /// <summary>Nanoseconds per round trip of Send then RecvAsync, the child echoing each event.</summary>
-    private static async Task<double> EventsRoundTripAsync(int rounds, TimeSpan spin, bool inline)
+    /// <summary>
+    /// Microseconds per round trip of Send then RecvAsync, the child echoing each event; with the CPU
+    /// time of both processes and this one's allocations over the measured round trips.
+    /// </summary>
+    internal static async Task<Measurement> EventsRoundTripAsync(int rounds, TimeSpan spin, bool inline)
     {
         if (!OperatingSystem.IsLinux())
             throw new PlatformNotSupportedException("The Unix backends run on Linux.");
@@ -162,21 +165,24 @@ public static class EvtchnBench
             using var events = new UnixEvents(new UnixEventsOptions { Root = root, Domain = 1, SpinBeforeBlock = spin, InlineCompletions = inline });
             var (port, channel) = events.Listen(2);
             var warmup = Math.Min(rounds / 10, 10_000);
-            using var child = StartPeer("events", root, port.ToString(), (warmup + rounds).ToString(CultureInfo.InvariantCulture),
+            // One event more than the measured ones: the child is still running when its CPU time is read.
+            using var child = StartPeer("events", root, port.ToString(), (warmup + rounds + 1).ToString(CultureInfo.InvariantCulture),
                 spin.Ticks.ToString(CultureInfo.InvariantCulture), inline ? "1" : "0");
             // The child says hello once connected: sends before that would be dropped.
             var seen = await events.RecvAsync(channel, EventCounter.Initial).ConfigureAwait(false);
-            long start = 0;
+            Sample start = default;
             for (var i = 0; i < warmup + rounds; i++)
             {
                 if (i == warmup)
-                    start = Stopwatch.GetTimestamp();
+                    start = Sample.Take(child.Id);
                 events.Send(channel);
                 seen = await events.RecvAsync(channel, seen).ConfigureAwait(false);
             }
-            var elapsed = Stopwatch.GetElapsedTime(start);
-            child.WaitForExit();
-            return elapsed.TotalNanoseconds / rounds;
+            var end = Sample.Take(child.Id);
+            events.Send(channel);
+            await child.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            var elapsed = start.Elapsed(end);
+            return start.Until(end, elapsed.TotalMicroseconds / rounds, rounds);
         }
         finally
         {

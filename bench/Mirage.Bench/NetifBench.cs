@@ -51,7 +51,7 @@ internal static class NetifBench
                 for (var t = 0; t < trials; t++)
                 {
                     socket = Math.Max(socket, SocketPairRate(n, size, toBackend));
-                    netif = Math.Max(netif, await NetifRateAsync(n, size, toBackend).ConfigureAwait(false));
+                    netif = Math.Max(netif, (await NetifRateAsync(n, size, toBackend).ConfigureAwait(false)).Value);
                 }
                 var direction = toBackend ? "frontend -> backend" : "backend -> frontend";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {size,5} {direction,-22} {socket,12:N0} {netif,12:N0} {netif / socket,6:F2}x"));
@@ -61,7 +61,11 @@ internal static class NetifBench
 
     // ---- netif ------------------------------------------------------------------------------
 
-    private static async Task<double> NetifRateAsync(int count, int size, bool toBackend)
+    /// <summary>
+    /// Frames per second one way, measured by the receiver from its first frame to its last, with the
+    /// CPU time of both processes and this one's allocations from the backend's first frame to the rate.
+    /// </summary>
+    internal static async Task<Measurement> NetifRateAsync(int count, int size, bool toBackend)
     {
         if (!OperatingSystem.IsLinux())
             throw new PlatformNotSupportedException("The Unix backends run on Linux.");
@@ -90,16 +94,18 @@ internal static class NetifBench
             var netback = new NetbackDevice<UnixEvents, UnixMemory>(store, device, events, memory, link, options) { CloseTimeout = TimeSpan.FromMilliseconds(50) };
             var serving = netback.RunAsync(stop.Token);
             using var child = StartPeer(socket, root, toBackend ? "send" : "receive", count.ToString(CultureInfo.InvariantCulture), size.ToString(CultureInfo.InvariantCulture));
-            double rate;
+            link.Peer = child.Id;
+            Measurement rate;
             if (toBackend)
             {
                 await link.Done.Task.WaitAsync(stop.Token).ConfigureAwait(false);
-                rate = link.Rate;
+                rate = link.First.Until(link.Last, link.Rate, count - 1);
             }
             else
             {
                 var line = await child.StandardOutput.ReadLineAsync(stop.Token).ConfigureAwait(false);
-                rate = double.Parse(line ?? throw new IOException("The netfront peer died."), CultureInfo.InvariantCulture);
+                var end = Sample.Take(child.Id);
+                rate = link.First.Until(end, double.Parse(line ?? throw new IOException("The netfront peer died."), CultureInfo.InvariantCulture), count);
             }
             child.Kill();
             await child.WaitForExitAsync().ConfigureAwait(false);
@@ -135,11 +141,19 @@ internal static class NetifBench
         private readonly byte[] _frame = new byte[size];
         private readonly byte[] _scratch = new byte[Frames.MaxFrame];
         private int _done;
-        private long _first, _last;
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public double Rate => (count - 1) / Stopwatch.GetElapsedTime(_first, _last).TotalSeconds;
+        /// <summary>The frontend's process, whose CPU time the samples read.</summary>
+        public int Peer { get; set; }
+
+        /// <summary>Taken at the first frame this side handles.</summary>
+        public Sample First { get; private set; }
+
+        /// <summary>Taken at the last frame the sink counts.</summary>
+        public Sample Last { get; private set; }
+
+        public double Rate => (count - 1) / First.Elapsed(Last).TotalSeconds;
 
         public bool TryWrite(ReadOnlySpan<byte> frame, FrameOffload offload)
         {
@@ -148,10 +162,10 @@ internal static class NetifBench
             frame.CopyTo(_scratch);
             var n = ++_done;
             if (n == 1)
-                _first = Stopwatch.GetTimestamp();
+                First = Sample.Take(Peer);
             if (n == count)
             {
-                _last = Stopwatch.GetTimestamp();
+                Last = Sample.Take(Peer);
                 Done.TrySetResult();
             }
             return true;
@@ -164,6 +178,8 @@ internal static class NetifBench
             frame = default;
             if (sink || _done == count)
                 return false;
+            if (_done == 0)
+                First = Sample.Take(Peer);
             _frame.CopyTo(destination);
             _done++;
             frame = new ReceivedFrame(size, default);
@@ -254,7 +270,7 @@ internal static class NetifBench
 
     // ---- socketpair baseline -------------------------------------------------------------------
 
-    private static unsafe double SocketPairRate(int count, int size, bool childSends)
+    internal static unsafe double SocketPairRate(int count, int size, bool childSends)
     {
         var (mine, theirs) = Interop.Libc.SocketPair(Interop.Libc.AF_UNIX, Interop.Libc.SOCK_SEQPACKET, 0);
         using var child = StartPeer("", "", childSends ? "sock-send" : "sock-recv", theirs.Fd.ToString(CultureInfo.InvariantCulture), mine.Fd.ToString(CultureInfo.InvariantCulture),

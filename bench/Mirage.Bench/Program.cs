@@ -12,6 +12,7 @@ var root = new RootCommand("Benchmarks of the Xen drivers, each against a baseli
     BlkifBench.Create(),
     VchanBench.Create(),
     NetifBench.Create(),
+    AllBench.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -76,6 +76,27 @@ internal static class RingBench
         Console.WriteLine($"  ratio    {ring.Value.PerSecond(items) / channel.Value.PerSecond(items),14:F1}x");
     }
 
+    /// <summary>Ring entries of a 16-page ring of 12-byte requests (netif tx), for the C reference of the same shape.</summary>
+    internal static int SmallEntries => SharedRingLayout.EntriesFor(16 * 4096, SharedRingLayout.SlotSize<Small, SmallResponse>());
+
+    /// <summary>
+    /// Round trips per second of 12-byte requests through a 16-page ring between two threads, the best
+    /// of <paramref name="rounds"/>; CPU time is this process's (both threads).
+    /// </summary>
+    internal static async Task<Measurement> MeasureSmallAsync(int items, int rounds, CancellationToken cancellationToken)
+    {
+        await RunRing<Small, SmallResponse>(16, Math.Min(items, 1_000_000), cancellationToken).ConfigureAwait(false);
+        Measurement? best = null;
+        for (var round = 0; round < Math.Max(1, rounds); round++)
+        {
+            var start = Sample.Take();
+            await RunRing<Small, SmallResponse>(16, items, cancellationToken).ConfigureAwait(false);
+            var end = Sample.Take();
+            best = Measurement.Best(best, start.Until(end, items / start.Elapsed(end).TotalSeconds, items), higherIsBetter: true);
+        }
+        return best!.Value;
+    }
+
     private readonly record struct Result(TimeSpan Elapsed, long Allocated, ulong Checksum, long Notifications)
     {
         public double PerSecond(int items) => items / Elapsed.TotalSeconds;

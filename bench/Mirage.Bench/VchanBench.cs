@@ -39,7 +39,34 @@ public static class VchanBench
         return command;
     }
 
-    private static async Task RunAsync(long bytes, int trips, CancellationToken cancellationToken)
+    private static Task RunAsync(long bytes, int trips, CancellationToken cancellationToken) =>
+        WithRunnerAsync(TimeSpan.Zero, async bench =>
+        {
+            Console.WriteLine($"vchan vs Unix domain stream socket, two processes, {Environment.ProcessorCount} CPUs");
+            // Warm up both paths (JIT, page faults) before measuring.
+            await bench.VchanThroughputAsync(1 << 20, 1 << 20, 64 << 20).ConfigureAwait(false);
+            await bench.SocketThroughputAsync(64 << 20).ConfigureAwait(false);
+
+            var vchan = (await bench.VchanThroughputAsync(1 << 20, 1 << 20, bytes).ConfigureAwait(false)).Value;
+            var socket = await bench.SocketThroughputAsync(bytes).ConfigureAwait(false);
+            Console.WriteLine($"throughput, 1 MiB rings, 64 KiB writes: vchan {vchan:F0} MB/s, socket {socket:F0} MB/s, ratio {vchan / socket:F2} (goal >= 1.5)");
+
+            var inPage2 = (await bench.VchanThroughputAsync(0, 0, bytes / 8).ConfigureAwait(false)).Value;          // server writes the 2 KiB ring
+            var inPage1 = (await bench.VchanThroughputAsync(2048, 1024, bytes / 8).ConfigureAwait(false)).Value;    // server writes the 1 KiB ring
+            Console.WriteLine($"throughput, in-page rings, 64 KiB writes: 2 KiB ring {inPage2:F0} MB/s ({inPage2 / socket:F2}x socket), 1 KiB ring {inPage1:F0} MB/s ({inPage1 / socket:F2}x socket)");
+
+            await bench.VchanRoundTripAsync(trips / 10).ConfigureAwait(false);
+            await bench.SocketRoundTripAsync(trips / 10).ConfigureAwait(false);
+            var vchanTrip = (await bench.VchanRoundTripAsync(trips).ConfigureAwait(false)).Value;
+            var socketTrip = await bench.SocketRoundTripAsync(trips).ConfigureAwait(false);
+            Console.WriteLine($"one-byte round trip: vchan {vchanTrip:F2} us, socket {socketTrip:F2} us, ratio {vchanTrip / socketTrip:F3} (goal <= 0.2)");
+        }, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with this process as domain 1 (its event channels spinning for
+    /// <paramref name="spin"/> before they block, and the peers' too) and a Xenstore daemon of its own.
+    /// </summary>
+    internal static async Task WithRunnerAsync(TimeSpan spin, Func<Runner, Task> body, CancellationToken cancellationToken)
     {
         if (!OperatingSystem.IsLinux())
             throw new PlatformNotSupportedException("The Unix backends need Linux.");
@@ -53,29 +80,10 @@ public static class VchanBench
         await ready.Task.ConfigureAwait(false);
         try
         {
-            using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = ServerDomain, Root = root, Xenstore = storeSocket });
+            using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = ServerDomain, Root = root, Xenstore = storeSocket, SpinBeforeBlock = spin });
             await PrepareDomainAsync(storeSocket, ServerDomain, cancellationToken).ConfigureAwait(false);
             await using var store = await domain.OpenXenstoreAsync(cancellationToken).ConfigureAwait(false);
-            var bench = new Runner(root, storeSocket, domain.Events, domain.Memory, store);
-
-            Console.WriteLine($"vchan vs Unix domain stream socket, two processes, {Environment.ProcessorCount} CPUs");
-            // Warm up both paths (JIT, page faults) before measuring.
-            await bench.VchanThroughputAsync(1 << 20, 1 << 20, 64 << 20).ConfigureAwait(false);
-            await bench.SocketThroughputAsync(64 << 20).ConfigureAwait(false);
-
-            var vchan = await bench.VchanThroughputAsync(1 << 20, 1 << 20, bytes).ConfigureAwait(false);
-            var socket = await bench.SocketThroughputAsync(bytes).ConfigureAwait(false);
-            Console.WriteLine($"throughput, 1 MiB rings, 64 KiB writes: vchan {vchan:F0} MB/s, socket {socket:F0} MB/s, ratio {vchan / socket:F2} (goal >= 1.5)");
-
-            var inPage2 = await bench.VchanThroughputAsync(0, 0, bytes / 8).ConfigureAwait(false);          // server writes the 2 KiB ring
-            var inPage1 = await bench.VchanThroughputAsync(2048, 1024, bytes / 8).ConfigureAwait(false);    // server writes the 1 KiB ring
-            Console.WriteLine($"throughput, in-page rings, 64 KiB writes: 2 KiB ring {inPage2:F0} MB/s ({inPage2 / socket:F2}x socket), 1 KiB ring {inPage1:F0} MB/s ({inPage1 / socket:F2}x socket)");
-
-            await bench.VchanRoundTripAsync(trips / 10).ConfigureAwait(false);
-            await bench.SocketRoundTripAsync(trips / 10).ConfigureAwait(false);
-            var vchanTrip = await bench.VchanRoundTripAsync(trips).ConfigureAwait(false);
-            var socketTrip = await bench.SocketRoundTripAsync(trips).ConfigureAwait(false);
-            Console.WriteLine($"one-byte round trip: vchan {vchanTrip:F2} us, socket {socketTrip:F2} us, ratio {vchanTrip / socketTrip:F3} (goal <= 0.2)");
+            await body(new Runner(root, storeSocket, domain.Events, domain.Memory, store, spin)).ConfigureAwait(false);
         }
         finally
         {
@@ -92,51 +100,81 @@ public static class VchanBench
         }
     }
 
-    private sealed class Runner(string root, string storeSocket, UnixEvents events, UnixMemory memory, XenstoreClient store)
+    /// <summary>The measurements, each against a fresh peer process (domain 2).</summary>
+    internal sealed class Runner(string root, string storeSocket, UnixEvents events, UnixMemory memory, XenstoreClient store, TimeSpan spin)
     {
         private int _next;
 
         private string NextPort() => "bench" + Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture);
 
-        public async Task<double> VchanThroughputAsync(int leftMin, int rightMin, long bytes)
+        /// <summary>MB/s (1e6 bytes) from this process to the peer in 64 KiB writes; items are the writes.</summary>
+        public async Task<Measurement> VchanThroughputAsync(int leftMin, int rightMin, long bytes)
         {
             var port = NextPort();
             await using var endpoint = await VchanXenstore.ListenAsync(events, memory, store, ClientDomain, port, leftMin, rightMin).ConfigureAwait(false);
             using var peer = StartPeer("vchan-sink", port, bytes.ToString(CultureInfo.InvariantCulture));
             await UntilConnectedAsync(endpoint.WaitForConnectionAsync().AsTask(), peer).ConfigureAwait(false);
             var buffer = new byte[65536];
+            var ack = new byte[1];
             Random.Shared.NextBytes(buffer);
-            var clock = Stopwatch.StartNew();
+            var start = Sample.Take(peer.Id);
             for (long sent = 0; sent < bytes; sent += buffer.Length)
                 await endpoint.WriteAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, bytes - sent))).ConfigureAwait(false);
             // The peer answers one byte once it has read everything.
-            if (await endpoint.ReadAsync(new byte[1]).ConfigureAwait(false) != 1)
+            if (await endpoint.ReadAsync(ack).ConfigureAwait(false) != 1)
                 throw new IOException("The peer did not acknowledge.");
-            var seconds = clock.Elapsed.TotalSeconds;
+            var end = Sample.Take(peer.Id);
             // The peer waits for the close, so that the acknowledgement is read before it goes.
             await endpoint.DisposeAsync().ConfigureAwait(false);
             await peer.WaitForExitAsync().ConfigureAwait(false);
-            return bytes / seconds / 1e6;
+            return start.Until(end, bytes / start.Elapsed(end).TotalSeconds / 1e6, Math.Ceiling(bytes / (double)buffer.Length));
         }
 
-        public async Task<double> VchanRoundTripAsync(int trips)
+        /// <summary>Microseconds per one-byte round trip to an echoing peer.</summary>
+        public async Task<Measurement> VchanRoundTripAsync(int trips)
         {
             var port = NextPort();
             await using var endpoint = await VchanXenstore.ListenAsync(events, memory, store, ClientDomain, port).ConfigureAwait(false);
             using var peer = StartPeer("vchan-echo", port, "0");
             await UntilConnectedAsync(endpoint.WaitForConnectionAsync().AsTask(), peer).ConfigureAwait(false);
             var one = new byte[1];
-            var clock = Stopwatch.StartNew();
+            var start = Sample.Take(peer.Id);
             for (var i = 0; i < trips; i++)
             {
                 await endpoint.WriteAsync(one).ConfigureAwait(false);
                 if (await endpoint.ReadAsync(one).ConfigureAwait(false) != 1)
                     throw new IOException("The echo peer went away.");
             }
-            var micros = clock.Elapsed.TotalMicroseconds / trips;
+            var end = Sample.Take(peer.Id);
             await endpoint.DisposeAsync().ConfigureAwait(false);
             await peer.WaitForExitAsync().ConfigureAwait(false);
-            return micros;
+            return start.Until(end, start.Elapsed(end).TotalMicroseconds / trips, trips);
+        }
+
+        /// <summary>
+        /// Both ends connected and idle for <paramref name="idle"/>: the value is the CPU both processes
+        /// used, in percent of one core; items are seconds.
+        /// </summary>
+        public async Task<Measurement> VchanIdleAsync(TimeSpan idle)
+        {
+            var port = NextPort();
+            await using var endpoint = await VchanXenstore.ListenAsync(events, memory, store, ClientDomain, port).ConfigureAwait(false);
+            using var peer = StartPeer("vchan-echo", port, "0");
+            await UntilConnectedAsync(endpoint.WaitForConnectionAsync().AsTask(), peer).ConfigureAwait(false);
+            // One round trip first, so that both ends are past their start-up and waiting to read.
+            var one = new byte[1];
+            await endpoint.WriteAsync(one).ConfigureAwait(false);
+            if (await endpoint.ReadAsync(one).ConfigureAwait(false) != 1)
+                throw new IOException("The echo peer went away.");
+            await Task.Delay(TimeSpan.FromMilliseconds(100)).ConfigureAwait(false);
+            var start = Sample.Take(peer.Id);
+            await Task.Delay(idle).ConfigureAwait(false);
+            var end = Sample.Take(peer.Id);
+            await endpoint.DisposeAsync().ConfigureAwait(false);
+            await peer.WaitForExitAsync().ConfigureAwait(false);
+            var seconds = start.Elapsed(end).TotalSeconds;
+            var cpu = (end.Cpu - start.Cpu + (end.PeerCpu - start.PeerCpu ?? TimeSpan.Zero)).TotalSeconds;
+            return start.Until(end, cpu / seconds * 100, seconds);
         }
 
         public async Task<double> SocketThroughputAsync(long bytes)
@@ -217,7 +255,8 @@ public static class VchanBench
         }
 
         private Process StartPeer(string mode, string where, string bytes) =>
-            PeerProcess.Start(["vchan", "--peer", mode, where, bytes], new Dictionary<string, string> { ["XEN_ROOT"] = root, ["XENSTORED_PATH"] = storeSocket });
+            PeerProcess.Start(["vchan", "--peer", mode, where, bytes, spin.Ticks.ToString(CultureInfo.InvariantCulture)],
+                new Dictionary<string, string> { ["XEN_ROOT"] = root, ["XENSTORED_PATH"] = storeSocket });
     }
 
     // The second process: domain 2, one mode per run.
@@ -232,7 +271,8 @@ public static class VchanBench
             await ServeAsync(stream, mode, bytes).ConfigureAwait(false);
             return 0;
         }
-        using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = ClientDomain });
+        var spin = args.Length > 3 ? TimeSpan.FromTicks(long.Parse(args[3], CultureInfo.InvariantCulture)) : TimeSpan.Zero;
+        using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = ClientDomain, SpinBeforeBlock = spin });
         await PrepareDomainAsync(null, ClientDomain, CancellationToken.None).ConfigureAwait(false);
         await using var store = await domain.OpenXenstoreAsync().ConfigureAwait(false);
         await using var endpoint = await VchanXenstore.ConnectAsync(domain.Events, domain.Memory, store, ServerDomain, where, TimeSpan.FromSeconds(30)).ConfigureAwait(false);

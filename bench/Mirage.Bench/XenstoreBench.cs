@@ -47,13 +47,13 @@ public static class XenstoreBench
             Console.WriteLine($"xenstore bench over a Unix socket, {duration.TotalSeconds:F0} s per figure, {Environment.ProcessorCount} cores");
             Console.WriteLine($"{"baseline: raw socket ping-pong (" + payload + " B each way)",-52} {baseline,12:N0} /s");
             var reads = await MeasureAsync(duration, 1, () => client.ReadBytesAsync(Key)).ConfigureAwait(false);
-            Report("reads, one connection, one at a time", reads, baseline);
+            Report("reads, one connection, one at a time", reads.Value, baseline);
             var writes = await MeasureAsync(duration, 1, () => client.WriteAsync(Key, Value)).ConfigureAwait(false);
-            Report("writes, one connection, one at a time", writes, baseline);
+            Report("writes, one connection, one at a time", writes.Value, baseline);
             var pReads = await MeasureAsync(duration, 256, () => client.ReadBytesAsync(Key)).ConfigureAwait(false);
-            Report("reads, one connection, 256 pipelined", pReads, baseline);
+            Report("reads, one connection, 256 pipelined", pReads.Value, baseline);
             var pWrites = await MeasureAsync(duration, 256, () => client.WriteAsync(Key, Value)).ConfigureAwait(false);
-            Report("writes, one connection, 256 pipelined", pWrites, baseline);
+            Report("writes, one connection, 256 pipelined", pWrites.Value, baseline);
         }
 
         var clients = new XenstoreClient[16];
@@ -76,13 +76,14 @@ public static class XenstoreBench
         Console.WriteLine($"{name,-52} {perSecond,12:N0} /s  ({perSecond / baseline:F2}x baseline)");
 
     /// <summary>Runs <paramref name="operation"/> for <paramref name="duration"/> with up to <paramref name="window"/> in flight.</summary>
-    private static async Task<double> MeasureAsync(TimeSpan duration, int window, Func<Task> operation)
+    private static async Task<Measurement> MeasureAsync(TimeSpan duration, int window, Func<Task> operation)
     {
         // Warm up the JIT and the connection first.
         for (var i = 0; i < 2000; i++)
             await operation().ConfigureAwait(false);
         var inFlight = new Task[window];
         long count = 0;
+        var start = Sample.Take();
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < duration)
         {
@@ -100,8 +101,42 @@ public static class XenstoreBench
             if (t is not null)
                 await t.ConfigureAwait(false);
         }
-        return count / clock.Elapsed.TotalSeconds;
+        var end = Sample.Take();
+        return start.Until(end, count / start.Elapsed(end).TotalSeconds, count);
     }
+
+    /// <summary>
+    /// Reads of a 22-byte value from an in-process daemon over a Unix socket: one at a time (the value
+    /// is microseconds per read) and 256 pipelined on one connection (reads per second). The daemon
+    /// runs in this process, so its CPU time is in this side's.
+    /// </summary>
+    internal static async Task<(Measurement OneAtATime, Measurement Pipelined)> MeasureReadsAsync(TimeSpan duration)
+    {
+        var dir = Directory.CreateTempSubdirectory("mirage-xsbench-");
+        var socketPath = Path.Combine(dir.FullName, "socket");
+        using var server = new XenstoreServer();
+        using var stop = new CancellationTokenSource();
+        var ready = new TaskCompletionSource();
+        var listening = server.ListenAsync(socketPath, ready.SetResult, stop.Token);
+        try
+        {
+            await ready.Task.ConfigureAwait(false);
+            await using var client = await XenstoreClient.ConnectAsync(socketPath).ConfigureAwait(false);
+            await client.WriteAsync(Key, Value).ConfigureAwait(false);
+            var one = await MeasureAsync(duration, 1, () => client.ReadBytesAsync(Key)).ConfigureAwait(false);
+            var pipelined = await MeasureAsync(duration, 256, () => client.ReadBytesAsync(Key)).ConfigureAwait(false);
+            return (one with { Value = 1e6 / one.Value }, pipelined);
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await listening.ConfigureAwait(false);
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The sizes of a read of the bench's key on the wire: the request (header, path, NUL) and the reply (header, value).</summary>
+    internal static (int Request, int Reply) ReadSizes => (XsWireHeader.Size + Key.Length + 1, XsWireHeader.Size + Value.Length);
 
     private static async Task<double> MeasureManyAsync(TimeSpan duration, XenstoreClient[] clients, Func<XenstoreClient, Task> operation)
     {

@@ -1,0 +1,214 @@
+using System.CommandLine;
+using System.Globalization;
+
+namespace Mirage.Bench;
+
+/// <summary>
+/// Every benchmark in one run, each figure beside the best plain C for the same job (bench/c/,
+/// compiled with gcc -O2 at the start) and the goal between them (issue 16's table), printed as one
+/// table and, with <c>--json</c>, written as a list of rows. Each figure and its reference alternate
+/// over the trials and the best of each counts: other load slows runs down, never speeds one up.
+/// </summary>
+internal static class AllBench
+{
+    public static Command Create()
+    {
+        var quick = new Option<bool>("--quick") { Description = "Tiny durations: checks that every row is produced, not how fast." };
+        var json = new Option<string?>("--json") { Description = "Also write the table to this file as a JSON list of rows." };
+        var seconds = new Option<double?>("--seconds") { Description = "Seconds per timed measurement (default 1; 0.05 with --quick)." };
+        var trials = new Option<int?>("--trials") { Description = "Trials of each figure and reference; the best counts (default 2; 1 with --quick)." };
+        var idle = new Option<double?>("--idle-seconds") { Description = "Seconds of the idle-CPU measurement (default 10; 0.3 with --quick)." };
+        var command = new Command("all", "Every benchmark against its C reference, as one table of figure, reference, ratio, goal and whether it is met.") { quick, json, seconds, trials, idle };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var q = parse.GetValue(quick);
+            var settings = new Settings(
+                q,
+                parse.GetValue(seconds) ?? (q ? 0.05 : 1.0),
+                Math.Max(1, parse.GetValue(trials) ?? (q ? 1 : 2)),
+                parse.GetValue(idle) ?? (q ? 0.3 : 10.0));
+            var report = await RunAsync(settings, cancellationToken).ConfigureAwait(false);
+            report.Print(Console.Out);
+            if (parse.GetValue(json) is { } path)
+                report.WriteJson(path);
+            return 0;
+        });
+        return command;
+    }
+
+    private sealed record Settings(bool Quick, double Seconds, int Trials, double IdleSeconds)
+    {
+        public string SecondsArgument => Seconds.ToString("R", CultureInfo.InvariantCulture);
+
+        public TimeSpan Time => TimeSpan.FromSeconds(Seconds);
+
+        /// <summary>A count of items scaled to the time per measurement, never below <paramref name="least"/>.</summary>
+        public int Items(double perSecond, int least) => (int)Math.Max(least, Math.Min(int.MaxValue / 2, perSecond * Seconds));
+    }
+
+    private static async Task<Report> RunAsync(Settings s, CancellationToken cancellationToken)
+    {
+        var report = new Report();
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"all: {s.Seconds} s per measurement, best of {s.Trials}, idle {s.IdleSeconds} s, {Environment.ProcessorCount} cores; compiling the C references (gcc -O2)"));
+        using var c = CReferences.Compile();
+        var t = s.SecondsArgument;
+
+        // ---- ring (in-heap, two threads) ----
+        var ringItems = s.Items(20_000_000, 100_000);
+        report.Add(await RowAsync(s, "ring-12b", "12-byte requests and 4-byte responses through a 16-page shared ring between two threads (in-heap backends); CPU is the whole process.",
+            "round trips/s", true, () => RingBench.MeasureSmallAsync(ringItems, 1, cancellationToken),
+            () => c.Run("spsc_entries", RingBench.SmallEntries.ToString(CultureInfo.InvariantCulture), ringItems.ToString(CultureInfo.InvariantCulture)),
+            $"the same ring of {RingBench.SmallEntries} 12-byte entries between two threads, busy polling (spsc_entries.c)", Goal.RatioAtLeast(0.8)).ConfigureAwait(false));
+
+        // ---- event channels (Unix backends, two processes) ----
+        var rtts = s.Items(50_000, 500);
+        report.Add(await RowAsync(s, "evtchn-rtt", "Event round trip between two processes over the Unix events backend, defaults (blocking waits).",
+            "us", false, () => EvtchnBench.EventsRoundTripAsync(rtts, TimeSpan.Zero, inline: false),
+            () => c.Run("sock_rtt", "1", "1", t), "1-byte round trip on a Unix stream socketpair between two processes (sock_rtt.c)", Goal.RatioAtMost(0.5)).ConfigureAwait(false));
+        report.Add(await RowAsync(s, "evtchn-rtt-spin", "The same with SpinBeforeBlock 20 us on both sides.",
+            "us", false, () => EvtchnBench.EventsRoundTripAsync(rtts, TimeSpan.FromMicroseconds(20), inline: false),
+            () => c.Run("shm_rtt", t), "a round trip of two counters in shared memory between two processes, spinning (shm_rtt.c)", Goal.RatioAtMost(1.5)).ConfigureAwait(false));
+
+        // ---- vchan (Unix backends, two processes, meeting through Xenstore) ----
+        await VchanBench.WithRunnerAsync(TimeSpan.Zero, async vchan =>
+        {
+            report.Add(await RowAsync(s, "vchan-bulk", "Vchan throughput between two processes, 1 MiB rings, 64 KiB writes; items are writes.",
+                "MB/s", true, () => SizedThroughputAsync(vchan, 1 << 20, 1 << 20, s.Seconds),
+                () => c.Run("shm_ring", "1048576", "65536", t), "a busy-polling SPSC byte ring of 1 MiB in shared memory between two processes, 64 KiB writes (shm_ring.c)", Goal.RatioAtLeast(0.9)).ConfigureAwait(false));
+            report.Add(await RowAsync(s, "vchan-inpage-2k", "Vchan throughput with the in-page 2 KiB ring (the server's writes), 64 KiB writes.",
+                "MB/s", true, () => SizedThroughputAsync(vchan, 0, 0, s.Seconds),
+                () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
+            report.Add(await RowAsync(s, "vchan-inpage-1k", "Vchan throughput with the in-page 1 KiB ring (the server's writes), 64 KiB writes.",
+                "MB/s", true, () => SizedThroughputAsync(vchan, 2048, 1024, s.Seconds),
+                () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
+            report.Add(await RowAsync(s, "vchan-rtt-blocking", "Vchan 1-byte round trip, defaults (blocking waits); no goal of its own.",
+                "us", false, () => vchan.VchanRoundTripAsync(rtts),
+                () => c.Run("sock_rtt", "1", "1", t), "1-byte round trip on a Unix stream socketpair (sock_rtt.c)", null).ConfigureAwait(false));
+            report.Add(await RowAsync(s, "idle-cpu", "Both vchan ends connected (event channels, grants, Xenstore connections), no traffic: CPU of both processes together.",
+                "% of a core", false, () => vchan.VchanIdleAsync(TimeSpan.FromSeconds(s.IdleSeconds)), null, null, Goal.ValueAtMost(1, "% of a core")).ConfigureAwait(false));
+        }, cancellationToken).ConfigureAwait(false);
+        await VchanBench.WithRunnerAsync(TimeSpan.FromMicroseconds(20), async vchan =>
+        {
+            // The throughput rows again with a bounded spin before each wait: no goal of their own, they
+            // show how much of the gap to C is the blocking hand-over.
+            report.Add(await RowAsync(s, "vchan-bulk-spin", "As vchan-bulk, with SpinBeforeBlock 20 us on both sides.",
+                "MB/s", true, () => SizedThroughputAsync(vchan, 1 << 20, 1 << 20, s.Seconds),
+                () => c.Run("shm_ring", "1048576", "65536", t), "a busy-polling SPSC byte ring of 1 MiB in shared memory between two processes, 64 KiB writes (shm_ring.c)", null).ConfigureAwait(false));
+            report.Add(await RowAsync(s, "vchan-inpage-1k-spin", "As vchan-inpage-1k, with SpinBeforeBlock 20 us on both sides.",
+                "MB/s", true, () => SizedThroughputAsync(vchan, 2048, 1024, s.Seconds),
+                () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", null).ConfigureAwait(false));
+            report.Add(await RowAsync(s, "vchan-rtt", "Vchan 1-byte round trip between two processes, SpinBeforeBlock 20 us on both sides.",
+                "us", false, () => vchan.VchanRoundTripAsync(rtts),
+                () => c.Run("shm_rtt", t), "a round trip of two counters in shared memory between two processes, spinning (shm_rtt.c)", Goal.RatioAtMost(1.5)).ConfigureAwait(false));
+            report.Add(await RowAsync(s, "idle-cpu-spin", "As idle-cpu, with SpinBeforeBlock 20 us: a bounded spin leaves an idle pair asleep.",
+                "% of a core", false, () => vchan.VchanIdleAsync(TimeSpan.FromSeconds(s.IdleSeconds)), null, null, Goal.ValueAtMost(1, "% of a core")).ConfigureAwait(false));
+        }, cancellationToken).ConfigureAwait(false);
+
+        // ---- netif (Unix backends, two processes) ----
+        foreach (var size in new[] { 64, 1500 })
+        {
+            var frames = s.Items(size == 64 ? 2_000_000 : 1_000_000, 20_000);
+            var sizeText = size.ToString(CultureInfo.InvariantCulture);
+            var goal = size == 64 ? Goal.ValueAtLeast(20e6, "frames/s").And(Goal.RatioAtLeast(0.4)) : Goal.RatioAtLeast(1);
+            foreach (var toBackend in new[] { true, false })
+            {
+                var direction = toBackend ? "tx" : "rx";
+                report.Add(await RowAsync(s, $"netif-{size}-{direction}",
+                    $"{size}-byte frames, {(toBackend ? "netfront to netback" : "netback to netfront")}, two processes; measured by the receiver.",
+                    "frames/s", true, () => NetifBench.NetifRateAsync(frames, size, toBackend),
+                    () => c.Run("shm_frames", sizeText, t), "a ring of 256 2 KiB frame slots in shared memory between two processes, indices published every 32 frames (shm_frames.c)", goal).ConfigureAwait(false));
+            }
+        }
+
+        // ---- blkif ----
+        var imageSize = (s.Quick ? 16L : 256L) << 20;
+        var image = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"mirage-bench-all-{Environment.ProcessId}.img");
+        try
+        {
+            BlkifBench.CreateImage(image, imageSize);
+            await BlkifBench.WithBackendProcessAsync(image, async (front, backend) =>
+            {
+                await BlkifBench.MeasureRandomAsync(front, imageSize, 32, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), backend, cancellationToken).ConfigureAwait(false); // warm-up
+                report.Add(await RowAsync(s, "blkif-4k", "4 KiB random reads, queue depth 32, through blkfront here and blkback in another process, from an image on tmpfs.",
+                    "IOPS", true, () => BlkifBench.MeasureRandomAsync(front, imageSize, 32, s.Time, backend, cancellationToken),
+                    () => c.Run("blk_read", image, "rand", "4096", t, "32"), "32 threads each pread-ing random 4 KiB blocks of the same image (blk_read.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
+                await BlkifBench.MeasureSequentialAsync(front, imageSize, 4, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), backend, cancellationToken).ConfigureAwait(false); // warm-up
+                report.Add(await RowAsync(s, "blkif-1m", "1 MiB sequential reads, queue depth 4, blkfront here and blkback in another process.",
+                    "MiB/s", true, () => BlkifBench.MeasureSequentialAsync(front, imageSize, 4, s.Time, backend, cancellationToken),
+                    () => c.Run("blk_read", image, "seq", "1048576", t), "a pread loop of consecutive 1 MiB blocks of the same image (blk_read.c)", Goal.RatioAtLeast(0.9)).ConfigureAwait(false));
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            File.Delete(image);
+        }
+        await using (var nullDisk = BlkifBench.InHeapBlkif.Open(new BlkifBench.NullStorage(1L << 30), 4))
+        {
+            await BlkifBench.MeasureRandomAsync(nullDisk.Frontend, 1L << 30, 128, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), null, cancellationToken).ConfigureAwait(false); // warm-up
+            report.Add(await RowAsync(s, "blkif-null", "4 KiB random reads with no storage behind blkback (both ends in this process, in-heap backends), 4 queues, 128 in flight.",
+                "IOPS", true, () => BlkifBench.MeasureRandomAsync(nullDisk.Frontend, 1L << 30, 128, s.Time, null, cancellationToken),
+                null, null, Goal.ValueAtLeast(1_000_000, "IOPS")).ConfigureAwait(false));
+        }
+
+        // ---- xenstore ----
+        var (request, reply) = XenstoreBench.ReadSizes;
+        Measurement? rtt = null, pipelined = null, cRtt = null;
+        for (var trial = 0; trial < s.Trials; trial++)
+        {
+            var (one, many) = await XenstoreBench.MeasureReadsAsync(s.Time).ConfigureAwait(false);
+            rtt = Measurement.Best(rtt, one, higherIsBetter: false);
+            pipelined = Measurement.Best(pipelined, many, higherIsBetter: true);
+            cRtt = Measurement.Best(cRtt, c.Run("sock_rtt", request.ToString(CultureInfo.InvariantCulture), reply.ToString(CultureInfo.InvariantCulture), t), higherIsBetter: false);
+        }
+        report.Add(new ReportRow("xenstore-rtt", "Xenstore reads of a 22-byte value, one at a time, from a daemon in this process over a Unix socket (its CPU is in this side's).",
+            "us", rtt!.Value, cRtt, $"{request}-byte requests and {reply}-byte replies on a Unix stream socketpair between two processes (sock_rtt.c)", Goal.RatioAtMost(1.2)));
+        report.Add(new ReportRow("xenstore-pipelined", "The same reads, 256 in flight on one connection.",
+            "reads/s", pipelined!.Value, null, null, Goal.ValueAtLeast(1_000_000, "reads/s")));
+
+        // ---- the C# baselines of the single benchmarks, against C ----
+        report.Add(await RowAsync(s, "baseline-socket-rtt", "The C# 1-byte socketpair ping-pong the evtchn bench compares with (blocking read/write through P/Invoke).",
+            "us", false, () => Task.FromResult(Timed(() => (EvtchnBench.RawRoundTrip(rtts) / 1000, rtts))),
+            () => c.Run("sock_rtt", "1", "1", t), "the same in C (sock_rtt.c)", null).ConfigureAwait(false));
+        var packets = s.Items(500_000, 20_000);
+        report.Add(await RowAsync(s, "baseline-seqpacket-64", "The C# SOCK_SEQPACKET socketpair the netif bench compares with, 64-byte frames.",
+            "frames/s", true, () => Task.FromResult(Timed(() => (NetifBench.SocketPairRate(packets, 64, childSends: false), packets))),
+            () => c.Run("sock_seqpacket", "64", t), "the same in C (sock_seqpacket.c)", null).ConfigureAwait(false));
+        return report;
+    }
+
+    /// <summary>
+    /// Vchan throughput over about <paramref name="seconds"/>: the peer must know how many bytes to
+    /// expect, and the rings' speeds differ a thousandfold, so a short first transfer (which also
+    /// warms up) sizes the measured one.
+    /// </summary>
+    private static async Task<Measurement> SizedThroughputAsync(VchanBench.Runner vchan, int leftMin, int rightMin, double seconds)
+    {
+        var probe = await vchan.VchanThroughputAsync(leftMin, rightMin, 1 << 20).ConfigureAwait(false);
+        var bytes = (long)Math.Clamp(probe.Value * 1e6 * seconds, 1 << 20, 16e9);
+        return await vchan.VchanThroughputAsync(leftMin, rightMin, bytes).ConfigureAwait(false);
+    }
+
+    /// <summary>Value and item count of a measurement that times itself, with this process's CPU and allocations around it.</summary>
+    private static Measurement Timed(Func<(double Value, int Items)> measure)
+    {
+        var start = Sample.Take();
+        var (value, items) = measure();
+        var end = Sample.Take();
+        return start.Until(end, value, items);
+    }
+
+    /// <summary>One row: the figure and its reference, alternating over the trials, the best of each kept.</summary>
+    private static async Task<ReportRow> RowAsync(Settings s, string name, string description, string unit, bool higherIsBetter,
+        Func<Task<Measurement>> figure, Func<Measurement>? reference, string? referenceName, Goal? goal)
+    {
+        Measurement? best = null, bestReference = null;
+        for (var trial = 0; trial < s.Trials; trial++)
+        {
+            best = Measurement.Best(best, await figure().ConfigureAwait(false), higherIsBetter);
+            if (reference is not null)
+                bestReference = Measurement.Best(bestReference, reference(), higherIsBetter);
+        }
+        return new ReportRow(name, description, unit, best!.Value, bestReference, referenceName, goal);
+    }
+}
