@@ -39,18 +39,6 @@ internal static class SoakCommand
         {
             minutes, seconds, seed, noticeBound, fault, peer,
         };
-        command.Validators.Add(r =>
-        {
-            if ((r.GetValue(seconds) ?? r.GetValue(minutes) * 60) is <= 0 or > 7 * 24 * 3600)
-                r.AddError("--minutes or --seconds: a positive time of at most a week.");
-            if (r.GetValue(noticeBound) <= 0)
-                r.AddError("--notice-bound is a positive number of seconds.");
-            foreach (var f in r.GetValue(fault) ?? [])
-            {
-                if (f is not ("vchan" or "netif" or "blkif" or "xenstore"))
-                    r.AddError($"--fault {f}: vchan, netif, blkif or xenstore.");
-            }
-        });
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (parse.GetValue(peer) is { } role)
@@ -61,6 +49,16 @@ internal static class SoakCommand
                 return 2;
             }
             var duration = TimeSpan.FromSeconds(parse.GetValue(seconds) ?? parse.GetValue(minutes) * 60);
+            if (duration <= TimeSpan.Zero || duration > TimeSpan.FromDays(7) || parse.GetValue(noticeBound) <= 0)
+            {
+                Console.Error.WriteLine("soak: --minutes or --seconds is a positive time of at most a week; --notice-bound a positive number of seconds.");
+                return 2;
+            }
+            if ((parse.GetValue(fault) ?? []).FirstOrDefault(f => f is not ("vchan" or "netif" or "blkif" or "xenstore")) is { } unknown)
+            {
+                Console.Error.WriteLine($"soak: --fault {unknown}: vchan, netif, blkif or xenstore.");
+                return 2;
+            }
             var run = new SoakRun(duration, parse.GetValue(seed) ?? Random.Shared.Next(), TimeSpan.FromSeconds(parse.GetValue(noticeBound)),
                 [.. parse.GetValue(fault) ?? []]);
             using var stop = StopSignals.Link(cancellationToken);
@@ -176,6 +174,8 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
 
     private void BlkifBooks(SoakPair pair, int generation, string line)
     {
+        if (line == "verified")
+            Interlocked.Increment(ref _blkifChecks);
         var parts = line.Split(' ');
         if (parts.Length != 3 || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out var block) || !long.TryParse(parts[2], CultureInfo.InvariantCulture, out var version))
             return;
@@ -322,8 +322,6 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
         await StopPairAsync(pair).ConfigureAwait(false);
         await StartPairAsync(pair, cancellationToken).ConfigureAwait(false);
         _restarts++;
-        if (pair.Name == "blkif")
-            _blkifChecks++;
     }
 
     private async Task StopPairAsync(SoakPair pair)
@@ -401,18 +399,11 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
             [SoakPeers.GenerationVariable] = N(generation),
             [SoakPeers.VerifyOnlyVariable] = "1",
         };
-        var verified = false;
-        var front = SoakParty.Start("blkfront", ["soak", "--peer", "blkfront"], environment, "connected", "verified", line =>
-        {
-            verified |= line == "verified";
-            BlkifBooks(blkif, generation, line);
-        });
+        var front = SoakParty.Start("blkfront", ["soak", "--peer", "blkfront"], environment, "connected", "verified", line => BlkifBooks(blkif, generation, line));
         await Task.WhenAny(front.Exited, Task.Delay(StartTimeout, cancellationToken)).ConfigureAwait(false);
         await front.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         await back.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-        if (verified)
-            _blkifChecks++;
-        else
+        if (!front.Ready.IsCompletedSuccessfully)
             _ledger.Problem($"blkif: the last frontend did not read the disk back: {front.Errors} {back.Errors}");
     }
 
@@ -431,8 +422,8 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
     private void Progress(TimeSpan elapsed)
     {
         var l = _ledger;
-        Console.WriteLine($"soak: {elapsed.TotalSeconds,5:0} s: {_kills.Values.Sum()} kills, {_restarts} restarts; settled so far: "
-            + $"vchan {l.VchanBytesAcknowledged / 1048576.0:N1} MiB, netif {l.NetifFramesAcknowledged:N0} frames, "
+        Console.WriteLine($"soak: {elapsed.TotalSeconds,5:0} s: {_kills.Values.Sum()} kills, {_restarts} restarts; acknowledged: "
+            + $"vchan {l.VchanBytesAcknowledgedLive / 1048576.0:N1} MiB, netif {l.NetifFramesAcknowledgedLive:N0} frames, "
             + $"blkif {l.BlkifWritesAcknowledged:N0} writes, xenstore {l.XenstoreWritesAcknowledged:N0} writes; lost {l.Lost:N0}, corrupt {l.Corrupt:N0}");
     }
 

@@ -43,6 +43,26 @@ internal sealed class SoakLedger
     /// <summary>Data that came back changed: a block, frame or byte whose content does not match what was written.</summary>
     public long Corrupt { get; private set; }
 
+    /// <summary>Bytes acknowledged so far, in settled generations and in the ones still running.</summary>
+    public long VchanBytesAcknowledgedLive
+    {
+        get
+        {
+            lock (_lock)
+                return VchanBytesAcknowledged + _vchan.Values.Sum(v => v.Acknowledged);
+        }
+    }
+
+    /// <summary>Frames that came back so far, in settled generations and in the ones still running.</summary>
+    public long NetifFramesAcknowledgedLive
+    {
+        get
+        {
+            lock (_lock)
+                return NetifFramesAcknowledged + _netif.Values.Sum(v => v.Acknowledged.Count);
+        }
+    }
+
     public long Lost => VchanBytesLost + NetifFramesLost + BlkifWritesLost + XenstoreWritesLost;
 
     /// <summary>What went wrong, one line each (the first hundred).</summary>

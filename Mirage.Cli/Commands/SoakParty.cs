@@ -119,7 +119,12 @@ internal sealed class SoakParty
         {
             try
             {
-                using var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]);
+                // kill(1)'s complaint about a process that exited meanwhile is of no interest.
+                var info = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
+                info.ArgumentList.Add("-TERM");
+                info.ArgumentList.Add(_process.Id.ToString(CultureInfo.InvariantCulture));
+                using var term = Process.Start(info)!;
+                await term.StandardError.ReadToEndAsync().ConfigureAwait(false);
                 await term.WaitForExitAsync().ConfigureAwait(false);
             }
             catch (InvalidOperationException)
