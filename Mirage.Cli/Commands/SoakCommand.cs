@@ -120,6 +120,11 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
             await StopAllAsync().ConfigureAwait(false);
             return 130;
         }
+        catch (Exception e) when (e is InvalidOperationException or IOException or XenstoreException or TimeoutException or OperationCanceledException)
+        {
+            // A pair that would not come up, or a daemon gone when its keys were to be read: the run fails, with its books so far.
+            _ledger.Problem("the soak could not go on: " + e.Message);
+        }
         finally
         {
             await StopAllAsync().ConfigureAwait(false);
