@@ -87,7 +87,7 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
     {
         _folder = Directory.CreateTempSubdirectory("mirage-soak-").FullName;
         // The shared pages on tmpfs, as the Unix backends keep them by default.
-        _root = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : _folder, "mirage-soak-" + Path.GetFileName(_folder));
+        _root = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : _folder, Path.GetFileName(_folder));
         Directory.CreateDirectory(_root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         _toolstackSocket = Path.Combine(_folder, "toolstack.sock");
         _daemonSocket = Path.Combine(_folder, "xenstored.sock");
