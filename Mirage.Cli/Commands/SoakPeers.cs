@@ -45,7 +45,7 @@ internal static class SoakPeers
         {
             return role switch
             {
-                "vchan-send" => await VchanSendAsync(generation, fault, stop.Token).ConfigureAwait(false),
+                "vchan-send" => await VchanSendAsync(generation, stop.Token).ConfigureAwait(false),
                 "vchan-receive" => await VchanReceiveAsync(generation, fault, stop.Token).ConfigureAwait(false),
                 "netback" => await NetbackAsync(generation, fault, stop.Token).ConfigureAwait(false),
                 "netfront" => await NetfrontAsync(generation, stop.Token).ConfigureAwait(false),
@@ -71,9 +71,8 @@ internal static class SoakPeers
 
     private static byte PatternByte(long offset) => (byte)(offset ^ (offset >> 8) ^ (offset >> 16) * 7);
 
-    private static async Task<int> VchanSendAsync(int generation, bool fault, CancellationToken cancellationToken)
+    private static async Task<int> VchanSendAsync(int generation, CancellationToken cancellationToken)
     {
-        _ = fault;
         using var domain = UnixDomain.Open(new UnixDomainOptions { Domain = VchanServer });
         await VchanCatCommand.PrepareDomainAsync(xenstore: null, VchanServer, cancellationToken).ConfigureAwait(false);
         await VchanCatCommand.PrepareDomainAsync(xenstore: null, VchanClient, cancellationToken).ConfigureAwait(false);
