@@ -439,8 +439,8 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
         Console.WriteLine($"soak: kills {_kills.Values.Sum()} ({string.Join(", ", _kills.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}"))}), restarts {_restarts}");
         Console.WriteLine($"soak: vchan     {l.VchanBytesAcknowledged:N0} bytes acknowledged, {l.VchanBytesReceived:N0} received; lost {l.VchanBytesLost:N0} bytes");
         Console.WriteLine($"soak: netif     {l.NetifFramesAcknowledged:N0} frames came back, {l.NetifFramesReceived:N0} reported by the netback; lost {l.NetifFramesLost:N0} frames");
-        Console.WriteLine($"soak: blkif     {l.BlkifWritesAcknowledged:N0} writes acknowledged, {l.BlkifBlocksVerified:N0} blocks read back in {_blkifChecks} passes; lost {l.BlkifWritesLost:N0} writes");
-        Console.WriteLine($"soak: xenstore  {l.XenstoreWritesAcknowledged:N0} writes acknowledged, {l.XenstoreKeysVerified:N0} keys read back in {_xenstoreChecks} passes; lost {l.XenstoreWritesLost:N0} writes");
+        Console.WriteLine($"soak: blkif     {l.BlkifWritesAcknowledged:N0} writes acknowledged, {l.BlkifBlocksVerified:N0} blocks read back in {Passes(_blkifChecks)}; lost {l.BlkifWritesLost:N0} writes");
+        Console.WriteLine($"soak: xenstore  {l.XenstoreWritesAcknowledged:N0} writes acknowledged, {l.XenstoreKeysVerified:N0} keys read back in {Passes(_xenstoreChecks)}; lost {l.XenstoreWritesLost:N0} writes");
         Console.WriteLine($"soak: deaths noticed {_noticed} of {_deaths} within {noticeBound.TotalSeconds:0.#} s (slowest {_slowestNotice.TotalMilliseconds:N0} ms)");
         var problems = l.Problems;
         foreach (var p in problems)
@@ -451,4 +451,6 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
     }
 
     private static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Passes(int n) => n == 1 ? "1 pass" : N(n) + " passes";
 }
