@@ -81,7 +81,7 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
     private readonly List<SoakPair> _pairs = [];
     private string _folder = "", _root = "", _toolstackSocket = "", _daemonSocket = "", _image = "";
     private int _deaths, _noticed, _restarts, _xenstoreChecks, _blkifChecks;
-    private TimeSpan _slowestNotice;
+    private TimeSpan _slowestNotice, _traffic;
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -250,7 +250,7 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
         var clock = Stopwatch.StartNew();
         var nextKill = NextKill(TimeSpan.Zero);
         var nextProgress = ProgressEvery;
-        while (clock.Elapsed < duration)
+        while ((_traffic = clock.Elapsed) < duration)
         {
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
             foreach (var pair in _pairs)
@@ -338,6 +338,36 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
             pair.Forget(party);
         }
         Settle(pair);
+        await RemoveDevicesAsync(pair.Name, pair.Generation).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The toolstack's part when a generation is gone, as xl does when it destroys a device: its
+    /// directories go. Left behind, they would fill the domains' node quota within a long run.
+    /// </summary>
+    private async Task RemoveDevicesAsync(string pair, int generation)
+    {
+        string[] paths = pair switch
+        {
+            "vchan" => [Vchan.VchanXenstore.PathOf(SoakPeers.VchanServer, SoakPeers.VchanClient, SoakPeers.VchanPort(generation))],
+            "netif" => [SoakPeers.NetifDevice(generation).FrontendPath, SoakPeers.NetifDevice(generation).BackendPath],
+            "blkif" => [SoakPeers.BlkifDevice(generation).FrontendPath, SoakPeers.BlkifDevice(generation).BackendPath],
+            _ => [],
+        };
+        if (paths.Length == 0)
+            return;
+        await using var dom0 = await XenstoreClient.ConnectAsync(_toolstackSocket).ConfigureAwait(false);
+        foreach (var path in paths)
+        {
+            try
+            {
+                await dom0.RmAsync(path).ConfigureAwait(false);
+            }
+            catch (XenstoreException e) when (e.Error == XsError.ENOENT)
+            {
+                // Never written, or its parent is gone too.
+            }
+        }
     }
 
     private void Settle(SoakPair pair)
@@ -408,6 +438,7 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
         await Task.WhenAny(front.Exited, Task.Delay(StartTimeout, cancellationToken)).ConfigureAwait(false);
         await front.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         await back.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        await RemoveDevicesAsync(blkif.Name, generation).ConfigureAwait(false);
         if (!front.Ready.IsCompletedSuccessfully)
             _ledger.Problem($"blkif: the last frontend did not read the disk back: {front.Errors} {back.Errors}");
     }
@@ -435,7 +466,7 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
     private int Report(TimeSpan elapsed)
     {
         var l = _ledger;
-        Console.WriteLine($"soak: ran {elapsed.TotalSeconds:0} s in all ({duration.TotalSeconds:0} s of traffic), seed {seed}");
+        Console.WriteLine($"soak: ran {elapsed.TotalSeconds:0} s in all, {_traffic.TotalSeconds:0} s of traffic of the {duration.TotalSeconds:0} s asked, seed {seed}");
         Console.WriteLine($"soak: kills {_kills.Values.Sum()} ({string.Join(", ", _kills.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}"))}), restarts {_restarts}");
         Console.WriteLine($"soak: vchan     {l.VchanBytesAcknowledged:N0} bytes acknowledged, {l.VchanBytesReceived:N0} received; lost {l.VchanBytesLost:N0} bytes");
         Console.WriteLine($"soak: netif     {l.NetifFramesAcknowledged:N0} frames came back, {l.NetifFramesReceived:N0} reported by the netback; lost {l.NetifFramesLost:N0} frames");

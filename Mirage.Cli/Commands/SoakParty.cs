@@ -36,10 +36,13 @@ internal sealed class SoakParty
             while (await process.StandardError.ReadLineAsync().ConfigureAwait(false) is { } line)
             {
                 Mark(line, startedMarker, readyMarker);
+                // An exception's message explains; its stack would crowd out the lines before it.
+                if (line.StartsWith("   at ", StringComparison.Ordinal) || line.StartsWith("--- ", StringComparison.Ordinal))
+                    continue;
                 lock (_errors)
                 {
                     _errors.Enqueue(line);
-                    if (_errors.Count > 20)
+                    if (_errors.Count > 10)
                         _errors.Dequeue();
                 }
             }

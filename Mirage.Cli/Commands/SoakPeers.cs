@@ -203,7 +203,7 @@ internal static class SoakPeers
         return hash ^ (ulong)data.Length;
     }
 
-    private static XenbusDevice NetifDevice(int generation) => new(NetifXenstore.DeviceType, (uint)generation, Netfront, Netback);
+    public static XenbusDevice NetifDevice(int generation) => new(NetifXenstore.DeviceType, (uint)generation, Netfront, Netback);
 
     private static async Task<int> NetbackAsync(int generation, bool fault, CancellationToken cancellationToken)
     {
