@@ -268,8 +268,9 @@ internal sealed class SoakRun(TimeSpan duration, int seed, TimeSpan noticeBound,
 
     private async Task StopPairAsync(SoakPair pair)
     {
+        // The last started first: a frontend or receiver, whose peer then reads what is left and the end.
         // A survivor that noticed exits by itself; the grace covers one that releases its pages first.
-        foreach (var party in pair.Running.ToArray())
+        foreach (var party in pair.Running.Reverse().ToArray())
         {
             await party.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
             pair.Forget(party);
