@@ -11,6 +11,7 @@ var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event chann
     VchanCatCommand.Create(),
     BlkbackCommand.Create(),
     BlkfrontCommand.Create(),
+    SoakCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
