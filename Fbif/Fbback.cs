@@ -154,6 +154,8 @@ public sealed class Fbback<TEvents, TFrames> : IFramebufferSource, IAsyncDisposa
             throw;
         }
         _completion = Task.Run(() => RunAsync(frontendDomain, _stop.Token));
+        // Viewers that came before the frontend learn its mode as they would a resize.
+        Resized?.Invoke(Geometry);
     }
 
     /// <summary>Advises the frontend how often to refresh, in milliseconds (<see cref="FbifConstants.NoRefresh"/>: never).</summary>
