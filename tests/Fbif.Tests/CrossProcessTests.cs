@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TestSupport;
 using Xen.Gnt;
+using Xen.Gnt.Unix;
 using Xen.Unix;
 
 namespace Fbif.Tests;
