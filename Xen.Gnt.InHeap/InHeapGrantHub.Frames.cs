@@ -10,13 +10,14 @@ public sealed partial class InHeapGrantHub
     /// Opens <paramref name="domain"/>'s memory by frame number on this hub (<see cref="IForeignFrames"/>).
     /// Domain 0 is the privileged one: only it maps other domains' frames.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The domain's frames are already open.</exception>
+    /// <remarks>Opening a domain's frames again (the domain was killed and started afresh) ends its old
+    /// memory, as a new Xen domain gets new memory; views already made of it stay valid.</remarks>
     public InHeapFrames OpenFrames(ushort domain)
     {
         lock (_gate)
         {
-            if (_frameFiles.ContainsKey(domain))
-                throw new InvalidOperationException($"Domain {domain}'s frames are already open on this grant hub; dispose them first.");
+            if (_frameFiles.Remove(domain, out var old))
+                old.Dispose();
             var fd = Interop.Libc.MemfdCreate($"xen-inheap-frames-dom{domain}", Interop.Libc.MFD_CLOEXEC);
             if (fd.IsInvalid)
             {
