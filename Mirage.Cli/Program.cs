@@ -2,7 +2,7 @@ using System.CommandLine;
 using Mirage.Cli.Commands;
 
 // Each subcommand lives in Commands/<Name>Command.cs and is listed here once.
-var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event channels, grant tables, rings, Xenstore, vchan, netif, blkif).")
+var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event channels, grant tables, rings, Xenstore, vchan, netif, blkif, fbif/kbdif over VNC).")
 {
     DemoCommand.Create(),
     XenstoredCommand.Create(),
@@ -11,7 +11,12 @@ var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event chann
     VchanCatCommand.Create(),
     BlkbackCommand.Create(),
     BlkfrontCommand.Create(),
+<<<<<<< HEAD
     SoakCommand.Create(),
+=======
+    FbbackCommand.Create(),
+    FbfrontCommand.Create(),
+>>>>>>> i19-fb
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

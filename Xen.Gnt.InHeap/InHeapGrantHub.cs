@@ -7,7 +7,7 @@ namespace Xen.Gnt.InHeap;
 /// read-only mapping is really read-only.
 /// </summary>
 /// <remarks>Thread-safe. Disposing the hub kills every domain still open.</remarks>
-public sealed class InHeapGrantHub : IDisposable
+public sealed partial class InHeapGrantHub : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<ushort, GrantDomain> _domains = [];

@@ -13,10 +13,11 @@ public sealed class InHeapDomain : IDisposable
 {
     private readonly string? _xenstore;
 
-    private InHeapDomain(InHeapEvents events, InHeapMemory memory, string? xenstore)
+    private InHeapDomain(InHeapEvents events, InHeapMemory memory, InHeapFrames frames, string? xenstore)
     {
         Events = events;
         Memory = memory;
+        Frames = frames;
         _xenstore = xenstore;
     }
 
@@ -28,6 +29,9 @@ public sealed class InHeapDomain : IDisposable
 
     /// <summary>The domain's grant table, whose <see cref="Xen.Gnt.UnmapNotify.EventPort"/>s are sent on <see cref="Events"/>.</summary>
     public InHeapMemory Memory { get; }
+
+    /// <summary>This domain's memory by frame number, and other domains' frames when this is domain 0.</summary>
+    public InHeapFrames Frames { get; }
 
     /// <summary>Opens <paramref name="domain"/> on both hubs.</summary>
     /// <exception cref="InvalidOperationException">The domain is already open on one of them.</exception>
@@ -42,7 +46,17 @@ public sealed class InHeapDomain : IDisposable
         var events = (options.EventHub ?? InHeapBackend.EventHub).Open(options.Domain);
         try
         {
-            return new InHeapDomain(events, (options.GrantHub ?? InHeapBackend.GrantHub).Open(options.Domain, events.SendOnPort()), options.Xenstore);
+            var hub = options.GrantHub ?? InHeapBackend.GrantHub;
+            var memory = hub.Open(options.Domain, events.SendOnPort());
+            try
+            {
+                return new InHeapDomain(events, memory, hub.OpenFrames(options.Domain), options.Xenstore);
+            }
+            catch
+            {
+                memory.Dispose();
+                throw;
+            }
         }
         catch
         {
@@ -62,6 +76,7 @@ public sealed class InHeapDomain : IDisposable
     /// still go out, then its event channels.</summary>
     public void Dispose()
     {
+        Frames.Dispose();
         Memory.Dispose();
         Events.Dispose();
     }

@@ -18,10 +18,11 @@ public sealed class UnixDomain : IDisposable
 {
     private readonly string? _xenstore;
 
-    private UnixDomain(UnixEvents events, UnixMemory memory, string? xenstore)
+    private UnixDomain(UnixEvents events, UnixMemory memory, UnixFrames frames, string? xenstore)
     {
         Events = events;
         Memory = memory;
+        Frames = frames;
         _xenstore = xenstore;
     }
 
@@ -33,6 +34,9 @@ public sealed class UnixDomain : IDisposable
 
     /// <summary>The domain's grant table, whose <see cref="Xen.Gnt.UnmapNotify.EventPort"/>s are sent on <see cref="Events"/>.</summary>
     public UnixMemory Memory { get; }
+
+    /// <summary>This domain's memory by frame number, and other domains' frames when this is domain 0.</summary>
+    public UnixFrames Frames { get; }
 
     /// <summary>Opens the domain, claiming its id in the root folder.</summary>
     /// <exception cref="InvalidOperationException">Another live process already is this domain, or no id was given.</exception>
@@ -50,7 +54,15 @@ public sealed class UnixDomain : IDisposable
         try
         {
             var memory = new UnixMemory(new UnixMemoryOptions { Domain = events.LocalDomain, Root = options.Root }, events.SendOnPort());
-            return new UnixDomain(events, memory, options.Xenstore);
+            try
+            {
+                return new UnixDomain(events, memory, new UnixFrames(memory), options.Xenstore);
+            }
+            catch
+            {
+                memory.Dispose();
+                throw;
+            }
         }
         catch
         {
@@ -72,6 +84,7 @@ public sealed class UnixDomain : IDisposable
     /// still go out, then its event channels.</summary>
     public void Dispose()
     {
+        Frames.Dispose();
         Memory.Dispose();
         Events.Dispose();
     }

@@ -29,6 +29,23 @@ public sealed class XenctrlDomain : IDisposable
     /// <summary>The domain's grant tables.</summary>
     public XenctrlMemory Memory { get; }
 
+    private readonly Lock _framesGate = new();
+    private XenctrlFrames? _frames;
+
+    /// <summary>
+    /// Foreign frames through <c>/dev/xen/privcmd</c>, opened on first use (a guest that never maps
+    /// another domain's frames need not have the device).
+    /// </summary>
+    /// <exception cref="Xen.Gnt.FrameException">The device cannot be opened.</exception>
+    public XenctrlFrames Frames
+    {
+        get
+        {
+            lock (_framesGate)
+                return _frames ??= XenctrlFrames.Open(Id);
+        }
+    }
+
     /// <summary>Opens the devices for this domain, finding its id first if the options do not give it.</summary>
     /// <exception cref="Xen.Evtchn.EventChannelException">Not a Xen domain, the module not loaded, or no permission; the message says what to do.</exception>
     /// <exception cref="Xen.Gnt.GrantException">As above, for the grant devices.</exception>
@@ -60,6 +77,8 @@ public sealed class XenctrlDomain : IDisposable
     /// <summary>Closes the grant devices, then the event channels.</summary>
     public void Dispose()
     {
+        lock (_framesGate)
+            _frames?.Dispose();
         Memory.Dispose();
         Events.Dispose();
     }

@@ -28,18 +28,40 @@ internal static partial class DemoCommand
             Description = "How many MiB cross the vchan, and then the Unix socket.",
             DefaultValueFactory = _ => 1024,
         };
-        var command = new Command("demo", "Show the drivers at work, with their throughput: a ring in-heap, a vchan between two processes beside a Unix socket, then netfront and netback in two processes.")
+        var png = new Option<string>("--png")
         {
-            requests, vchanMebibytes, PeerOption,
+            Description = "Where the framebuffer step saves what its VNC client saw.",
+            DefaultValueFactory = _ => "mirage-demo-screen.png",
+        };
+        var only = new Option<string?>("--only")
+        {
+            Description = "Run one step: ring, vchan, netif or framebuffer.",
+        }.AcceptOnlyFromAmong("ring", "vchan", "netif", "framebuffer");
+        var command = new Command("demo", "Show the drivers at work, with their throughput: a ring in-heap, a vchan between two processes beside a Unix socket, netfront and netback in two processes, then the PV framebuffer and keyboard over VNC.")
+        {
+            requests, vchanMebibytes, png, only, PeerOption,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (parse.GetValue(PeerOption) is { } role)
                 return await RunPeerAsync(role, cancellationToken).ConfigureAwait(false);
-            await RingPairAsync(parse.GetValue(requests), cancellationToken).ConfigureAwait(false);
-            await VchanBetweenProcessesAsync((long)parse.GetValue(vchanMebibytes) << 20, cancellationToken).ConfigureAwait(false);
-            Console.WriteLine();
-            return await NetifDemo.RunAsync(cancellationToken).ConfigureAwait(false);
+            var step = parse.GetValue(only);
+            if (step is null or "ring")
+                await RingPairAsync(parse.GetValue(requests), cancellationToken).ConfigureAwait(false);
+            if (step is null or "vchan")
+                await VchanBetweenProcessesAsync((long)parse.GetValue(vchanMebibytes) << 20, cancellationToken).ConfigureAwait(false);
+            if (step is null or "netif")
+            {
+                Console.WriteLine();
+                if (await NetifDemo.RunAsync(cancellationToken).ConfigureAwait(false) != 0)
+                    return 1;
+            }
+            if (step is null or "framebuffer")
+            {
+                Console.WriteLine();
+                return await FramebufferDemo.RunAsync(parse.GetValue(png)!, cancellationToken).ConfigureAwait(false);
+            }
+            return 0;
         });
         return command;
     }

@@ -30,10 +30,15 @@ internal interface IToolstackStep
 }
 
 /// <summary>An opened domain as a command sees it.</summary>
-internal sealed class DomainSession<TEvents, TMemory>(TEvents events, TMemory memory, XenstoreClient store)
+internal sealed class DomainSession<TEvents, TMemory>(TEvents events, TMemory memory, XenstoreClient store, Func<IForeignFrames>? frames = null)
     where TEvents : IEvents
     where TMemory : IMemory
 {
+    private IForeignFrames? _frames;
+
+    /// <summary>Memory by frame number, opened on first use (xenctrl opens /dev/xen/privcmd then).</summary>
+    public IForeignFrames Frames => _frames ??= (frames ?? throw new InvalidOperationException("This domain has no frames."))();
+
     public TEvents Events { get; } = events;
 
     public TMemory Memory { get; } = memory;
@@ -118,21 +123,21 @@ internal sealed class DomainOptions
             });
             await ToolstackAsync(program, unix: true, xenstore, domain.Id, cancellationToken).ConfigureAwait(false);
             await using var store = await domain.OpenXenstoreAsync(cancellationToken).ConfigureAwait(false);
-            return await program.RunAsync(new DomainSession<Xen.Evtchn.Unix.UnixEvents, Xen.Gnt.Unix.UnixMemory>(domain.Events, domain.Memory, store), cancellationToken).ConfigureAwait(false);
+            return await program.RunAsync(new DomainSession<Xen.Evtchn.Unix.UnixEvents, Xen.Gnt.Unix.UnixMemory>(domain.Events, domain.Memory, store, () => domain.Frames), cancellationToken).ConfigureAwait(false);
         }
         else
         {
             using var domain = await XenctrlDomain.OpenAsync(new XenctrlDomainOptions { Domain = parse.GetValue(Domain), Xenstore = xenstore }, cancellationToken).ConfigureAwait(false);
             await ToolstackAsync(program, unix: false, xenstore, domain.Id, cancellationToken).ConfigureAwait(false);
             await using var store = await domain.OpenXenstoreAsync(cancellationToken).ConfigureAwait(false);
-            return await program.RunAsync(new DomainSession<Xen.Evtchn.Xenctrl.XenctrlEvents, Xen.Gnt.Xenctrl.XenctrlMemory>(domain.Events, domain.Memory, store), cancellationToken).ConfigureAwait(false);
+            return await program.RunAsync(new DomainSession<Xen.Evtchn.Xenctrl.XenctrlEvents, Xen.Gnt.Xenctrl.XenctrlMemory>(domain.Events, domain.Memory, store, () => domain.Frames), cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>Whether <paramref name="e"/> is one of the failures that say what to do (a missing daemon,
     /// device or id): printed as a line, not a stack trace.</summary>
     public static bool Explains(Exception e) =>
-        e is IOException or XenstoreException or InvalidOperationException or EventChannelException or GrantException
+        e is IOException or XenstoreException or NotSupportedException or InvalidOperationException or EventChannelException or GrantException
             or UnauthorizedAccessException or TimeoutException;
 
     private static async Task ToolstackAsync(IDomainProgram program, bool unix, string? xenstore, ushort domain, CancellationToken cancellationToken)

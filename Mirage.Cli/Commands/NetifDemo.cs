@@ -59,7 +59,7 @@ internal static class NetifDemo
     }
 
     // This same program: the apphost, or `dotnet mirage.dll` when run through dotnet.
-    private static Process Start(string socket, string root, params string[] arguments)
+    internal static Process Start(string socket, string root, params string[] arguments)
     {
         var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
@@ -81,7 +81,7 @@ internal static class NetifDemo
             Console.WriteLine(indent + line);
     }
 
-    private static async Task StopAsync(Process? process)
+    internal static async Task StopAsync(Process? process)
     {
         if (process is null)
             return;

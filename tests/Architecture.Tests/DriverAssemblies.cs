@@ -12,5 +12,7 @@ public static class DriverAssemblies
         "Xen.Store",
         "Xen.Store.Server",
         "Vchan",
+        "Fbif",
+        "Kbdif",
     ];
 }
