@@ -11,12 +11,9 @@ var root = new RootCommand("mirage: MirageOS's Xen drivers for .NET (event chann
     VchanCatCommand.Create(),
     BlkbackCommand.Create(),
     BlkfrontCommand.Create(),
-<<<<<<< HEAD
     SoakCommand.Create(),
-=======
     FbbackCommand.Create(),
     FbfrontCommand.Create(),
->>>>>>> i19-fb
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
