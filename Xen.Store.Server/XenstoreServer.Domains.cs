@@ -45,8 +45,12 @@ public sealed partial class XenstoreServer
         }
     }
 
-    /// <summary>Forgets <paramref name="domain"/>, closes its connections but <paramref name="except"/>, and fires <c>@releaseDomain</c>. Under the lock.</summary>
-    private bool Release(ushort domain, string reason, ServerConnection? except)
+    /// <summary>
+    /// Forgets <paramref name="domain"/>, closes its connections but <paramref name="except"/>, runs
+    /// <paramref name="released"/> (a RELEASE's reply, which then comes before the event) and fires
+    /// <c>@releaseDomain</c>. Under the lock.
+    /// </summary>
+    private bool Release(ushort domain, string reason, ServerConnection? except, Action? released = null)
     {
         if (!_introduced.Remove(domain))
             return false;
@@ -62,6 +66,7 @@ public sealed partial class XenstoreServer
             other.Abort();
         // The watches go now, not when each connection's loop notices: the event below must not reach them.
         XenstoreServerMetrics.WatchesChanged(-_watches.RemoveAll(w => held.Contains(w.Connection)));
+        released?.Invoke();
         FireSpecial(XsWire.ReleaseDomain);
         return true;
     }

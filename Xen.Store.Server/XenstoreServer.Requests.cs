@@ -179,8 +179,7 @@ public sealed partial class XenstoreServer
                 var domain = DomainArg(Strings(payload, 1)[0]);
                 if (!_introduced.Contains(domain))
                     throw new XenstoreException(XsError.ENOENT, $"Domain {domain} was not introduced.");
-                Reply(c, request, request.Type, Ok);
-                Release(domain, $"RELEASE from domain {c.Domain}", except: c);
+                Release(domain, $"RELEASE from domain {c.Domain}", except: c, () => Reply(c, request, request.Type, Ok));
                 break;
             }
             case XsMessageType.Resume:
