@@ -83,6 +83,26 @@ internal sealed unsafe class EvtchnDevice : IDisposable
         }
     }
 
+    /// <summary><c>IOCTL_EVTCHN_BIND_VIRQ</c>: a port on which Xen raises the virtual interrupt <paramref name="virq"/>.</summary>
+    internal Channel BindVirq(uint virq)
+    {
+        var arg = virq;
+        lock (Ports.BindLock)
+        {
+            ThrowIfUnusable();
+            var port = Interop.Libc.Ioctl(_fd, IOCTL_EVTCHN_BIND_VIRQ, &arg);
+            if (port < 0)
+            {
+                var errno = Interop.Errno.Last;
+                // Xen binds a global VIRQ once in the whole host: EEXIST means another process holds it.
+                throw new EventChannelException(errno == Interop.Errno.EEXIST
+                    ? $"VIRQ {virq} is bound already (another xenstored running?): {Interop.Errno.Describe(errno)} (errno {errno})."
+                    : $"Xen refused to bind VIRQ {virq}: {Interop.Errno.Describe(errno)} (errno {errno}).");
+            }
+            return Ports.Add(new Port((uint)port)).Channel;
+        }
+    }
+
     /// <summary>The error for a failed <c>IOCTL_EVTCHN_BIND_INTERDOMAIN</c> with <paramref name="errno"/>.</summary>
     internal static EventChannelException BindInterdomainFailed(ushort remoteDomain, Port remotePort, int errno) => errno switch
     {

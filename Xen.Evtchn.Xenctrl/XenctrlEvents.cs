@@ -55,6 +55,16 @@ public readonly struct XenctrlEvents : IEvents
     /// <inheritdoc />
     public Channel Connect(ushort remoteDomain, Port remotePort) => Device.BindInterdomain(remoteDomain, remotePort);
 
+    /// <summary>
+    /// Binds the virtual interrupt <paramref name="virq"/> (e.g. <see cref="VirqDomExc"/>) to a new
+    /// channel: each time Xen raises it, the channel's counter moves. <see cref="Close"/> unbinds it.
+    /// </summary>
+    /// <exception cref="EventChannelException">Xen refused it: a global VIRQ is bound once per host, and only from dom0.</exception>
+    public Channel BindVirq(uint virq) => Device.BindVirq(virq);
+
+    /// <summary><c>VIRQ_DOM_EXC</c>: a domain was destroyed or shut down (<c>xen.h</c>). Xenstore daemons bind it.</summary>
+    public const uint VirqDomExc = 3;
+
     /// <inheritdoc />
     public void Send(Channel channel) => Device.Notify(channel);
 

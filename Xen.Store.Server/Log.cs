@@ -37,4 +37,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Domain {Domain} released: {Reason}")]
     public static partial void DomainReleased(ILogger logger, ushort domain, string reason);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Domain {Domain} shut down; told @releaseDomain's watchers")]
+    public static partial void DomainShutDown(ILogger logger, ushort domain);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Domain {Domain} released with {Connections} connection(s), {Watches} watch(es) and {Transactions} transaction(s)")]
+    public static partial void DomainReleasedHeld(ILogger logger, ushort domain, int connections, int watches, int transactions);
 }

@@ -177,15 +177,9 @@ public sealed partial class XenstoreServer
             {
                 RequirePrivileged(caller, "RELEASE");
                 var domain = DomainArg(Strings(payload, 1)[0]);
-                if (!_introduced.Remove(domain))
+                if (!_introduced.Contains(domain))
                     throw new XenstoreException(XsError.ENOENT, $"Domain {domain} was not introduced.");
-                _targets.Remove(domain);
-                XenstoreServerMetrics.DomainsChanged(-1);
-                Log.DomainReleased(_logger, domain, $"RELEASE from domain {c.Domain}");
-                Reply(c, request, request.Type, Ok);
-                foreach (var other in _connections.Where(o => o != c && o.Domain == domain).ToList())
-                    other.Abort();
-                FireSpecial(XsWire.ReleaseDomain);
+                Release(domain, $"RELEASE from domain {c.Domain}", except: c, () => Reply(c, request, request.Type, Ok));
                 break;
             }
             case XsMessageType.Resume:
@@ -194,6 +188,8 @@ public sealed partial class XenstoreServer
                 var domain = DomainArg(Strings(payload, 1)[0]);
                 if (!_introduced.Contains(domain))
                     throw new XenstoreException(XsError.ENOENT, $"Domain {domain} was not introduced.");
+                // A domain that resumes after a shutdown (a cancelled suspend) is reported again if it shuts down again.
+                _shutDown.Remove(domain);
                 Reply(c, request, request.Type, Ok);
                 break;
             }

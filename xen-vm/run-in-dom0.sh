@@ -17,7 +17,9 @@
 #   XENVM_SMP       vCPUs (default: number of host CPUs, max 4)
 #   XENVM_CPU       QEMU's CPU model under TCG (default max,xsave=off; see below)
 #   XENVM_TIMEOUT   seconds before the VM is killed (default 1800) -> exit 124
-#   XENVM_XENSTORED xenstored (C, default) | oxenstored
+#   XENVM_XENSTORED xenstored (C, default) | oxenstored | mirage (`mirage xenstored --backend xenctrl`,
+#                   from XENVM_MIRAGE_DLL, default Mirage.Cli/bin/Debug/net10.0/mirage.dll beside this
+#                   folder; it must lie inside <host-folder>; its log: /var/log/xen/mirage-xenstored.log)
 #   XENVM_DOTNET    host .NET root to share (default /usr/share/dotnet; empty = none)
 #   XENVM_DOM0_ARGS extra dom0 kernel args (e.g. loglevel=7); XENVM_XEN_ARGS extra Xen args
 #   XENVM_KEEP=1    keep the run directory (console log) under $XENVM_DIR/runs
@@ -93,7 +95,14 @@ if [ -n "$DOTNET" ] && [ -x "$DOTNET/dotnet" ]; then
     HAVE_DOTNET=1
     DOTNET_ARGS=(-virtfs "local,path=$DOTNET,mount_tag=dotnet,security_model=none,readonly=on")
 fi
-printf 'HOSTDIR=%q\nHAVE_DOTNET=%s\n' "$HOSTDIR" "$HAVE_DOTNET" > "$RUN/env"
+MIRAGE_DLL=
+if [ "$XS" = mirage ]; then
+    MIRAGE_DLL=$(realpath -e "${XENVM_MIRAGE_DLL:-$HERE/../Mirage.Cli/bin/Debug/net10.0/mirage.dll}") \
+        || { echo "XENVM_XENSTORED=mirage: no mirage.dll (build Mirage.Cli, or set XENVM_MIRAGE_DLL)" >&2; exit 2; }
+    case "$MIRAGE_DLL" in "$HOSTDIR"/*) ;; *) echo "XENVM_XENSTORED=mirage: $MIRAGE_DLL is not inside $HOSTDIR, which dom0 sees" >&2; exit 2;; esac
+    [ "$HAVE_DOTNET" = 1 ] || { echo "XENVM_XENSTORED=mirage needs .NET to share (XENVM_DOTNET)" >&2; exit 2; }
+fi
+printf 'HOSTDIR=%q\nHAVE_DOTNET=%s\nMIRAGE_DLL=%q\n' "$HOSTDIR" "$HAVE_DOTNET" "$MIRAGE_DLL" > "$RUN/env"
 mkfifo "$RUN/out.fifo" "$RUN/err.fifo"
 cat "$RUN/out.fifo" & C1=$!
 cat "$RUN/err.fifo" >&2 & C2=$!

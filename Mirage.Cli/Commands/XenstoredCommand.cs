@@ -33,8 +33,15 @@ public static class XenstoredCommand
             Description = "Also listen on <path>=<domid>, where every connection acts as that domain from the start: for programs on Xen's libxenstore, which cannot restrict their own connections. Repeatable.",
             Arity = ArgumentArity.ZeroOrMore,
         };
+        var backend = new Option<string>("--backend")
+        {
+            Description = "unix (default): a daemon for processes on this host; with --domain-pages, guests on the Unix backends' shared pages. "
+                + "xenctrl: the Xenstore of the real Xen host this runs in, as dom0, in place of Xen's xenstored: dom0's own ring, guests that INTRODUCE names on their grant 1, VIRQ_DOM_EXC (see docs/xenstore.md).",
+            DefaultValueFactory = _ => "unix",
+        }.AcceptOnlyFromAmong("unix", "xenctrl");
         var command = new Command("xenstored", "Run a Xenstore daemon on a Unix domain socket. Socket connections act as dom0; see docs/xenstore.md for acting as another domain.")
         {
+            backend,
             socket,
             quiet,
             domainPages,
@@ -66,7 +73,25 @@ public static class XenstoredCommand
             using var stop = StopSignals.Link(cancellationToken);
             using var server = new XenstoreServer(options);
             IDisposable? backends = null;
-            if (parse.GetValue(domainPages))
+            XenstoredHost? host = null;
+            if (parse.GetValue(backend) == "xenctrl")
+            {
+                if (parse.GetValue(domainPages))
+                {
+                    Console.Error.WriteLine("xenstored: --domain-pages is for the unix backend; with xenctrl, guests' pages are served anyway");
+                    return 2;
+                }
+                try
+                {
+                    backends = host = XenstoredHost.Open(server);
+                }
+                catch (IOException e)
+                {
+                    Console.Error.WriteLine($"xenstored: cannot act as the Xen host's Xenstore: {e.Message}");
+                    return 1;
+                }
+            }
+            else if (parse.GetValue(domainPages))
             {
                 try
                 {
@@ -94,6 +119,16 @@ public static class XenstoredCommand
                     if (serving.IsCompleted)
                         await serving.ConfigureAwait(false);
                     Console.Error.WriteLine($"xenstored: listening on {guestPath}, whose connections act as domain {domid}");
+                }
+                if (host is not null)
+                {
+                    // dom0's ring and VIRQ_DOM_EXC first: the socket appearing is what dom0's start-up waits for.
+                    var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    var hosting = host.RunAsync(started.SetResult, listening.Token);
+                    sockets.Add(hosting);
+                    await Task.WhenAny(started.Task, hosting).ConfigureAwait(false);
+                    if (hosting.IsCompleted)
+                        await hosting.ConfigureAwait(false);
                 }
                 sockets.Add(ListenAsync(path, server.ListenAsync(path, () => Console.Error.WriteLine($"xenstored: ready on {path}"), listening.Token)));
                 var first = await Task.WhenAny(sockets).ConfigureAwait(false);
