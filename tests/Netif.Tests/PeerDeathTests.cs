@@ -52,7 +52,7 @@ public sealed class PeerDeathTests
             await WaitUntilAsync(() => netback.Current is null, "the netback to let go of the dead frontend and unmap its pages", netfront, ReleaseBound);
             var noticed = clock.Elapsed;
             // The dead frontend's granted pages went with the backend's last mapping of them.
-            await WaitUntilAsync(() => GrantedPages(scene, 1) == 0, "the frontend's pages to be released", netfront, ReleaseBound);
+            await WaitUntilAsync(() => GrantedPages(scene, 1) == 0, "the frontend's pages to be released", netfront, ReleaseBound, () => Leftovers(scene, 1));
             Assert.True(noticed < ReleaseBound, $"let go after {noticed.TotalMilliseconds:F0} ms");
             // The end was reported once, with the dead connection's counters still readable.
             lock (ended)
@@ -137,12 +137,21 @@ public sealed class PeerDeathTests
         return Directory.Exists(folder) ? Directory.GetFiles(folder).Count(f => !f.EndsWith(".grant", StringComparison.Ordinal)) : 0;
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what, MirageProcess peer, TimeSpan? bound = null)
+    /// <summary>What is left of a domain's folder, and the file locks held on the machine: who still holds what.</summary>
+    private static string Leftovers(Scene scene, int domain)
+    {
+        var folder = Path.Combine(scene.XenRoot, domain.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var files = Directory.Exists(folder) ? Directory.GetFiles(folder, "*", SearchOption.AllDirectories) : [];
+        var locks = File.Exists("/proc/locks") ? File.ReadAllLines("/proc/locks").Take(64) : [];
+        return $"Left in {folder}:\n{string.Join('\n', files.Take(32))}\n/proc/locks:\n{string.Join('\n', locks)}";
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what, MirageProcess peer, TimeSpan? bound = null, Func<string>? state = null)
     {
         var deadline = DateTime.UtcNow + (bound ?? TimeSpan.FromSeconds(60));
         while (!condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, $"Waited for {what}. Peer output:\n{peer.Output}");
+            Assert.True(DateTime.UtcNow < deadline, $"Waited for {what}. Peer output:\n{peer.Output}\n{state?.Invoke()}");
             await Task.Delay(10);
         }
     }
