@@ -208,18 +208,9 @@ public sealed class Fbback<TEvents, TFrames> : IFramebufferSource, IAsyncDisposa
         {
             while (true)
             {
-                try
-                {
-                    seen = await _events.RecvAsync(_channel, seen, cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
+                if (await EventWait.NextAsync(_events, _channel, seen, cancellationToken).ConfigureAwait(false) is not { } next)
                     return;
-                }
-                catch (EventChannelException)
-                {
-                    return;
-                }
+                seen = next;
                 bool more;
                 do
                 {

@@ -209,19 +209,9 @@ public sealed class Fbfront<TEvents, TFrames> : IAsyncDisposable
         var evt = new byte[FbifConstants.EventSize];
         while (true)
         {
-            try
-            {
-                seen = await _events.RecvAsync(_channel, seen, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
+            if (await EventWait.NextAsync(_events, _channel, seen, cancellationToken).ConfigureAwait(false) is not { } next)
                 return;
-            }
-            catch (EventChannelException)
-            {
-                // The backend closed its end or died.
-                return;
-            }
+            seen = next;
             var consumed = false;
             lock (_gate)
             {
