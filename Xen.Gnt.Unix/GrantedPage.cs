@@ -15,10 +15,6 @@ internal sealed class GrantedPage(GrantRef grant, string path, SafeFd fd, GrantM
 
     public string MetadataPath => Path + GrantFiles.MetadataSuffix;
 
-    /// <summary>Lets go of the page; the last process to do so removes its files.</summary>
-    public void Release()
-    {
-        GrantFiles.Release(Fd, Path);
-        Fd.Dispose();
-    }
+    /// <summary>Lets go of the page and closes it; the last process to do so removes its files.</summary>
+    public void Release() => DyingGranter.Release(Fd, Path, Metadata.GranterPid);
 }

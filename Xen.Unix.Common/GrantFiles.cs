@@ -13,17 +13,17 @@ internal static class GrantFiles
     /// <summary>
     /// Drops this process's hold on the page and removes the grant's files if nobody else holds them.
     /// Every holder drops its lock before it tries the exclusive one, so of several that let go at
-    /// once at least one finds the page unheld.
+    /// once at least one finds the page unheld. True if this call removed them.
     /// </summary>
-    public static void Release(SafeFd page, string path)
+    public static bool Release(SafeFd page, string path)
     {
         Interop.Libc.Flock(page, Interop.Libc.LOCK_UN);
-        if (RemoveIfUnheld(page, path))
-        {
-            // The last page of a domain whose processes have all gone takes the folder with it.
-            var domain = Path.GetDirectoryName(Path.GetDirectoryName(path))!;
-            DomainFolder.TryReclaim(Path.GetDirectoryName(domain)!, Path.GetFileName(domain));
-        }
+        if (!RemoveIfUnheld(page, path))
+            return false;
+        // The last page of a domain whose processes have all gone takes the folder with it.
+        var domain = Path.GetDirectoryName(Path.GetDirectoryName(path))!;
+        DomainFolder.TryReclaim(Path.GetDirectoryName(domain)!, Path.GetFileName(domain));
+        return true;
     }
 
     /// <summary>Removes the grant's files if no process holds the page.</summary>

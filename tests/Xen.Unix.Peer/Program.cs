@@ -8,6 +8,12 @@ using Xen.Gnt.Unix;
 // A peer domain for the cross-process tests. Reads one command per line on stdin and answers one line:
 // "ok ..." or "error <exception type> <detail>". The domain and root come from XEN_DOMID and XEN_ROOT.
 // "peer memory" runs without the events backend (several such processes may share one domain id).
+// "peer linger <remote>" is a granter that dies slowly (Linger.cs).
+if (args is ["linger", var lingerFor])
+{
+    Linger.Run(ushort.Parse(lingerFor, CultureInfo.InvariantCulture));
+    return 0;
+}
 var memoryOnly = args.Length > 0 && args[0] == "memory";
 UnixEvents? events = memoryOnly ? null : new UnixEvents(new UnixEventsOptions());
 var sendEvent = events is { } e ? e.SendOnPort() : null;

@@ -129,6 +129,42 @@ public sealed class CrossProcessTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_page_let_go_while_its_granter_is_still_dying_is_removed_once_the_granter_is_gone()
+    {
+        // A killed granter's files close one at a time; its mapper can see it die and unmap before the
+        // kernel has dropped the granter's lock on the page. The lingering peer holds that moment open.
+        using var memory = UnixMemory.Create(1, _root.Path);
+        using var peer = new PeerProcess(_root.Path, 2, ["linger", "1"]);
+        var grant = new GrantRef(uint.Parse(peer.Ready.Split(' ')[1]));
+        var page = System.IO.Path.Combine(_root.Path, "2", "gnt", grant.Value.ToString());
+        var view = memory.Map(2, grant, writable: true);
+
+        peer.Post("go");
+        var clock = Stopwatch.StartNew();
+        while (ProcessState(peer.Id) != 'Z')
+        {
+            Assert.True(clock.Elapsed < Timeout, $"The peer's main thread did not leave (state {ProcessState(peer.Id)}).");
+            await Task.Delay(1);
+        }
+        view.Dispose();
+        Assert.True(File.Exists(page), "The dying granter still holds its page, so the mapper cannot remove it yet.");
+
+        peer.Post("end");
+        Assert.Equal(0, peer.WaitForExit());
+        clock.Restart();
+        while (File.Exists(page) && clock.Elapsed < Timeout)
+            await Task.Delay(10);
+        Assert.False(File.Exists(page), $"The page of the dead granter is still there: {string.Join(", ", _root.Leftovers())}");
+    }
+
+    /// <summary>The state letter in /proc/&lt;pid&gt;/stat (after the command name, which may hold spaces).</summary>
+    private static char ProcessState(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[stat.LastIndexOf(')') + 2];
+    }
+
+    [Fact]
     public void Four_processes_allocating_refs_at_once_get_no_collision()
     {
         const int Each = 250;

@@ -12,6 +12,12 @@ public sealed class PeerProcess : IDisposable
     private readonly Process _process;
 
     public PeerProcess(string root, ushort domain, bool memoryOnly = false)
+        : this(root, domain, memoryOnly ? ["memory"] : [])
+    {
+    }
+
+    /// <summary>Starts the peer with <paramref name="arguments"/> (a mode of Xen.Unix.Peer's Program.cs).</summary>
+    public PeerProcess(string root, ushort domain, string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -21,16 +27,19 @@ public sealed class PeerProcess : IDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(PeerDll);
-        if (memoryOnly)
-            info.ArgumentList.Add("memory");
+        foreach (var argument in arguments)
+            info.ArgumentList.Add(argument);
         info.Environment["XEN_ROOT"] = root;
         info.Environment["XEN_DOMID"] = domain.ToString(System.Globalization.CultureInfo.InvariantCulture);
         info.Environment["DOTNET_TieredPGO"] = "0";
         _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the peer.");
         _ = _process.StandardError.ReadToEndAsync();
-        var ready = ReadLine();
-        Assert.StartsWith("ready", ready);
+        Ready = ReadLine();
+        Assert.StartsWith("ready", Ready);
     }
+
+    /// <summary>The peer's first line: "ready" and what its mode reports.</summary>
+    public string Ready { get; }
 
     /// <summary>Where the peer program was built: beside this test project, same configuration.</summary>
     public static string PeerDll
