@@ -53,7 +53,7 @@ internal sealed class Store
         _owned[0] = 1;
     }
 
-    public int MaxNodesPerDomain { get; }
+    public int MaxNodesPerDomain { get; set; }
 
     /// <summary>The committed root.</summary>
     public Node Root { get; private set; }

@@ -252,8 +252,8 @@ public sealed partial class XenstoreServer
             throw new XenstoreException(XsError.E2BIG, "Watch tokens are limited to 1022 bytes.");
         if (_watches.Exists(w => w.Connection == c && w.Path == path && w.Token.AsSpan().SequenceEqual(token)))
             throw new XenstoreException(XsError.EEXIST, "The watch exists.");
-        if (c.WatchCount >= _options.MaxWatchesPerConnection)
-            throw new QuotaException(Quota.Watches, XsError.E2BIG, $"A connection may hold {_options.MaxWatchesPerConnection} watches.");
+        if (c.WatchCount >= _watchesPerConnection)
+            throw new QuotaException(Quota.Watches, XsError.E2BIG, $"A connection may hold {_watchesPerConnection} watches.");
         var relative = !args[0].StartsWith('/') && !path.StartsWith('@') ? XsWire.DomainPath(c.Domain) : null;
         var watch = new Watch(c, path, token, relative);
         _watches.Add(watch);
@@ -270,8 +270,8 @@ public sealed partial class XenstoreServer
             throw new XenstoreException(XsError.EBUSY, "TRANSACTION_START inside a transaction.");
         if (payload.Length > 1 || (payload.Length == 1 && payload[0] != 0))
             throw Invalid("TRANSACTION_START takes an empty argument");
-        if (c.Transactions.Count >= _options.MaxTransactionsPerConnection)
-            throw new QuotaException(Quota.Transactions, XsError.ENOSPC, $"A connection may hold {_options.MaxTransactionsPerConnection} transactions.");
+        if (c.Transactions.Count >= _transactionsPerConnection)
+            throw new QuotaException(Quota.Transactions, XsError.ENOSPC, $"A connection may hold {_transactionsPerConnection} transactions.");
         do
         {
             _nextTransaction++;
@@ -314,28 +314,6 @@ public sealed partial class XenstoreServer
     private static bool IsNoDomain(string entry) =>
         entry.Length >= 2 && entry[0] is 'n' or 'r' or 'w' or 'b' && entry.AsSpan(1).IndexOfAnyExceptInRange('0', '9') < 0
         && (entry.Length > 6 || int.Parse(entry.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture) >= 0x7FF0);
-
-    private void Control(ServerConnection c, XsWireHeader request, Caller caller, ReadOnlySpan<byte> payload)
-    {
-        var args = Strings(payload, 1, exact: false);
-        switch (args[0])
-        {
-            case "restrict" when args.Length >= 2:
-                // The socket's way to act as a domain: dom0 lowers this connection to domain N for good.
-                RequirePrivileged(caller, "restrict");
-                if (c.Transactions.Count > 0)
-                    throw new XenstoreException(XsError.EBUSY, "Close the transactions before restricting.");
-                c.Domain = DomainArg(args[1]);
-                Log.ActsAs(_logger, c.Id, c.Domain);
-                Reply(c, request, request.Type, Ok);
-                break;
-            case "help":
-                Reply(c, request, request.Type, "restrict <domid>\nhelp\n\0"u8);
-                break;
-            default:
-                throw Invalid($"unknown control command '{args[0]}'");
-        }
-    }
 
     /// <summary>Runs a read in the request's transaction, or on the committed store.</summary>
     private T InTransaction<T>(ServerConnection c, XsWireHeader request, Func<StoreView, T> read)

@@ -29,6 +29,8 @@ public sealed partial class XenstoreServer : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly byte[] _reply = new byte[XsWire.PayloadMax];
     private int _nextConnection;
+    private int _watchesPerConnection;
+    private int _transactionsPerConnection;
     private uint _nextTransaction;
 
     /// <summary>Creates a server with an empty store (just the root, owned by dom0).</summary>
@@ -37,6 +39,9 @@ public sealed partial class XenstoreServer : IDisposable
         _options = options ?? new XenstoreServerOptions();
         _logger = _options.Logger ?? NullLogger.Instance;
         _store = new Store(_options.MaxNodesPerDomain);
+        // Copied: dom0 may change them while the server runs (XS_CONTROL "quota set"), and the caller's options stay as given.
+        _watchesPerConnection = _options.MaxWatchesPerConnection;
+        _transactionsPerConnection = _options.MaxTransactionsPerConnection;
     }
 
     /// <summary>How many connections are open.</summary>

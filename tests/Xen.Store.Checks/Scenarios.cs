@@ -31,6 +31,7 @@ internal static class Scenarios
         ("permissions", Permissions),
         ("permissions-errors", PermissionsErrors),
         ("malformed-requests", MalformedRequests),
+        ("control-quota", ControlQuota),
     ];
 
     private static async Task Clean(XenstoreClient c)
@@ -462,6 +463,25 @@ internal static class Scenarios
         await t.StepAsC("setperms with a huge domain", () => Raw(c, XsMessageType.SetPerms, $"{Base}/p", "r70000"));
         await t.StepAsC("perms unchanged", async () => (await c.GetPermissionsAsync($"{Base}/p")).ToString());
         await t.Step("setperms of a bad path", () => Raw(c, XsMessageType.SetPerms, $"{Base}//p", "n0"));
+    }
+
+    /// <summary>XS_CONTROL "quota", as xenstore-control sends it: the lines both daemons have, and the errors.</summary>
+    private static async Task ControlQuota(Target target, XenstoreClient c, Transcript t)
+    {
+        if (target.IsDevice)
+        {
+            t.SkipRest("dom0's own commands go to the socket");
+            return;
+        }
+        Task<byte[]> Quota(params string[] args) =>
+            c.RequestAsync(XsMessageType.Control, Encoding.ASCII.GetBytes(string.Concat(new[] { "quota" }.Concat(args).Select(a => a + "\0"))), 0, Check.Timeout);
+        static string FirstLines(byte[] reply, int count) => Transcript.List(Encoding.ASCII.GetString(reply).Split('\n').Take(count).Select(Transcript.Quote));
+        await t.StepAsC("set nodes to its default", async () => Show(await Quota("set", "nodes", "1000")));
+        await t.StepAsC("settings: heading and nodes", async () => FirstLines(await Quota(), 2));
+        await t.StepAsC("domain 0: heading", async () => FirstLines(await Quota("0"), 1));
+        await t.StepAsC("set an unknown quota", async () => Show(await Quota("set", "bogus", "1")));
+        await t.StepAsC("set nodes to a word", async () => Show(await Quota("set", "nodes", "many")));
+        await t.StepAsC("an unknown domain", async () => Show(await Quota("4000")));
     }
 
     private static async Task MalformedRequests(Target target, XenstoreClient c, Transcript t)

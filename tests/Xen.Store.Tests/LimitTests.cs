@@ -28,6 +28,50 @@ public sealed class LimitTests : IAsyncLifetime
         _server.Dispose();
     }
 
+    /// <summary>XS_CONTROL "quota ...", as Xen 4.17's xenstore-control sends it.</summary>
+    private async Task<(XsMessageType Type, string Text)> QuotaAsync(Raw raw, params string[] args) =>
+        await raw.RequestAsync(XsMessageType.Control, Raw.Args(["quota", .. args]));
+
+    [Fact]
+    public async Task Dom0_lists_the_quotas_and_what_a_domain_holds_as_Xens_daemon_lays_them_out()
+    {
+        await using var raw = new Raw(_server.Connect());
+        await using var guest = new Raw(_server.Connect(domain: 1));
+        await _dom1.WriteAsync("a", "1");
+        Assert.Equal(XsMessageType.Watch, (await guest.RequestAsync(XsMessageType.Watch, Raw.Args("/local/domain/1", "t"))).Type);
+        Assert.Equal(XsMessageType.TransactionStart, (await guest.RequestAsync(XsMessageType.TransactionStart, [0])).Type);
+
+        // The layout of Xen 4.17's C daemon: "%-17s: %8d %s" per setting, "%-16s: %8d" per domain count.
+        Assert.Equal((XsMessageType.Control, "Quota settings:\n"
+            + "nodes            :       20 Nodes per domain\n"
+            + "watches          :        5 Watches per connection\n"
+            + "transactions     :        3 Transactions per connection\n\0"), await QuotaAsync(raw));
+        Assert.Equal((XsMessageType.Control, "Domain 1:\n"
+            + "nodes           :        2\n"
+            + "watches         :        1\n"
+            + "transactions    :        1\n\0"), await QuotaAsync(raw, "1"));
+        Assert.Equal((XsMessageType.Error, "ENOENT\0"), await QuotaAsync(raw, "7"));
+    }
+
+    [Fact]
+    public async Task A_quota_dom0_sets_holds_for_what_comes_next_and_only_dom0_may_set_it()
+    {
+        await using var raw = new Raw(_server.Connect());
+        Assert.Equal((XsMessageType.Control, "OK\0"), await QuotaAsync(raw, "set", "nodes", "3"));
+        await _dom1.WriteAsync("a", "1");
+        await _dom1.WriteAsync("b", "1");
+        Assert.Equal(XsError.ENOSPC, (await Assert.ThrowsAsync<XenstoreException>(() => _dom1.WriteAsync("c", "1"))).Error);
+        Assert.Equal((XsMessageType.Control, "OK\0"), await QuotaAsync(raw, "set", "transactions", "0"));
+        await using var guest = new Raw(_server.Connect(domain: 1));
+        Assert.Equal((XsMessageType.Error, "ENOSPC\0"), await guest.RequestAsync(XsMessageType.TransactionStart, [0]));
+
+        Assert.Equal((XsMessageType.Error, "EINVAL\0"), await QuotaAsync(raw, "set", "bogus", "1"));
+        Assert.Equal((XsMessageType.Error, "EINVAL\0"), await QuotaAsync(raw, "set", "nodes", "abc"));
+        Assert.Equal((XsMessageType.Error, "EINVAL\0"), await QuotaAsync(raw, "set", "nodes"));
+        Assert.Equal((XsMessageType.Error, "EACCES\0"), await QuotaAsync(guest, "set", "nodes", "1000"));
+        Assert.Equal((XsMessageType.Error, "EACCES\0"), await QuotaAsync(guest));
+    }
+
     [Fact]
     public async Task A_domain_over_its_node_quota_gets_ENOSPC_and_can_go_on_after_removing()
     {
