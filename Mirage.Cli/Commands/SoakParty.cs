@@ -90,7 +90,9 @@ internal sealed class SoakParty
         string startedMarker, string readyMarker, Action<string> onLine)
     {
         var program = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot tell which program this is.");
-        var info = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        // Its standard input is a pipe this process holds and never writes: the party stops when the soak is gone (ParentWatch).
+        var info = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.Environment[ParentWatch.Variable] = "1";
         if (Path.GetFileNameWithoutExtension(program) == "dotnet")
             info.ArgumentList.Add(typeof(SoakParty).Assembly.Location);
         foreach (var a in arguments)

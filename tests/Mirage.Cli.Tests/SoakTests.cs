@@ -38,6 +38,51 @@ public sealed partial class SoakTests
     }
 
     [Fact]
+    public async Task A_soak_killed_with_SIGKILL_takes_its_parties_with_it()
+    {
+        var before = SoakFolders();
+        using var soak = new MirageProcess(new Dictionary<string, string>(), "soak", "--seconds", "300", "--seed", "3");
+        int[] parties = [];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while ((parties = ChildrenOf(soak.Id)).Length < 8)
+        {
+            Assert.True(clock.Elapsed < Timeout, $"The soak started {parties.Length} parties: {soak.Errors}");
+            await Task.Delay(100);
+        }
+
+        System.Diagnostics.Process.GetProcessById(soak.Id).Kill();
+        clock.Restart();
+        while (parties.Where(IsRunning).ToArray() is { Length: > 0 } left)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"Parties still running a minute after the soak died: {string.Join(", ", left)}");
+            await Task.Delay(100);
+        }
+        foreach (var folder in SoakFolders().Except(before))
+            Directory.Delete(folder, recursive: true);
+    }
+
+    /// <summary>The processes whose parent is <paramref name="pid"/>, from /proc/&lt;pid&gt;/stat's ppid field.</summary>
+    private static int[] ChildrenOf(int pid) =>
+        [.. Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit)).Select(int.Parse!)
+            .Where(p => Stat(p) is { } fields && fields[1] == pid.ToString(CultureInfo.InvariantCulture))];
+
+    private static bool IsRunning(int pid) => Stat(pid) is { } fields && fields[0] != "Z";
+
+    /// <summary>State and ppid of a process, or null once it is gone.</summary>
+    private static string[]? Stat(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[..2];
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    [Fact]
     public async Task A_soak_whose_parties_fake_acknowledgements_reports_each_loss_and_exits_1()
     {
         // Each pair's first generation acknowledges one thing it did not deliver: the vchan receiver 4096
