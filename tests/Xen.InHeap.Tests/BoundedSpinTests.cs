@@ -21,5 +21,4 @@ public sealed class BoundedSpinTests
         for (var look = 1; look <= 64 * 3; look++)
             Assert.True(spin.Continue(), $"look {look}");
     }
-
 }
