@@ -12,6 +12,8 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
     // microseconds, far sooner than an event would wake us.
     private void SpinUntil(bool reading)
     {
+        if (SpinTime <= TimeSpan.Zero)
+            return;
         var spin = new BoundedSpin(SpinTime);
         do
         {

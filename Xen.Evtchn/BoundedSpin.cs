@@ -6,8 +6,8 @@ namespace Xen.Evtchn;
 /// <summary>
 /// A busy wait on shared memory that ends at a deadline: the caller looks at its condition, then calls
 /// <see cref="Continue"/>, which pauses for about one cache-line round trip and says whether to look
-/// again. Every 64th call gives the core away instead, so that a peer waiting for this core (fewer
-/// free cores than spinners) can run and answer, and reads the clock.
+/// again. Every 64th call reads the clock instead and, if there is time left, gives the core away, so
+/// that a peer waiting for this core (fewer free cores than spinners) can run and answer.
 /// </summary>
 /// <remarks>
 /// <see cref="SpinWait"/> backs off to a system call every other round after its first ten, so a peer's
@@ -42,10 +42,13 @@ public struct BoundedSpin
         return YieldAndCheck();
     }
 
+    // Time up: no yield, the caller blocks next anyway.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private readonly bool YieldAndCheck()
     {
+        if (Stopwatch.GetTimestamp() >= _until)
+            return false;
         Thread.Yield();
-        return Stopwatch.GetTimestamp() < _until;
+        return true;
     }
 }
