@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Xen.Evtchn;
 
@@ -13,16 +12,17 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
     // microseconds, far sooner than an event would wake us.
     private void SpinUntil(bool reading)
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)(SpinTime.TotalSeconds * Stopwatch.Frequency);
-        var spinner = new SpinWait();
-        while (Stopwatch.GetTimestamp() < deadline)
+        if (SpinTime <= TimeSpan.Zero)
+            return;
+        var spin = new BoundedSpin(SpinTime);
+        do
         {
             if (_closed || _peerGone || PeerLive() == VchanControlPage.LiveExited)
                 return;
             if (reading ? ReadyToRead() > 0 : FreeToWrite() > 0)
                 return;
-            spinner.SpinOnce(sleep1Threshold: -1);
         }
+        while (spin.Continue());
     }
 
     private EventCounter WaitForEvent(EventCounter seen)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Xen.Unix;
 
@@ -180,18 +179,14 @@ internal sealed unsafe class ChannelState
         {
             link.DangerousAddRef(ref added);
             var events = (ulong*)(link.Page + _ownEvents);
-            var until = Stopwatch.GetTimestamp() + spinTicks;
-            // SpinOnce yields the core now and then, so a peer waiting for it (fewer cores than
-            // runnable threads) can run and answer.
-            var spinner = default(SpinWait);
+            var spin = new BoundedSpin(spinTicks);
             do
             {
                 counter = Volatile.Read(ref *events);
                 if (counter > lastSeen)
                     return true;
-                spinner.SpinOnce(sleep1Threshold: -1);
             }
-            while (Stopwatch.GetTimestamp() < until);
+            while (spin.Continue());
         }
         catch (ObjectDisposedException)
         {

@@ -463,9 +463,12 @@ internal sealed unsafe class EventsDomain : IDisposable
             var buffer = stackalloc byte[64];
             while (true)
             {
+                // One doorbell per readable report: a sender rings only after taking the waiting word,
+                // so there is rarely a second, and level-triggered epoll reports one left behind again.
+                // Reading until EAGAIN would cost a second system call on every wake-up.
                 var n = Interop.Libc.Recv(link.Socket.SafeHandle, buffer, 64, Interop.Libc.MSG_DONTWAIT);
                 if (n > 0)
-                    continue;
+                    break;
                 if (n == 0)
                 {
                     gone = true;

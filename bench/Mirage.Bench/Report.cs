@@ -19,8 +19,11 @@ internal sealed class Report
 
     public IReadOnlyList<ReportRow> Rows => _rows;
 
-    public void Add(ReportRow row)
+    /// <summary>Adds a row; null (a row left out by <c>--only</c>) adds nothing.</summary>
+    public void Add(ReportRow? row)
     {
+        if (row is null)
+            return;
         _rows.Add(row);
         // Each row as it is measured, so that a long run shows progress.
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -84,6 +84,24 @@ public sealed class AllReportTests
         }
     }
 
+    [Fact]
+    public void Only_measures_the_named_rows()
+    {
+        var json = Path.Combine(Path.GetTempPath(), $"mirage-bench-only-{Environment.ProcessId}.json");
+        try
+        {
+            RunAll("all", "--quick", "--only", "evtchn-rtt, idle-cpu", "--json", json);
+
+            using var document = JsonDocument.Parse(File.ReadAllText(json));
+            var names = document.RootElement.EnumerateArray().Select(r => r.GetProperty("name").GetString()).ToList();
+            Assert.Equal(["evtchn-rtt", "idle-cpu"], names);
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
     // Runs the built bench (`dotnet Mirage.Bench.dll ...`) to completion and returns its standard output.
     private static string RunAll(params string[] arguments)
     {

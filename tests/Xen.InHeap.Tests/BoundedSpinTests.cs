@@ -1,0 +1,24 @@
+using Xen.Evtchn;
+
+namespace Xen.InHeap.Tests;
+
+/// <summary>The spin before a wait looks at shared memory between short pauses and reads the clock only when it yields.</summary>
+public sealed class BoundedSpinTests
+{
+    [Fact]
+    public void A_spin_with_no_time_left_still_looks_63_times_and_ends_at_its_first_yield()
+    {
+        var spin = new BoundedSpin(ticks: 0);
+        for (var look = 1; look < 64; look++)
+            Assert.True(spin.Continue(), $"look {look}");
+        Assert.False(spin.Continue());
+    }
+
+    [Fact]
+    public void A_spin_with_time_left_goes_on_past_its_yields()
+    {
+        var spin = new BoundedSpin(TimeSpan.FromDays(1));
+        for (var look = 1; look <= 64 * 3; look++)
+            Assert.True(spin.Continue(), $"look {look}");
+    }
+}
