@@ -18,7 +18,8 @@ internal static class AllBench
         var seconds = new Option<double?>("--seconds") { Description = "Seconds per timed measurement (default 1; 0.05 with --quick)." };
         var trials = new Option<int?>("--trials") { Description = "Trials of each figure and reference; the best counts (default 2; 1 with --quick)." };
         var idle = new Option<double?>("--idle-seconds") { Description = "Seconds of the idle-CPU measurement (default 10; 0.3 with --quick)." };
-        var command = new Command("all", "Every benchmark against its C reference, as one table of figure, reference, ratio, goal and whether it is met.") { quick, json, seconds, trials, idle };
+        var only = new Option<string?>("--only") { Description = "Only the rows whose names start with one of these, comma-separated (e.g. ring-12b,netif-64)." };
+        var command = new Command("all", "Every benchmark against its C reference, as one table of figure, reference, ratio, goal and whether it is met.") { quick, json, seconds, trials, idle, only };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var q = parse.GetValue(quick);
@@ -26,7 +27,8 @@ internal static class AllBench
                 q,
                 parse.GetValue(seconds) ?? (q ? 0.05 : 1.0),
                 Math.Max(1, parse.GetValue(trials) ?? (q ? 1 : 2)),
-                parse.GetValue(idle) ?? (q ? 0.3 : 10.0));
+                parse.GetValue(idle) ?? (q ? 0.3 : 10.0),
+                parse.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             var report = await RunAsync(settings, cancellationToken).ConfigureAwait(false);
             report.Print(Console.Out);
             if (parse.GetValue(json) is { } path)
@@ -36,8 +38,14 @@ internal static class AllBench
         return command;
     }
 
-    private sealed record Settings(bool Quick, double Seconds, int Trials, double IdleSeconds)
+    private sealed record Settings(bool Quick, double Seconds, int Trials, double IdleSeconds, string[]? Only = null)
     {
+        /// <summary>Whether the row <paramref name="name"/> is measured (<c>--only</c>).</summary>
+        public bool Wants(string name) => Only is null || Only.Any(o => name.StartsWith(o, StringComparison.Ordinal));
+
+        /// <summary>Whether any row whose name starts with <paramref name="prefix"/> is measured: a section's set-up is skipped otherwise.</summary>
+        public bool WantsAny(string prefix) => Only is null || Only.Any(o => o.StartsWith(prefix, StringComparison.Ordinal) || prefix.StartsWith(o, StringComparison.Ordinal));
+
         public string SecondsArgument => Seconds.ToString("R", CultureInfo.InvariantCulture);
 
         public TimeSpan Time => TimeSpan.FromSeconds(Seconds);
@@ -55,11 +63,14 @@ internal static class AllBench
         var t = s.SecondsArgument;
 
         // ---- ring (in-heap, two threads) ----
-        var ringItems = s.Items(20_000_000, 100_000);
-        report.Add(await RowAsync(s, "ring-12b", "12-byte requests and 4-byte responses through a 16-page shared ring between two threads (in-heap backends); CPU is the whole process.",
-            "round trips/s", true, () => RingBench.MeasureSmallAsync(ringItems, 1, cancellationToken),
-            () => c.Run("spsc_entries", RingBench.SmallEntries.ToString(CultureInfo.InvariantCulture), ringItems.ToString(CultureInfo.InvariantCulture)),
-            $"the same ring of {RingBench.SmallEntries} 12-byte entries between two threads, busy polling (spsc_entries.c)", Goal.RatioAtLeast(0.8)).ConfigureAwait(false));
+        if (s.WantsAny("ring-"))
+        {
+            var ringItems = s.Items(20_000_000, 100_000);
+            report.Add(await RowAsync(s, "ring-12b", "12-byte requests and 4-byte responses through a 16-page shared ring between two threads (in-heap backends); CPU is the whole process.",
+                "round trips/s", true, () => RingBench.MeasureSmallAsync(ringItems, 1, cancellationToken),
+                () => c.Run("spsc_entries", RingBench.SmallEntries.ToString(CultureInfo.InvariantCulture), ringItems.ToString(CultureInfo.InvariantCulture)),
+                $"the same ring of {RingBench.SmallEntries} 12-byte entries between two threads, busy polling (spsc_entries.c)", Goal.RatioAtLeast(0.8)).ConfigureAwait(false));
+        }
 
         // ---- event channels (Unix backends, two processes) ----
         var rtts = s.Items(50_000, 500);
@@ -71,39 +82,42 @@ internal static class AllBench
             () => c.Run("shm_rtt", t), "a round trip of two counters in shared memory between two processes, spinning (shm_rtt.c)", Goal.RatioAtMost(1.5)).ConfigureAwait(false));
 
         // ---- vchan (Unix backends, two processes, meeting through Xenstore) ----
-        await VchanBench.WithRunnerAsync(TimeSpan.Zero, async vchan =>
+        if (s.WantsAny("vchan-") || s.WantsAny("idle-"))
         {
-            report.Add(await RowAsync(s, "vchan-bulk", "Vchan throughput between two processes, 1 MiB rings, 64 KiB writes; items are writes.",
-                "MB/s", true, () => SizedThroughputAsync(vchan, 1 << 20, 1 << 20, s.Seconds),
-                () => c.Run("shm_ring", "1048576", "65536", t), "a busy-polling SPSC byte ring of 1 MiB in shared memory between two processes, 64 KiB writes (shm_ring.c)", Goal.RatioAtLeast(0.9)).ConfigureAwait(false));
-            report.Add(await RowAsync(s, "vchan-inpage-2k", "Vchan throughput with the in-page 2 KiB ring (the server's writes), 64 KiB writes.",
-                "MB/s", true, () => SizedThroughputAsync(vchan, 0, 0, s.Seconds),
-                () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
-            report.Add(await RowAsync(s, "vchan-inpage-1k", "Vchan throughput with the in-page 1 KiB ring (the server's writes), 64 KiB writes.",
-                "MB/s", true, () => SizedThroughputAsync(vchan, 2048, 1024, s.Seconds),
-                () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
-            report.Add(await RowAsync(s, "vchan-rtt-blocking", "Vchan 1-byte round trip, defaults (blocking waits); no goal of its own.",
-                "us", false, () => vchan.VchanRoundTripAsync(rtts),
-                () => c.Run("sock_rtt", "1", "1", t), "1-byte round trip on a Unix stream socketpair (sock_rtt.c)", null).ConfigureAwait(false));
-            report.Add(await RowAsync(s, "idle-cpu", "Both vchan ends connected (event channels, grants, Xenstore connections), no traffic: CPU of both processes together.",
-                "% of a core", false, () => vchan.VchanIdleAsync(TimeSpan.FromSeconds(s.IdleSeconds)), null, null, Goal.ValueAtMost(1, "% of a core")).ConfigureAwait(false));
-        }, cancellationToken).ConfigureAwait(false);
-        await VchanBench.WithRunnerAsync(TimeSpan.FromMicroseconds(20), async vchan =>
-        {
-            // The throughput rows again with a bounded spin before each wait: no goal of their own, they
-            // show how much of the gap to C is the blocking hand-over.
-            report.Add(await RowAsync(s, "vchan-bulk-spin", "As vchan-bulk, with SpinBeforeBlock 20 us on both sides.",
-                "MB/s", true, () => SizedThroughputAsync(vchan, 1 << 20, 1 << 20, s.Seconds),
-                () => c.Run("shm_ring", "1048576", "65536", t), "a busy-polling SPSC byte ring of 1 MiB in shared memory between two processes, 64 KiB writes (shm_ring.c)", null).ConfigureAwait(false));
-            report.Add(await RowAsync(s, "vchan-inpage-1k-spin", "As vchan-inpage-1k, with SpinBeforeBlock 20 us on both sides.",
-                "MB/s", true, () => SizedThroughputAsync(vchan, 2048, 1024, s.Seconds),
-                () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", null).ConfigureAwait(false));
-            report.Add(await RowAsync(s, "vchan-rtt", "Vchan 1-byte round trip between two processes, SpinBeforeBlock 20 us on both sides.",
-                "us", false, () => vchan.VchanRoundTripAsync(rtts),
-                () => c.Run("shm_rtt", t), "a round trip of two counters in shared memory between two processes, spinning (shm_rtt.c)", Goal.RatioAtMost(1.5)).ConfigureAwait(false));
-            report.Add(await RowAsync(s, "idle-cpu-spin", "As idle-cpu, with SpinBeforeBlock 20 us: a bounded spin leaves an idle pair asleep.",
-                "% of a core", false, () => vchan.VchanIdleAsync(TimeSpan.FromSeconds(s.IdleSeconds)), null, null, Goal.ValueAtMost(1, "% of a core")).ConfigureAwait(false));
-        }, cancellationToken).ConfigureAwait(false);
+            await VchanBench.WithRunnerAsync(TimeSpan.Zero, async vchan =>
+            {
+                report.Add(await RowAsync(s, "vchan-bulk", "Vchan throughput between two processes, 1 MiB rings, 64 KiB writes; items are writes.",
+                    "MB/s", true, () => SizedThroughputAsync(vchan, 1 << 20, 1 << 20, s.Seconds),
+                    () => c.Run("shm_ring", "1048576", "65536", t), "a busy-polling SPSC byte ring of 1 MiB in shared memory between two processes, 64 KiB writes (shm_ring.c)", Goal.RatioAtLeast(0.9)).ConfigureAwait(false));
+                report.Add(await RowAsync(s, "vchan-inpage-2k", "Vchan throughput with the in-page 2 KiB ring (the server's writes), 64 KiB writes.",
+                    "MB/s", true, () => SizedThroughputAsync(vchan, 0, 0, s.Seconds),
+                    () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
+                report.Add(await RowAsync(s, "vchan-inpage-1k", "Vchan throughput with the in-page 1 KiB ring (the server's writes), 64 KiB writes.",
+                    "MB/s", true, () => SizedThroughputAsync(vchan, 2048, 1024, s.Seconds),
+                    () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
+                report.Add(await RowAsync(s, "vchan-rtt-blocking", "Vchan 1-byte round trip, defaults (blocking waits); no goal of its own.",
+                    "us", false, () => vchan.VchanRoundTripAsync(rtts),
+                    () => c.Run("sock_rtt", "1", "1", t), "1-byte round trip on a Unix stream socketpair (sock_rtt.c)", null).ConfigureAwait(false));
+                report.Add(await RowAsync(s, "idle-cpu", "Both vchan ends connected (event channels, grants, Xenstore connections), no traffic: CPU of both processes together.",
+                    "% of a core", false, () => vchan.VchanIdleAsync(TimeSpan.FromSeconds(s.IdleSeconds)), null, null, Goal.ValueAtMost(1, "% of a core")).ConfigureAwait(false));
+            }, cancellationToken).ConfigureAwait(false);
+            await VchanBench.WithRunnerAsync(TimeSpan.FromMicroseconds(20), async vchan =>
+            {
+                // The throughput rows again with a bounded spin before each wait: no goal of their own, they
+                // show how much of the gap to C is the blocking hand-over.
+                report.Add(await RowAsync(s, "vchan-bulk-spin", "As vchan-bulk, with SpinBeforeBlock 20 us on both sides.",
+                    "MB/s", true, () => SizedThroughputAsync(vchan, 1 << 20, 1 << 20, s.Seconds),
+                    () => c.Run("shm_ring", "1048576", "65536", t), "a busy-polling SPSC byte ring of 1 MiB in shared memory between two processes, 64 KiB writes (shm_ring.c)", null).ConfigureAwait(false));
+                report.Add(await RowAsync(s, "vchan-inpage-1k-spin", "As vchan-inpage-1k, with SpinBeforeBlock 20 us on both sides.",
+                    "MB/s", true, () => SizedThroughputAsync(vchan, 2048, 1024, s.Seconds),
+                    () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", null).ConfigureAwait(false));
+                report.Add(await RowAsync(s, "vchan-rtt", "Vchan 1-byte round trip between two processes, SpinBeforeBlock 20 us on both sides.",
+                    "us", false, () => vchan.VchanRoundTripAsync(rtts),
+                    () => c.Run("shm_rtt", t), "a round trip of two counters in shared memory between two processes, spinning (shm_rtt.c)", Goal.RatioAtMost(1.5)).ConfigureAwait(false));
+                report.Add(await RowAsync(s, "idle-cpu-spin", "As idle-cpu, with SpinBeforeBlock 20 us: a bounded spin leaves an idle pair asleep.",
+                    "% of a core", false, () => vchan.VchanIdleAsync(TimeSpan.FromSeconds(s.IdleSeconds)), null, null, Goal.ValueAtMost(1, "% of a core")).ConfigureAwait(false));
+            }, cancellationToken).ConfigureAwait(false);
+        }
 
         // ---- netif (Unix backends, two processes) ----
         foreach (var size in new[] { 64, 1500 })
@@ -122,49 +136,55 @@ internal static class AllBench
         }
 
         // ---- blkif ----
-        var imageSize = (s.Quick ? 16L : 256L) << 20;
-        var image = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"mirage-bench-all-{Environment.ProcessId}.img");
-        try
+        if (s.WantsAny("blkif-"))
         {
-            BlkifBench.CreateImage(image, imageSize);
-            await BlkifBench.WithBackendProcessAsync(image, async (front, backend) =>
+            var imageSize = (s.Quick ? 16L : 256L) << 20;
+            var image = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"mirage-bench-all-{Environment.ProcessId}.img");
+            try
             {
-                await BlkifBench.MeasureRandomAsync(front, imageSize, 32, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), backend, cancellationToken).ConfigureAwait(false); // warm-up
-                report.Add(await RowAsync(s, "blkif-4k", "4 KiB random reads, queue depth 32, through blkfront here and blkback in another process, from an image on tmpfs.",
-                    "IOPS", true, () => BlkifBench.MeasureRandomAsync(front, imageSize, 32, s.Time, backend, cancellationToken),
-                    () => c.Run("blk_read", image, "rand", "4096", t, "32"), "32 threads each pread-ing random 4 KiB blocks of the same image (blk_read.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
-                await BlkifBench.MeasureSequentialAsync(front, imageSize, 4, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), backend, cancellationToken).ConfigureAwait(false); // warm-up
-                report.Add(await RowAsync(s, "blkif-1m", "1 MiB sequential reads, queue depth 4, blkfront here and blkback in another process.",
-                    "MiB/s", true, () => BlkifBench.MeasureSequentialAsync(front, imageSize, 4, s.Time, backend, cancellationToken),
-                    () => c.Run("blk_read", image, "seq", "1048576", t), "a pread loop of consecutive 1 MiB blocks of the same image (blk_read.c)", Goal.RatioAtLeast(0.9)).ConfigureAwait(false));
-            }, cancellationToken).ConfigureAwait(false);
+                BlkifBench.CreateImage(image, imageSize);
+                await BlkifBench.WithBackendProcessAsync(image, async (front, backend) =>
+                {
+                    await BlkifBench.MeasureRandomAsync(front, imageSize, 32, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), backend, cancellationToken).ConfigureAwait(false); // warm-up
+                    report.Add(await RowAsync(s, "blkif-4k", "4 KiB random reads, queue depth 32, through blkfront here and blkback in another process, from an image on tmpfs.",
+                        "IOPS", true, () => BlkifBench.MeasureRandomAsync(front, imageSize, 32, s.Time, backend, cancellationToken),
+                        () => c.Run("blk_read", image, "rand", "4096", t, "32"), "32 threads each pread-ing random 4 KiB blocks of the same image (blk_read.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
+                    await BlkifBench.MeasureSequentialAsync(front, imageSize, 4, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), backend, cancellationToken).ConfigureAwait(false); // warm-up
+                    report.Add(await RowAsync(s, "blkif-1m", "1 MiB sequential reads, queue depth 4, blkfront here and blkback in another process.",
+                        "MiB/s", true, () => BlkifBench.MeasureSequentialAsync(front, imageSize, 4, s.Time, backend, cancellationToken),
+                        () => c.Run("blk_read", image, "seq", "1048576", t), "a pread loop of consecutive 1 MiB blocks of the same image (blk_read.c)", Goal.RatioAtLeast(0.9)).ConfigureAwait(false));
+                }, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                File.Delete(image);
+            }
+            await using (var nullDisk = BlkifBench.InHeapBlkif.Open(new BlkifBench.NullStorage(1L << 30), 4))
+            {
+                await BlkifBench.MeasureRandomAsync(nullDisk.Frontend, 1L << 30, 128, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), null, cancellationToken).ConfigureAwait(false); // warm-up
+                report.Add(await RowAsync(s, "blkif-null", "4 KiB random reads with no storage behind blkback (both ends in this process, in-heap backends), 4 queues, 128 in flight.",
+                    "IOPS", true, () => BlkifBench.MeasureRandomAsync(nullDisk.Frontend, 1L << 30, 128, s.Time, null, cancellationToken),
+                    null, null, Goal.ValueAtLeast(1_000_000, "IOPS")).ConfigureAwait(false));
         }
-        finally
-        {
-            File.Delete(image);
-        }
-        await using (var nullDisk = BlkifBench.InHeapBlkif.Open(new BlkifBench.NullStorage(1L << 30), 4))
-        {
-            await BlkifBench.MeasureRandomAsync(nullDisk.Frontend, 1L << 30, 128, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), null, cancellationToken).ConfigureAwait(false); // warm-up
-            report.Add(await RowAsync(s, "blkif-null", "4 KiB random reads with no storage behind blkback (both ends in this process, in-heap backends), 4 queues, 128 in flight.",
-                "IOPS", true, () => BlkifBench.MeasureRandomAsync(nullDisk.Frontend, 1L << 30, 128, s.Time, null, cancellationToken),
-                null, null, Goal.ValueAtLeast(1_000_000, "IOPS")).ConfigureAwait(false));
         }
 
         // ---- xenstore ----
-        var (request, reply) = XenstoreBench.ReadSizes;
-        Measurement? rtt = null, pipelined = null, cRtt = null;
-        for (var trial = 0; trial < s.Trials; trial++)
+        if (s.WantsAny("xenstore-"))
         {
-            var (one, many) = await XenstoreBench.MeasureReadsAsync(s.Time).ConfigureAwait(false);
-            rtt = Measurement.Best(rtt, one, higherIsBetter: false);
-            pipelined = Measurement.Best(pipelined, many, higherIsBetter: true);
-            cRtt = Measurement.Best(cRtt, c.Run("sock_rtt", request.ToString(CultureInfo.InvariantCulture), reply.ToString(CultureInfo.InvariantCulture), t), higherIsBetter: false);
+            var (request, reply) = XenstoreBench.ReadSizes;
+            Measurement? rtt = null, pipelined = null, cRtt = null;
+            for (var trial = 0; trial < s.Trials; trial++)
+            {
+                var (one, many) = await XenstoreBench.MeasureReadsAsync(s.Time).ConfigureAwait(false);
+                rtt = Measurement.Best(rtt, one, higherIsBetter: false);
+                pipelined = Measurement.Best(pipelined, many, higherIsBetter: true);
+                cRtt = Measurement.Best(cRtt, c.Run("sock_rtt", request.ToString(CultureInfo.InvariantCulture), reply.ToString(CultureInfo.InvariantCulture), t), higherIsBetter: false);
+            }
+            report.Add(new ReportRow("xenstore-rtt", "Xenstore reads of a 22-byte value, one at a time, from a daemon in this process over a Unix socket (its CPU is in this side's).",
+                "us", rtt!.Value, cRtt, $"{request}-byte requests and {reply}-byte replies on a Unix stream socketpair between two processes (sock_rtt.c)", Goal.RatioAtMost(1.2)));
+            report.Add(new ReportRow("xenstore-pipelined", "The same reads, 256 in flight on one connection.",
+                "reads/s", pipelined!.Value, null, null, Goal.ValueAtLeast(1_000_000, "reads/s")));
         }
-        report.Add(new ReportRow("xenstore-rtt", "Xenstore reads of a 22-byte value, one at a time, from a daemon in this process over a Unix socket (its CPU is in this side's).",
-            "us", rtt!.Value, cRtt, $"{request}-byte requests and {reply}-byte replies on a Unix stream socketpair between two processes (sock_rtt.c)", Goal.RatioAtMost(1.2)));
-        report.Add(new ReportRow("xenstore-pipelined", "The same reads, 256 in flight on one connection.",
-            "reads/s", pipelined!.Value, null, null, Goal.ValueAtLeast(1_000_000, "reads/s")));
 
         // ---- the C# baselines of the single benchmarks, against C ----
         report.Add(await RowAsync(s, "baseline-socket-rtt", "The C# 1-byte socketpair ping-pong the evtchn bench compares with (blocking read/write through P/Invoke).",
@@ -199,9 +219,11 @@ internal static class AllBench
     }
 
     /// <summary>One row: the figure and its reference, alternating over the trials, the best of each kept.</summary>
-    private static async Task<ReportRow> RowAsync(Settings s, string name, string description, string unit, bool higherIsBetter,
+    private static async Task<ReportRow?> RowAsync(Settings s, string name, string description, string unit, bool higherIsBetter,
         Func<Task<Measurement>> figure, Func<Measurement>? reference, string? referenceName, Goal? goal)
     {
+        if (!s.Wants(name))
+            return null;
         Measurement? best = null, bestReference = null;
         for (var trial = 0; trial < s.Trials; trial++)
         {
