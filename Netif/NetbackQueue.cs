@@ -48,6 +48,9 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     // The grants of one frame's data slots, in slot order, for one MapMany.
     private readonly GrantRef[] _txGrants = new GrantRef[NetifConstants.TxRingSize];
     private readonly GrantRef[] _rxGrants = new GrantRef[Frames.MaxSlots];
+    // Where those pages are mapped: fields, not stackalloc, which would zero them for every frame.
+    private readonly nint[] _txPages = new nint[NetifConstants.TxRingSize];
+    private readonly nint[] _rxPages = new nint[Frames.MaxSlots];
     private EventCounter _rxSeen;
 
     public NetbackQueue(TEvents events, TMemory memory, ushort frontendDomain, NetifQueueRefs refs,
@@ -251,7 +254,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         }
         if (count == 0)
             return true;
-        Span<nint> pages = stackalloc nint[NetifConstants.TxRingSize];
+        var pages = _txPages;
         var kept = KeptPages(_txMaps, _txGrants.AsSpan(0, count), pages);
         if (kept is null)
             return false;
@@ -465,7 +468,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     /// they are kept). False, having written nothing, when a grant could not be mapped.</summary>
     private unsafe bool CopyIn(int length, int dataSlots)
     {
-        Span<nint> kept = stackalloc nint[Frames.MaxSlots];
+        var kept = _rxPages;
         switch (KeptPages(_rxMaps, _rxGrants.AsSpan(0, dataSlots), kept))
         {
             case null:
