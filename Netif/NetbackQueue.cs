@@ -114,22 +114,41 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         {
             await _tx.WaitForRequestsAsync(cancellationToken).ConfigureAwait(false);
             _tx.ThrowIfFrontendGone();
-            for (var batch = 0; batch < BatchLimit && _tx.Ring.UnconsumedRequests > 0; batch++)
+            while (!PumpTx(out var length, out var offload))
             {
-                var length = TakeTxFrame(out var offload);
-                if (length < 0)
-                    continue;
-                while (!_link.TryWrite(_txFrame.AsSpan(0, length), offload))
+                // The link is full, the frame copied: let the frontend have its pages back while we wait.
+                PushTxResponses();
+                _counters.TxRingFullWaits++;
+                do
                 {
-                    // The frame is copied: let the frontend have its pages back while we wait.
-                    PushTxResponses();
-                    _counters.TxRingFullWaits++;
                     if (!await _link.WaitToWriteAsync(cancellationToken).ConfigureAwait(false))
                         return;
                 }
+                while (!_link.TryWrite(_txFrame.AsSpan(0, length), offload));
             }
             PushTxResponses();
         }
+    }
+
+    /// <summary>
+    /// Takes up to a batch of frames off the ring and hands them to the link, synchronously (the loop's
+    /// state stays in registers, not in the async method's box). False when the link refused the frame
+    /// of <paramref name="length"/> bytes now in <see cref="_txFrame"/>.
+    /// </summary>
+    private bool PumpTx(out int length, out FrameOffload offload)
+    {
+        // One read of req_prod per batch: the header's cache line is the one both ends write.
+        var available = _tx.Ring.UnconsumedRequests;
+        for (var batch = 0; batch < BatchLimit && available > 0; batch++)
+        {
+            length = TakeTxFrame(available, out var used, out offload);
+            available -= used;
+            if (length >= 0 && !_link.TryWrite(_txFrame.AsSpan(0, length), offload))
+                return false;
+        }
+        length = 0;
+        offload = default;
+        return true;
     }
 
     private void PushTxResponses()
@@ -140,14 +159,14 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
 
     /// <summary>
     /// Consumes one frame's requests, checks them, copies the frame into <see cref="_txFrame"/> and
-    /// writes its responses. Returns the frame's length, or -1 when it was dropped.
+    /// writes its responses. Returns the frame's length, or -1 when it was dropped; <paramref name="used"/>
+    /// is the requests it took of the <paramref name="available"/> ones.
     /// </summary>
-    private int TakeTxFrame(out FrameOffload offload)
+    private int TakeTxFrame(int available, out int used, out FrameOffload offload)
     {
         var ring = _tx.Ring;
-        var available = ring.UnconsumedRequests;
         ring.TryReadRequest(out var first);
-        var used = 1;
+        used = 1;
         NetifDropReason? bad = null;
         offload = new FrameOffload((first.Flags & NetifTxFlags.CsumBlank) != 0 ? FrameChecksum.Blank
             : (first.Flags & NetifTxFlags.DataValidated) != 0 ? FrameChecksum.Validated : FrameChecksum.None);
@@ -350,6 +369,8 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     public async Task RunRxAsync(CancellationToken cancellationToken)
     {
         var batch = 0;
+        // Requests known to be waiting: req_prod is read again only when a frame needs more.
+        var available = 0;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -364,14 +385,16 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             var needed = RxSlotsFor(frame);
             if (needed < 0)
                 continue;
-            if (_rx.Ring.UnconsumedRequests < needed)
+            if (available < needed && (available = _rx.Ring.UnconsumedRequests) < needed)
             {
                 PushRxResponses();
                 batch = 0;
                 _counters.RxRingFullWaits++;
                 await WaitForRxRequestsAsync(needed, cancellationToken).ConfigureAwait(false);
+                available = _rx.Ring.UnconsumedRequests;
             }
             PutRxFrame(frame, needed);
+            available -= needed;
             if (++batch >= BatchLimit)
             {
                 PushRxResponses();
