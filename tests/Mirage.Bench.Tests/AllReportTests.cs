@@ -84,6 +84,24 @@ public sealed class AllReportTests
         }
     }
 
+    [Fact]
+    public void Only_measures_the_rows_whose_names_start_with_one_of_the_given_prefixes()
+    {
+        var json = Path.Combine(Path.GetTempPath(), $"mirage-bench-only-{Environment.ProcessId}.json");
+        try
+        {
+            RunAll("all", "--quick", "--only", "ring-12b,netif-64", "--json", json);
+
+            using var document = JsonDocument.Parse(File.ReadAllText(json));
+            var names = document.RootElement.EnumerateArray().Select(r => r.GetProperty("name").GetString()).ToArray();
+            Assert.Equal(["ring-12b", "netif-64-tx", "netif-64-rx"], names);
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
     // Runs the built bench (`dotnet Mirage.Bench.dll ...`) to completion and returns its standard output.
     private static string RunAll(params string[] arguments)
     {
