@@ -141,9 +141,9 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         var available = _tx.Ring.UnconsumedRequests;
         for (var batch = 0; batch < BatchLimit && available > 0; batch++)
         {
-            length = TakeTxFrame(available, out var used, out offload);
+            length = TakeTxFrame(available, out var used, out offload, out var delivered);
             available -= used;
-            if (length >= 0 && !_link.TryWrite(_txFrame.AsSpan(0, length), offload))
+            if (length >= 0 && !delivered && !_link.TryWrite(_txFrame.AsSpan(0, length), offload))
                 return false;
         }
         length = 0;
@@ -160,10 +160,12 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     /// <summary>
     /// Consumes one frame's requests, checks them, copies the frame into <see cref="_txFrame"/> and
     /// writes its responses. Returns the frame's length, or -1 when it was dropped; <paramref name="used"/>
-    /// is the requests it took of the <paramref name="available"/> ones.
+    /// is the requests it took of the <paramref name="available"/> ones. A frame whole in one kept page
+    /// goes to the link straight from that page (<paramref name="delivered"/>) unless the link is full.
     /// </summary>
-    private int TakeTxFrame(int available, out int used, out FrameOffload offload)
+    private int TakeTxFrame(int available, out int used, out FrameOffload offload, out bool delivered)
     {
+        delivered = false;
         var ring = _tx.Ring;
         ring.TryReadRequest(out var first);
         used = 1;
@@ -237,7 +239,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             bad ??= NetifDropReason.SlotCrossesPage;
 
         // Copy out of the frontend's pages, which are unmapped again before any response.
-        if (bad is null && !CopyOut(first, firstOwn, frags))
+        if (bad is null && !(frags == 0 && TryWriteKept(first, length, offload, out delivered)) && !CopyOut(first, firstOwn, frags))
             bad = NetifDropReason.BadGrantRef;
 
         // Answer every slot: the first, a null per extra, then the others.
@@ -256,6 +258,44 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         _counters.TxFrames++;
         _counters.TxBytes += length;
         return length;
+    }
+
+    /// <summary>
+    /// A frame in one slot whose page is kept mapped: handed to the link from the page itself, which
+    /// saves a copy (the link copies it, or refuses it whole); when the link is full, copied into
+    /// <see cref="_txFrame"/> to wait there. False, having done nothing, when the page is not kept
+    /// (then <see cref="CopyOut"/> maps it for this frame, or finds the grant bad).
+    /// </summary>
+    private unsafe bool TryWriteKept(in NetifTxRequest first, int length, FrameOffload offload, out bool delivered)
+    {
+        delivered = false;
+        if (_txMaps is null)
+            return false;
+        Mapping? page;
+        try
+        {
+            page = _txMaps.Get(first.Gref);
+        }
+        catch (GrantException)
+        {
+            return false;
+        }
+        try
+        {
+            if (page is null)
+                return false;
+            // The frontend can still write the page: the link sees bytes, never sizes, from it (the
+            // size and offset are the request's copy, checked against the page).
+            var frame = new ReadOnlySpan<byte>(page.Pointer + first.Offset, length);
+            delivered = _link.TryWrite(frame, offload);
+            if (!delivered)
+                frame.CopyTo(_txFrame);
+            return true;
+        }
+        finally
+        {
+            _txMaps.EndUse();
+        }
     }
 
     /// <summary>Maps the pages of the frame's slots that hold data (one call, or from the kept

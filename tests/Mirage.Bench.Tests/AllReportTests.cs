@@ -93,8 +93,8 @@ public sealed class AllReportTests
             RunAll("all", "--quick", "--only", "ring-12b,netif-64", "--json", json);
 
             using var document = JsonDocument.Parse(File.ReadAllText(json));
-            var names = document.RootElement.EnumerateArray().Select(r => r.GetProperty("name").GetString()).ToArray();
-            Assert.Equal(["ring-12b", "netif-64-tx", "netif-64-rx"], names);
+            var names = document.RootElement.EnumerateArray().Select(r => r.GetProperty("name").GetString()!).ToArray();
+            Assert.Equal(new[] { "ring-12b", "netif-64-tx", "netif-64-rx" }, names);
         }
         finally
         {
