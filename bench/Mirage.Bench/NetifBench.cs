@@ -115,8 +115,6 @@ internal static class NetifBench
                 var end = Sample.Take(child.Id);
                 rate = link.First.Until(end, double.Parse(line ?? throw new IOException("The netfront peer died."), CultureInfo.InvariantCulture), count - WarmUp(count));
             }
-            if (Environment.GetEnvironmentVariable("NETIF_DEBUG") is not null && netback.Current is { } nb)
-                Console.Error.WriteLine($"DEBUG netback: {nb.Statistics}");
             child.Kill();
             await child.WaitForExitAsync().ConfigureAwait(false);
             await stop.CancelAsync().ConfigureAwait(false);
@@ -235,15 +233,11 @@ internal static class NetifBench
             if (args[0] == "send")
             {
                 await SendAsync(queue, count, size, token).ConfigureAwait(false);
-                if (Environment.GetEnvironmentVariable("NETIF_DEBUG") is not null)
-                    Console.Error.WriteLine($"DEBUG netfront: {netfront.Statistics}");
                 await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false); // until the backend has counted them
             }
             else
             {
                 Console.WriteLine((await ReceiveAsync(queue, count, token).ConfigureAwait(false)).ToString("R", CultureInfo.InvariantCulture));
-                if (Environment.GetEnvironmentVariable("NETIF_DEBUG") is not null)
-                    Console.Error.WriteLine($"DEBUG netfront: {netfront.Statistics}");
             }
         }).ConfigureAwait(false);
         return 0;
