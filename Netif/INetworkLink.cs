@@ -9,7 +9,9 @@ namespace Netif;
 /// <remarks>Several netback queues may use one link at once: implementations are thread-safe.</remarks>
 public interface INetworkLink
 {
-    /// <summary>Passes a frame the frontend sent to the outside. False, taking nothing, when the link is full.</summary>
+    /// <summary>Passes a frame the frontend sent to the outside. False, taking nothing, when the link is full.
+    /// The span is valid only during the call, and may be the frontend's own page (a kept mapping), which
+    /// it could be writing meanwhile: copy the frame, and read what decides anything from the copy.</summary>
     bool TryWrite(ReadOnlySpan<byte> frame, FrameOffload offload);
 
     /// <summary>Completes with true when a write may succeed, false when the link is closed.</summary>

@@ -48,6 +48,9 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     // The grants of one frame's data slots, in slot order, for one MapMany.
     private readonly GrantRef[] _txGrants = new GrantRef[NetifConstants.TxRingSize];
     private readonly GrantRef[] _rxGrants = new GrantRef[Frames.MaxSlots];
+    // Where those pages are mapped: fields, not stackalloc, which would zero them for every frame.
+    private readonly nint[] _txPages = new nint[NetifConstants.TxRingSize];
+    private readonly nint[] _rxPages = new nint[Frames.MaxSlots];
     private EventCounter _rxSeen;
 
     public NetbackQueue(TEvents events, TMemory memory, ushort frontendDomain, NetifQueueRefs refs,
@@ -111,22 +114,41 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         {
             await _tx.WaitForRequestsAsync(cancellationToken).ConfigureAwait(false);
             _tx.ThrowIfFrontendGone();
-            for (var batch = 0; batch < BatchLimit && _tx.Ring.UnconsumedRequests > 0; batch++)
+            while (!PumpTx(out var length, out var offload))
             {
-                var length = TakeTxFrame(out var offload);
-                if (length < 0)
-                    continue;
-                while (!_link.TryWrite(_txFrame.AsSpan(0, length), offload))
+                // The link is full, the frame copied: let the frontend have its pages back while we wait.
+                PushTxResponses();
+                _counters.TxRingFullWaits++;
+                do
                 {
-                    // The frame is copied: let the frontend have its pages back while we wait.
-                    PushTxResponses();
-                    _counters.TxRingFullWaits++;
                     if (!await _link.WaitToWriteAsync(cancellationToken).ConfigureAwait(false))
                         return;
                 }
+                while (!_link.TryWrite(_txFrame.AsSpan(0, length), offload));
             }
             PushTxResponses();
         }
+    }
+
+    /// <summary>
+    /// Takes up to a batch of frames off the ring and hands them to the link, synchronously (the loop's
+    /// state stays in registers, not in the async method's box). False when the link refused the frame
+    /// of <paramref name="length"/> bytes now in <see cref="_txFrame"/>.
+    /// </summary>
+    private bool PumpTx(out int length, out FrameOffload offload)
+    {
+        // One read of req_prod per batch: the header's cache line is the one both ends write.
+        var available = _tx.Ring.UnconsumedRequests;
+        for (var batch = 0; batch < BatchLimit && available > 0; batch++)
+        {
+            length = TakeTxFrame(available, out var used, out offload, out var delivered);
+            available -= used;
+            if (length >= 0 && !delivered && !_link.TryWrite(_txFrame.AsSpan(0, length), offload))
+                return false;
+        }
+        length = 0;
+        offload = default;
+        return true;
     }
 
     private void PushTxResponses()
@@ -137,14 +159,16 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
 
     /// <summary>
     /// Consumes one frame's requests, checks them, copies the frame into <see cref="_txFrame"/> and
-    /// writes its responses. Returns the frame's length, or -1 when it was dropped.
+    /// writes its responses. Returns the frame's length, or -1 when it was dropped; <paramref name="used"/>
+    /// is the requests it took of the <paramref name="available"/> ones. A frame whole in one kept page
+    /// goes to the link straight from that page (<paramref name="delivered"/>) unless the link is full.
     /// </summary>
-    private int TakeTxFrame(out FrameOffload offload)
+    private int TakeTxFrame(int available, out int used, out FrameOffload offload, out bool delivered)
     {
+        delivered = false;
         var ring = _tx.Ring;
-        var available = ring.UnconsumedRequests;
         ring.TryReadRequest(out var first);
-        var used = 1;
+        used = 1;
         NetifDropReason? bad = null;
         offload = new FrameOffload((first.Flags & NetifTxFlags.CsumBlank) != 0 ? FrameChecksum.Blank
             : (first.Flags & NetifTxFlags.DataValidated) != 0 ? FrameChecksum.Validated : FrameChecksum.None);
@@ -215,7 +239,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             bad ??= NetifDropReason.SlotCrossesPage;
 
         // Copy out of the frontend's pages, which are unmapped again before any response.
-        if (bad is null && !CopyOut(first, firstOwn, frags))
+        if (bad is null && !(frags == 0 && TryWriteKept(first, length, offload, out delivered)) && !CopyOut(first, firstOwn, frags))
             bad = NetifDropReason.BadGrantRef;
 
         // Answer every slot: the first, a null per extra, then the others.
@@ -236,6 +260,44 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         return length;
     }
 
+    /// <summary>
+    /// A frame in one slot whose page is kept mapped: handed to the link from the page itself, which
+    /// saves a copy (the link copies it, or refuses it whole); when the link is full, copied into
+    /// <see cref="_txFrame"/> to wait there. False, having done nothing, when the page is not kept
+    /// (then <see cref="CopyOut"/> maps it for this frame, or finds the grant bad).
+    /// </summary>
+    private unsafe bool TryWriteKept(in NetifTxRequest first, int length, FrameOffload offload, out bool delivered)
+    {
+        delivered = false;
+        if (_txMaps is null)
+            return false;
+        Mapping? page;
+        try
+        {
+            page = _txMaps.Get(first.Gref);
+        }
+        catch (GrantException)
+        {
+            return false;
+        }
+        try
+        {
+            if (page is null)
+                return false;
+            // The frontend can still write the page: the link sees bytes, never sizes, from it (the
+            // size and offset are the request's copy, checked against the page).
+            var frame = new ReadOnlySpan<byte>(page.Pointer + first.Offset, length);
+            delivered = _link.TryWrite(frame, offload);
+            if (!delivered)
+                frame.CopyTo(_txFrame);
+            return true;
+        }
+        finally
+        {
+            _txMaps.EndUse();
+        }
+    }
+
     /// <summary>Maps the pages of the frame's slots that hold data (one call, or from the kept
     /// mappings), copies the frame into <see cref="_txFrame"/> and unmaps them. False when a grant
     /// could not be mapped.</summary>
@@ -251,7 +313,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         }
         if (count == 0)
             return true;
-        Span<nint> pages = stackalloc nint[NetifConstants.TxRingSize];
+        var pages = _txPages;
         var kept = KeptPages(_txMaps, _txGrants.AsSpan(0, count), pages);
         if (kept is null)
             return false;
@@ -347,6 +409,8 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     public async Task RunRxAsync(CancellationToken cancellationToken)
     {
         var batch = 0;
+        // Requests known to be waiting: req_prod is read again only when a frame needs more.
+        var available = 0;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -361,14 +425,16 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             var needed = RxSlotsFor(frame);
             if (needed < 0)
                 continue;
-            if (_rx.Ring.UnconsumedRequests < needed)
+            if (available < needed && (available = _rx.Ring.UnconsumedRequests) < needed)
             {
                 PushRxResponses();
                 batch = 0;
                 _counters.RxRingFullWaits++;
                 await WaitForRxRequestsAsync(needed, cancellationToken).ConfigureAwait(false);
+                available = _rx.Ring.UnconsumedRequests;
             }
             PutRxFrame(frame, needed);
+            available -= needed;
             if (++batch >= BatchLimit)
             {
                 PushRxResponses();
@@ -465,7 +531,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     /// they are kept). False, having written nothing, when a grant could not be mapped.</summary>
     private unsafe bool CopyIn(int length, int dataSlots)
     {
-        Span<nint> kept = stackalloc nint[Frames.MaxSlots];
+        var kept = _rxPages;
         switch (KeptPages(_rxMaps, _rxGrants.AsSpan(0, dataSlots), kept))
         {
             case null:

@@ -253,6 +253,8 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
                 frame = default;
                 return false;
             }
+            if (!_inChain && TryTakeWhole(response, index, destination, out frame))
+                return true;
             _chainConsumed++;
             if (!_inChain)
                 StartChain();
@@ -277,6 +279,30 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
             if (delivered)
                 return true;
         }
+    }
+
+    /// <summary>
+    /// The common frame, whole in one slot with nothing wrong: copied out at once, without the chain's
+    /// bookkeeping. False, having taken nothing, for anything else (the chain then takes it).
+    /// </summary>
+    private unsafe bool TryTakeWhole(in NetifRxResponse response, uint index, Span<byte> destination, out ReceivedFrame frame)
+    {
+        var length = response.Status;
+        var page = (int)(index & Mask);
+        if ((response.Flags & (NetifRxFlags.MoreData | NetifRxFlags.ExtraInfo)) != 0 || response.Id != page
+            || length < Frames.EthernetHeader || response.Offset + length > Page || length > destination.Length)
+        {
+            frame = default;
+            return false;
+        }
+        new ReadOnlySpan<byte>(_rxData + (nint)page * Page + response.Offset, length).CopyTo(destination);
+        _counters.RxFrames++;
+        _counters.RxBytes += length;
+        frame = new ReceivedFrame(length, new FrameOffload((response.Flags & NetifRxFlags.CsumBlank) != 0 ? FrameChecksum.Blank
+            : (response.Flags & NetifRxFlags.DataValidated) != 0 ? FrameChecksum.Validated : FrameChecksum.None));
+        if (++_toRepost >= 32)
+            RepostAndPush();
+        return true;
     }
 
     // A response the backend got wrong is logged the first time of its kind, then only counted:

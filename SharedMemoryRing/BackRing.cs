@@ -153,10 +153,10 @@ public sealed unsafe class BackRing<TRequest, TResponse>
         if (old == now)
             return false;
         _c.Published = now;
-        // Release: the frontend sees the responses before the index that covers them.
-        Volatile.Write(ref _c.Header->RspProd, now);
-        // Full barrier: the new index is visible before we read rsp_event (see FrontRing.PushRequests).
-        Interlocked.MemoryBarrier();
+        // One locked exchange both publishes the index (after the entries it covers) and is the full
+        // barrier between that store and the read of rsp_event, or a frontend that is just going to sleep
+        // and we could both miss each other: one locked instruction per push, not a store and a fence.
+        Interlocked.Exchange(ref _c.Header->RspProd, now);
         return now - Volatile.Read(ref _c.Header->RspEvent) < now - old;
     }
 

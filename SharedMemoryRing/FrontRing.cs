@@ -128,11 +128,10 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
         if (old == now)
             return false;
         _c.Published = now;
-        // Release: the backend sees the requests before the index that covers them.
-        Volatile.Write(ref _c.Header->ReqProd, now);
-        // Full barrier: the new index is visible before we read req_event, or a backend that is
-        // just going to sleep and we could both miss each other.
-        Interlocked.MemoryBarrier();
+        // One locked exchange both publishes the index (after the entries it covers) and is the full
+        // barrier between that store and the read of req_event, or a backend that is just going to sleep
+        // and we could both miss each other: one locked instruction per push, not a store and a fence.
+        Interlocked.Exchange(ref _c.Header->ReqProd, now);
         return now - Volatile.Read(ref _c.Header->ReqEvent) < now - old;
     }
 

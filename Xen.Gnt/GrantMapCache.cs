@@ -1,5 +1,4 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using System.Numerics;
 
 namespace Xen.Gnt;
 
@@ -18,9 +17,10 @@ namespace Xen.Gnt;
 public sealed class GrantMapCache<TMemory> : IDisposable
     where TMemory : IMemory
 {
-    private struct Entry
+    private sealed class Entry(GrantRef grant, Mapping mapping)
     {
-        public Mapping Mapping;
+        public readonly GrantRef Grant = grant;
+        public readonly Mapping Mapping = mapping;
         // The use that last got this page: while it is the current use, the page is not evicted.
         public ulong LastUse;
     }
@@ -35,6 +35,10 @@ public sealed class GrantMapCache<TMemory> : IDisposable
     private readonly GrantMapCacheFull _whenFull;
     private readonly Dictionary<GrantRef, Entry> _entries;
     private readonly Queue<GrantRef> _order; // oldest mapping first
+    // The entry last got for each value of the ref's low bits: a peer names the same few hundred refs
+    // over and over, usually numbered in a run, so most gets end here without hashing. Evicted entries
+    // are cleared from it.
+    private readonly Entry?[] _recent;
     private ulong _use = 1;
     private bool _disposed;
 
@@ -56,7 +60,10 @@ public sealed class GrantMapCache<TMemory> : IDisposable
         _whenFull = whenFull;
         _entries = new Dictionary<GrantRef, Entry>(capacity);
         _order = new Queue<GrantRef>(capacity);
+        _recent = new Entry?[(int)BitOperations.RoundUpToPowerOf2((uint)Math.Min(capacity, MaxRecent))];
     }
+
+    private const int MaxRecent = 4096;
 
     /// <summary>How many mappings are kept.</summary>
     public int Count => _entries.Count;
@@ -74,9 +81,15 @@ public sealed class GrantMapCache<TMemory> : IDisposable
     /// <exception cref="ObjectDisposedException">The cache was disposed.</exception>
     public Mapping? Get(GrantRef grant)
     {
-        ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, grant);
-        if (Unsafe.IsNullRef(ref entry))
-            return Map(grant);
+        var recent = _recent;
+        var slot = (int)(grant.Value & (uint)(recent.Length - 1));
+        var entry = recent[slot];
+        if (entry is null || entry.Grant != grant)
+        {
+            if (!_entries.TryGetValue(grant, out entry))
+                return Map(grant);
+            recent[slot] = entry;
+        }
         entry.LastUse = _use;
         return entry.Mapping;
     }
@@ -97,8 +110,10 @@ public sealed class GrantMapCache<TMemory> : IDisposable
             _memory.Unmap(mapping);
             return null;
         }
-        _entries.Add(grant, new Entry { Mapping = mapping, LastUse = _use });
+        var entry = new Entry(grant, mapping) { LastUse = _use };
+        _entries.Add(grant, entry);
         _order.Enqueue(grant);
+        _recent[(int)(grant.Value & (uint)(_recent.Length - 1))] = entry;
         return mapping;
     }
 
@@ -116,7 +131,10 @@ public sealed class GrantMapCache<TMemory> : IDisposable
                 continue;
             }
             _entries.Remove(old, out var entry);
-            _memory.Unmap(entry.Mapping);
+            ref var recent = ref _recent[(int)(old.Value & (uint)(_recent.Length - 1))];
+            if (recent == entry)
+                recent = null;
+            _memory.Unmap(entry!.Mapping);
             evicted++;
         }
         return evicted > 0;
@@ -131,6 +149,7 @@ public sealed class GrantMapCache<TMemory> : IDisposable
         foreach (var entry in _entries.Values)
             _memory.Unmap(entry.Mapping);
         _entries.Clear();
+        Array.Clear(_recent);
         _order.Clear();
     }
 }

@@ -126,7 +126,7 @@ internal static class AllBench
             {
                 var direction = toBackend ? "tx" : "rx";
                 report.Add(await RowAsync(s, $"netif-{size}-{direction}",
-                    $"{size}-byte frames, {(toBackend ? "netfront to netback" : "netback to netfront")}, two processes; measured by the receiver.",
+                    $"{size}-byte frames, {(toBackend ? "netfront to netback" : "netback to netfront")}, two processes; measured by the receiver after a warm-up of a fifth of the frames.",
                     "frames/s", true, () => NetifBench.NetifRateAsync(frames, size, toBackend),
                     () => c.Run("shm_frames", sizeText, t), "a ring of 256 2 KiB frame slots in shared memory between two processes, indices published every 32 frames (shm_frames.c)", goal).ConfigureAwait(false));
             }
