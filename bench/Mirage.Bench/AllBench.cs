@@ -18,7 +18,8 @@ internal static class AllBench
         var seconds = new Option<double?>("--seconds") { Description = "Seconds per timed measurement (default 1; 0.05 with --quick)." };
         var trials = new Option<int?>("--trials") { Description = "Trials of each figure and reference; the best counts (default 2; 1 with --quick)." };
         var idle = new Option<double?>("--idle-seconds") { Description = "Seconds of the idle-CPU measurement (default 10; 0.3 with --quick)." };
-        var command = new Command("all", "Every benchmark against its C reference, as one table of figure, reference, ratio, goal and whether it is met.") { quick, json, seconds, trials, idle };
+        var only = new Option<string?>("--only") { Description = "Only these rows, by name, comma-separated (e.g. xenstore-rtt,blkif-null)." };
+        var command = new Command("all", "Every benchmark against its C reference, as one table of figure, reference, ratio, goal and whether it is met.") { quick, json, seconds, trials, idle, only };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var q = parse.GetValue(quick);
@@ -26,7 +27,8 @@ internal static class AllBench
                 q,
                 parse.GetValue(seconds) ?? (q ? 0.05 : 1.0),
                 Math.Max(1, parse.GetValue(trials) ?? (q ? 1 : 2)),
-                parse.GetValue(idle) ?? (q ? 0.3 : 10.0));
+                parse.GetValue(idle) ?? (q ? 0.3 : 10.0),
+                parse.GetValue(only) is { } names ? names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal) : null);
             var report = await RunAsync(settings, cancellationToken).ConfigureAwait(false);
             report.Print(Console.Out);
             if (parse.GetValue(json) is { } path)
@@ -36,8 +38,11 @@ internal static class AllBench
         return command;
     }
 
-    private sealed record Settings(bool Quick, double Seconds, int Trials, double IdleSeconds)
+    private sealed record Settings(bool Quick, double Seconds, int Trials, double IdleSeconds, HashSet<string>? Only)
     {
+        /// <summary>Whether any of the rows <paramref name="names"/> is to be measured (all are without <c>--only</c>).</summary>
+        public bool Wants(params string[] names) => Only is null || names.Any(Only.Contains);
+
         public string SecondsArgument => Seconds.ToString("R", CultureInfo.InvariantCulture);
 
         public TimeSpan Time => TimeSpan.FromSeconds(Seconds);
@@ -71,6 +76,7 @@ internal static class AllBench
             () => c.Run("shm_rtt", t), "a round trip of two counters in shared memory between two processes, spinning (shm_rtt.c)", Goal.RatioAtMost(1.5)).ConfigureAwait(false));
 
         // ---- vchan (Unix backends, two processes, meeting through Xenstore) ----
+        if (s.Wants("vchan-bulk", "vchan-inpage-2k", "vchan-inpage-1k", "vchan-rtt-blocking", "idle-cpu"))
         await VchanBench.WithRunnerAsync(TimeSpan.Zero, async vchan =>
         {
             report.Add(await RowAsync(s, "vchan-bulk", "Vchan throughput between two processes, 1 MiB rings, 64 KiB writes; items are writes.",
@@ -88,6 +94,7 @@ internal static class AllBench
             report.Add(await RowAsync(s, "idle-cpu", "Both vchan ends connected (event channels, grants, Xenstore connections), no traffic: CPU of both processes together.",
                 "% of a core", false, () => vchan.VchanIdleAsync(TimeSpan.FromSeconds(s.IdleSeconds)), null, null, Goal.ValueAtMost(1, "% of a core")).ConfigureAwait(false));
         }, cancellationToken).ConfigureAwait(false);
+        if (s.Wants("vchan-bulk-spin", "vchan-inpage-1k-spin", "vchan-rtt", "idle-cpu-spin"))
         await VchanBench.WithRunnerAsync(TimeSpan.FromMicroseconds(20), async vchan =>
         {
             // The throughput rows again with a bounded spin before each wait: no goal of their own, they
@@ -124,16 +131,19 @@ internal static class AllBench
         // ---- blkif ----
         var imageSize = (s.Quick ? 16L : 256L) << 20;
         var image = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"mirage-bench-all-{Environment.ProcessId}.img");
+        if (s.Wants("blkif-4k", "blkif-1m"))
         try
         {
             BlkifBench.CreateImage(image, imageSize);
             await BlkifBench.WithBackendProcessAsync(image, async (front, backend) =>
             {
-                await BlkifBench.MeasureRandomAsync(front, imageSize, 32, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), backend, cancellationToken).ConfigureAwait(false); // warm-up
+                if (s.Wants("blkif-4k"))
+                    await BlkifBench.MeasureRandomAsync(front, imageSize, 32, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), backend, cancellationToken).ConfigureAwait(false); // warm-up
                 report.Add(await RowAsync(s, "blkif-4k", "4 KiB random reads, queue depth 32, through blkfront here and blkback in another process, from an image on tmpfs.",
                     "IOPS", true, () => BlkifBench.MeasureRandomAsync(front, imageSize, 32, s.Time, backend, cancellationToken),
                     () => c.Run("blk_read", image, "rand", "4096", t, "32"), "32 threads each pread-ing random 4 KiB blocks of the same image (blk_read.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
-                await BlkifBench.MeasureSequentialAsync(front, imageSize, 4, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), backend, cancellationToken).ConfigureAwait(false); // warm-up
+                if (s.Wants("blkif-1m"))
+                    await BlkifBench.MeasureSequentialAsync(front, imageSize, 4, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), backend, cancellationToken).ConfigureAwait(false); // warm-up
                 report.Add(await RowAsync(s, "blkif-1m", "1 MiB sequential reads, queue depth 4, blkfront here and blkback in another process.",
                     "MiB/s", true, () => BlkifBench.MeasureSequentialAsync(front, imageSize, 4, s.Time, backend, cancellationToken),
                     () => c.Run("blk_read", image, "seq", "1048576", t), "a pread loop of consecutive 1 MiB blocks of the same image (blk_read.c)", Goal.RatioAtLeast(0.9)).ConfigureAwait(false));
@@ -143,6 +153,7 @@ internal static class AllBench
         {
             File.Delete(image);
         }
+        if (s.Wants("blkif-null"))
         await using (var nullDisk = BlkifBench.InHeapBlkif.Open(new BlkifBench.NullStorage(1L << 30), 4))
         {
             await BlkifBench.MeasureRandomAsync(nullDisk.Frontend, 1L << 30, 128, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), null, cancellationToken).ConfigureAwait(false); // warm-up
@@ -154,15 +165,17 @@ internal static class AllBench
         // ---- xenstore ----
         var (request, reply) = XenstoreBench.ReadSizes;
         Measurement? rtt = null, pipelined = null, cRtt = null;
-        for (var trial = 0; trial < s.Trials; trial++)
+        for (var trial = 0; trial < s.Trials && s.Wants("xenstore-rtt", "xenstore-pipelined"); trial++)
         {
             var (one, many) = await XenstoreBench.MeasureReadsAsync(s.Time).ConfigureAwait(false);
             rtt = Measurement.Best(rtt, one, higherIsBetter: false);
             pipelined = Measurement.Best(pipelined, many, higherIsBetter: true);
             cRtt = Measurement.Best(cRtt, c.Run("sock_rtt", request.ToString(CultureInfo.InvariantCulture), reply.ToString(CultureInfo.InvariantCulture), t), higherIsBetter: false);
         }
+        if (rtt is not null)
         report.Add(new ReportRow("xenstore-rtt", "Xenstore reads of a 22-byte value, one at a time, from a daemon in this process over a Unix socket (its CPU is in this side's).",
             "us", rtt!.Value, cRtt, $"{request}-byte requests and {reply}-byte replies on a Unix stream socketpair between two processes (sock_rtt.c)", Goal.RatioAtMost(1.2)));
+        if (pipelined is not null)
         report.Add(new ReportRow("xenstore-pipelined", "The same reads, 256 in flight on one connection.",
             "reads/s", pipelined!.Value, null, null, Goal.ValueAtLeast(1_000_000, "reads/s")));
 
@@ -199,9 +212,11 @@ internal static class AllBench
     }
 
     /// <summary>One row: the figure and its reference, alternating over the trials, the best of each kept.</summary>
-    private static async Task<ReportRow> RowAsync(Settings s, string name, string description, string unit, bool higherIsBetter,
+    private static async Task<ReportRow?> RowAsync(Settings s, string name, string description, string unit, bool higherIsBetter,
         Func<Task<Measurement>> figure, Func<Measurement>? reference, string? referenceName, Goal? goal)
     {
+        if (!s.Wants(name))
+            return null;
         Measurement? best = null, bestReference = null;
         for (var trial = 0; trial < s.Trials; trial++)
         {

@@ -19,8 +19,11 @@ internal sealed class Report
 
     public IReadOnlyList<ReportRow> Rows => _rows;
 
-    public void Add(ReportRow row)
+    public void Add(ReportRow? row)
     {
+        // Null: a row left out by --only.
+        if (row is null)
+            return;
         _rows.Add(row);
         // Each row as it is measured, so that a long run shows progress.
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
