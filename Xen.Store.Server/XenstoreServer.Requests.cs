@@ -44,6 +44,13 @@ public sealed partial class XenstoreServer
         var caller = CallerOf(c);
         switch (request.Type)
         {
+            case XsMessageType.Read when request.TxId == 0:
+            {
+                // The common read: the committed store, a path seen before.
+                var (path, segments) = CachedPathArg(c, payload);
+                Reply(c, request, request.Type, _store.ReadCommitted(caller, path, segments).Value);
+                break;
+            }
             case XsMessageType.Read:
             {
                 var path = PathArg(c, payload);
@@ -442,6 +449,18 @@ public sealed partial class XenstoreServer
         if (payload.IsEmpty || payload.IndexOf((byte)0) != payload.Length - 1)
             throw new MalformedRequestException(XsError.ENOENT, "expected one path and its NUL");
         return Canonical(Latin1(payload[..^1]), c);
+    }
+
+    /// <summary><see cref="PathArg"/> with the path's segments, from <see cref="_paths"/> when it holds them.</summary>
+    private (string Path, string[] Segments) CachedPathArg(ServerConnection c, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length > 1 && payload.IndexOf((byte)0) == payload.Length - 1 && _paths.TryGet(payload[..^1], out var cached, out var segments))
+            return (cached, segments);
+        var path = PathArg(c, payload);
+        // Only a path sent in its absolute form is its own key.
+        if (payload[0] == (byte)'/')
+            _paths.Add(path);
+        return (path, XsPath.Segments(path));
     }
 
     private static string Canonical(string path, ServerConnection c) =>
