@@ -14,7 +14,12 @@ public sealed partial class XenstoreServer
         {
             try
             {
-                Dispatch(connection, request, payload);
+                // The common read, on the committed store, outside Dispatch: its lambdas' captures
+                // cost an allocation per call.
+                if (request.Type == XsMessageType.Read && request.TxId == 0)
+                    ReadCommitted(connection, request, payload);
+                else
+                    Dispatch(connection, request, payload);
             }
             catch (XenstoreException e)
             {
@@ -44,13 +49,6 @@ public sealed partial class XenstoreServer
         var caller = CallerOf(c);
         switch (request.Type)
         {
-            case XsMessageType.Read when request.TxId == 0:
-            {
-                // The common read: the committed store, a path seen before.
-                var (path, segments) = CachedPathArg(c, payload);
-                Reply(c, request, request.Type, _store.ReadCommitted(caller, path, segments).Value);
-                break;
-            }
             case XsMessageType.Read:
             {
                 var path = PathArg(c, payload);
@@ -449,6 +447,12 @@ public sealed partial class XenstoreServer
         if (payload.IsEmpty || payload.IndexOf((byte)0) != payload.Length - 1)
             throw new MalformedRequestException(XsError.ENOENT, "expected one path and its NUL");
         return Canonical(Latin1(payload[..^1]), c);
+    }
+
+    private void ReadCommitted(ServerConnection c, XsWireHeader request, ReadOnlySpan<byte> payload)
+    {
+        var (path, segments) = CachedPathArg(c, payload);
+        Reply(c, request, request.Type, _store.ReadCommitted(CallerOf(c), path, segments).Value);
     }
 
     /// <summary><see cref="PathArg"/> with the path's segments, from <see cref="_paths"/> when it holds them.</summary>
