@@ -84,6 +84,23 @@ public sealed class AllReportTests
         }
     }
 
+    [Fact]
+    public void Only_measures_the_rows_it_names()
+    {
+        var json = Path.Combine(Path.GetTempPath(), $"mirage-bench-only-{Environment.ProcessId}.json");
+        try
+        {
+            RunAll("all", "--quick", "--only", "xenstore-rtt,baseline-socket-rtt", "--json", json);
+            using var document = JsonDocument.Parse(File.ReadAllText(json));
+            var names = document.RootElement.EnumerateArray().Select(r => r.GetProperty("name").GetString()!).ToArray();
+            Assert.Equal(new[] { "xenstore-rtt", "baseline-socket-rtt" }, names);
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
     // Runs the built bench (`dotnet Mirage.Bench.dll ...`) to completion and returns its standard output.
     private static string RunAll(params string[] arguments)
     {
