@@ -175,10 +175,10 @@ internal static class AllBench
             pipelined = Measurement.Best(pipelined, many, higherIsBetter: true);
             cRtt = Measurement.Best(cRtt, c.Run("sock_rtt", request.ToString(CultureInfo.InvariantCulture), reply.ToString(CultureInfo.InvariantCulture), t), higherIsBetter: false);
         }
-        if (rtt is not null)
+        if (rtt is not null && s.Wants("xenstore-rtt"))
         report.Add(new ReportRow("xenstore-rtt", "Xenstore reads of a 22-byte value, one at a time, from a daemon in this process over a Unix socket (its CPU is in this side's).",
             "us", rtt!.Value, cRtt, $"{request}-byte requests and {reply}-byte replies on a Unix stream socketpair between two processes (sock_rtt.c)", Goal.RatioAtMost(1.2)));
-        if (pipelined is not null)
+        if (pipelined is not null && s.Wants("xenstore-pipelined"))
         report.Add(new ReportRow("xenstore-pipelined", "The same reads, 256 in flight on one connection.",
             "reads/s", pipelined!.Value, null, null, Goal.ValueAtLeast(1_000_000, "reads/s")));
 
