@@ -31,10 +31,13 @@ public sealed class BlkbackOptions
     public bool FeatureDiscard { get; set; } = true;
 
     /// <summary>
-    /// Spin rounds on the ring before sleeping on the event channel. Default
-    /// <see cref="BlkifLimits.DefaultSpinCount"/>: ten rounds that only spin, then ten that yield.
+    /// Spin rounds on the ring before sleeping on the event channel. Default 0: a backend whose ring
+    /// ran dry waits for the frontend, which needs a core to make the next requests; spinning (and
+    /// yielding) there takes that core from it. With four queues on two cores, 20 rounds cost 3 to 4
+    /// us of CPU per 4 KiB read against about 1 without, and halved the reads per second. The
+    /// frontend asks for an event (<c>req_event</c>) whenever the backend sleeps, so none is lost.
     /// </summary>
-    public int SpinCount { get; set; } = BlkifLimits.DefaultSpinCount;
+    public int SpinCount { get; set; }
 
     /// <summary>A name for the disk in metrics and messages. Default <c>xvda</c>.</summary>
     public string Name { get; set; } = "xvda";

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
@@ -39,11 +40,16 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly string _name;
     private readonly ushort _backendDomain;
+    // Mutable when the backend is a struct.
+#pragma warning disable IDE0044
+    private TMemory _memory;
+#pragma warning restore IDE0044
 
     private Blkfront(BlkfrontQueue<TEvents, TMemory>[] queues, BlkifCounters[] counters, int ringPageOrder, bool persistent, int wantedSegments,
-        ushort backendDomain, BlkfrontOptions options)
+        ushort backendDomain, TMemory memory, BlkfrontOptions options)
     {
         _queues = queues;
+        _memory = memory;
         _backendDomain = backendDomain;
         _name = options.Name;
         _logger = options.Logger ?? NullLogger.Instance;
@@ -112,7 +118,7 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
         }
         foreach (var queue in queues)
             queue.Start();
-        return new Blkfront<TEvents, TMemory>(queues, counters, order, options.FeaturePersistent, options.MaxSegmentsPerRequest, backendDomain, options);
+        return new Blkfront<TEvents, TMemory>(queues, counters, order, options.FeaturePersistent, options.MaxSegmentsPerRequest, backendDomain, memory, options);
     }
 
     /// <summary>The second half of <see cref="Create"/>: the disk and features the backend published when it connected.</summary>
@@ -244,6 +250,23 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
         await operation.AsValueTask().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Pages granted to the backend once, for data that should cross only once: a read or write whose
+    /// memory lies in them, starting at a page boundary, names these pages on the ring itself, so
+    /// the backend reads into them (or writes from them) and nothing is copied through the request's
+    /// own pages. Memory elsewhere works as always, with one copy more. The grants are persistent
+    /// (<c>feature-persistent</c>): a backend may keep them mapped until the device goes. Dispose the
+    /// buffer only once no call using it is in flight.
+    /// </summary>
+    /// <param name="pageCount">Pages of <see cref="PageBuffer.PageSize"/> bytes.</param>
+    /// <exception cref="GrantException">No more pages can be granted.</exception>
+    public Share AllocateSharedBuffer(int pageCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pageCount);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _memory.Share(_backendDomain, pageCount, writable: true);
+    }
+
     /// <summary>A seekable stream over the device; reads and writes at any offset, partial sectors read, modified and written back.</summary>
     public Stream AsStream() => new BlockDeviceStream(this);
 
@@ -279,11 +302,12 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
         var queue = NextQueue();
         var pieces = Pieces(kind, length);
         var operation = _pool.Rent(pieces);
+        var direct = Direct(data, target, out var firstPage);
         for (var i = 0; i < pieces; i++)
         {
             if (!queue.TryAcquire(out var slot))
                 return TransferSlowAsync(queue, operation, kind, offset, data, target, length, i, cancellationToken);
-            SubmitPiece(queue, slot, operation, kind, offset, data, target, length, i);
+            SubmitPiece(queue, slot, operation, kind, offset, data, target, length, i, direct, firstPage);
         }
         return operation.AsValueTask();
     }
@@ -293,11 +317,12 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
         ReadOnlyMemory<byte> data, Memory<byte> target, int length, int first, CancellationToken cancellationToken)
     {
         var pieces = Pieces(kind, length);
+        var direct = Direct(data, target, out var firstPage);
         var i = first;
         try
         {
             for (; i < pieces; i++)
-                SubmitPiece(queue, await queue.AcquireAsync(cancellationToken).ConfigureAwait(false), operation, kind, offset, data, target, length, i);
+                SubmitPiece(queue, await queue.AcquireAsync(cancellationToken).ConfigureAwait(false), operation, kind, offset, data, target, length, i, direct, firstPage);
         }
         catch (Exception e) when (e is OperationCanceledException or BlkifIOException)
         {
@@ -319,15 +344,37 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
     }
 
     private void SubmitPiece(BlkfrontQueue<TEvents, TMemory> queue, RequestSlot slot, BlockOperation operation, BlkifOperation kind, long offset,
-        ReadOnlyMemory<byte> data, Memory<byte> target, int length, int piece)
+        ReadOnlyMemory<byte> data, Memory<byte> target, int length, int piece, Share? direct, int firstPage)
     {
         var max = MaxRequestBytes(kind);
         var start = piece * max;
         var bytes = Math.Min(max, length - start);
         var sector = (ulong)(offset + start) / BlkifConstants.SectorSize;
+        if (direct is not null)
+        {
+            // Every piece but the last is whole pages: its pages follow on in the buffer.
+            queue.SubmitDirect(slot, operation, kind, sector, direct, firstPage + start / PageBuffer.PageSize, bytes);
+            return;
+        }
         queue.Submit(slot, operation, kind, sector,
             data.IsEmpty ? default : data.Slice(start, bytes),
             target.IsEmpty ? default : target.Slice(start, bytes),
             bytes);
+    }
+
+    /// <summary>
+    /// The buffer from <see cref="AllocateSharedBuffer"/> that a read's target or a write's data lies
+    /// in, and the page it starts at; null when it lies elsewhere, starts inside a page, or (for a
+    /// read) is not writable by the backend.
+    /// </summary>
+    private Share? Direct(ReadOnlyMemory<byte> data, Memory<byte> target, out int firstPage)
+    {
+        firstPage = 0;
+        var memory = target.IsEmpty ? data : target;
+        if (memory.IsEmpty || !MemoryMarshal.TryGetMemoryManager<byte, Share>(memory, out var share, out var start, out _)
+            || share.RemoteDomain != _backendDomain || share.IsReleased || start % PageBuffer.PageSize != 0 || (!target.IsEmpty && !share.PeerWritable))
+            return null;
+        firstPage = start / PageBuffer.PageSize;
+        return share;
     }
 }

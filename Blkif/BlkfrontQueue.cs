@@ -201,6 +201,55 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         Post(slot, operation, request);
     }
 
+    /// <summary>
+    /// Puts one ring request on the ring whose segments name <paramref name="pages"/> from
+    /// <paramref name="firstPage"/> on: the caller's own granted pages, which the backend reads into
+    /// or writes from, with nothing copied here.
+    /// </summary>
+    public void SubmitDirect(RequestSlot slot, BlockOperation operation, BlkifOperation kind, ulong sector, Share pages, int firstPage, int bytes)
+    {
+        slot.Operation = operation;
+        slot.Kind = kind;
+        slot.Sector = sector;
+        slot.Bytes = bytes;
+        slot.ReadTarget = default;
+        var request = default(BlkifRequest);
+        request.Id = slot.Id;
+        request.SectorNumber = sector;
+        var segments = (bytes + PageSize - 1) / PageSize;
+        try
+        {
+            if (segments <= BlkifConstants.MaxSegmentsPerRequest)
+            {
+                request.Operation = kind;
+                request.NrSegments = (byte)segments;
+                Span<BlkifRequestSegment> inline = request.Segments;
+                FillSegments(pages.Refs, firstPage, inline, bytes);
+            }
+            else
+            {
+                var indirectPages = slot.Indirect(ref _memory, _backend, _indirectPages);
+                FillSegments(pages.Refs, firstPage, MemoryMarshal.Cast<byte, BlkifRequestSegment>(indirectPages.Span), bytes);
+                ref var indirect = ref Unsafe.As<BlkifRequest, BlkifRequestIndirect>(ref request);
+                indirect.Operation = BlkifOperation.Indirect;
+                indirect.IndirectOp = kind;
+                indirect.NrSegments = (ushort)segments;
+                var used = (segments + BlkifConstants.SegmentsPerIndirectFrame - 1) / BlkifConstants.SegmentsPerIndirectFrame;
+                Span<GrantRef> grefs = indirect.IndirectGrefs;
+                for (var i = 0; i < used; i++)
+                    grefs[i] = indirectPages.Refs[i];
+            }
+        }
+        catch (Exception e) when (e is GrantException or ObjectDisposedException)
+        {
+            slot.Operation = null;
+            Release(slot);
+            operation.PieceDone(new BlkifIOException($"No page could be granted to the backend for the request: {e.Message}", e));
+            return;
+        }
+        Post(slot, operation, request);
+    }
+
     /// <summary>Puts a request for a discard on the ring.</summary>
     public void SubmitDiscard(RequestSlot slot, BlockOperation operation, ulong sector, ulong sectors)
     {
@@ -269,6 +318,22 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
             var n = Math.Min(PageSize, target.Length);
             new ReadOnlySpan<byte>(slot.Page(p), n).CopyTo(target);
             target = target[n..];
+        }
+    }
+
+    // As the other FillSegments, over the caller's granted pages from 'first' on.
+    private static void FillSegments(IReadOnlyList<GrantRef> refs, int first, Span<BlkifRequestSegment> segments, int bytes)
+    {
+        for (var i = 0; bytes > 0; i++)
+        {
+            var n = Math.Min(PageSize, bytes);
+            segments[i] = new BlkifRequestSegment
+            {
+                Gref = refs[first + i],
+                FirstSect = 0,
+                LastSect = (byte)(n / BlkifConstants.SectorSize - 1),
+            };
+            bytes -= n;
         }
     }
 

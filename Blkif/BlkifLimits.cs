@@ -13,7 +13,8 @@ public static class BlkifLimits
     public const string ProtocolX86_64 = "x86_64-abi";
 
     /// <summary>
-    /// Spin rounds before a ring waiter sleeps on its event channel: a <see cref="SpinWait"/> spins
+    /// Spin rounds before a blkfront's ring waiter sleeps on its event channel (a blkback's does not spin
+    /// by default, see <see cref="BlkbackOptions.SpinCount"/>): a <see cref="SpinWait"/> spins
     /// for its first 10 rounds and yields the core for the next 10. A blkback pushes responses at
     /// least every 10 µs while it serves (see <c>BlkbackQueue</c>), so a frontend that spins this long
     /// usually finds the next push without sleeping: 4 KiB reads at queue depth 32 went from about

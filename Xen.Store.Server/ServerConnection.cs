@@ -10,7 +10,8 @@ internal sealed class ServerConnection(int id, ushort domain, long outputLimit)
     /// <summary>The domain the connection acts as; dom0 may lower it once with <c>restrict</c>.</summary>
     public ushort Domain { get; set; } = domain;
 
-    public Outbox Outbox { get; } = new(outputLimit);
+    // Replies go to the transport from the request loop, without waking the pump's thread.
+    public Outbox Outbox { get; } = new(outputLimit, sendInline: true);
 
     public Dictionary<uint, Transaction> Transactions { get; } = [];
 

@@ -88,6 +88,14 @@ internal sealed class Store
 
     public Node Directory(Caller caller, StoreView view, string path) => Readable(caller, view, path);
 
+    /// <summary>A read of the committed store outside a transaction, by the path's <paramref name="segments"/>.</summary>
+    public Node ReadCommitted(Caller caller, string path, string[] segments)
+    {
+        var node = Root.Find(segments) ?? throw new XenstoreException(XsError.ENOENT, $"{path} does not exist.");
+        Require(caller, node.Perms, XsAccess.Read, path);
+        return node;
+    }
+
     public XsPermissions GetPerms(Caller caller, StoreView view, string path)
     {
         if (_special.TryGetValue(path, out var special))

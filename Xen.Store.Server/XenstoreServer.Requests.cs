@@ -14,7 +14,12 @@ public sealed partial class XenstoreServer
         {
             try
             {
-                Dispatch(connection, request, payload);
+                // The common read, on the committed store, outside Dispatch: its lambdas' captures
+                // cost an allocation per call.
+                if (request.Type == XsMessageType.Read && request.TxId == 0)
+                    ReadCommitted(connection, request, payload);
+                else
+                    Dispatch(connection, request, payload);
             }
             catch (XenstoreException e)
             {
@@ -420,6 +425,24 @@ public sealed partial class XenstoreServer
         if (payload.IsEmpty || payload.IndexOf((byte)0) != payload.Length - 1)
             throw new MalformedRequestException(XsError.ENOENT, "expected one path and its NUL");
         return Canonical(Latin1(payload[..^1]), c);
+    }
+
+    private void ReadCommitted(ServerConnection c, XsWireHeader request, ReadOnlySpan<byte> payload)
+    {
+        var (path, segments) = CachedPathArg(c, payload);
+        Reply(c, request, request.Type, _store.ReadCommitted(CallerOf(c), path, segments).Value);
+    }
+
+    /// <summary><see cref="PathArg"/> with the path's segments, from <see cref="_paths"/> when it holds them.</summary>
+    private (string Path, string[] Segments) CachedPathArg(ServerConnection c, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length > 1 && payload.IndexOf((byte)0) == payload.Length - 1 && _paths.TryGet(payload[..^1], out var cached, out var segments))
+            return (cached, segments);
+        var path = PathArg(c, payload);
+        // Only a path sent in its absolute form is its own key.
+        if (payload[0] == (byte)'/')
+            _paths.Add(path);
+        return (path, XsPath.Segments(path));
     }
 
     private static string Canonical(string path, ServerConnection c) =>

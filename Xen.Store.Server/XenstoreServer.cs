@@ -28,6 +28,7 @@ public sealed partial class XenstoreServer : IDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly byte[] _reply = new byte[XsWire.PayloadMax];
+    private readonly PathCache _paths = new();
     private int _nextConnection;
     private int _watchesPerConnection;
     private int _transactionsPerConnection;
@@ -152,6 +153,10 @@ public sealed partial class XenstoreServer : IDisposable
             var buffer = result.Buffer;
             var violation = false;
             var heldBack = false;
+            // The replies to what this read brought go out together, in one write, after the loop.
+            connection.Outbox.BeginBatch();
+            try
+            {
             while (buffer.Length >= XsWireHeader.Size)
             {
                 // A peer that does not read its replies is served no further than its limit, however
@@ -174,6 +179,11 @@ public sealed partial class XenstoreServer : IDisposable
                 buffer.Slice(XsWireHeader.Size, header.Len).CopyTo(payload);
                 Process(connection, header, payload.AsSpan(0, (int)header.Len));
                 buffer = buffer.Slice(length);
+            }
+            }
+            finally
+            {
+                connection.Outbox.EndBatch();
             }
             // Held back, the requests left are complete and waiting: look at them again once drained.
             input.AdvanceTo(buffer.Start, heldBack ? buffer.Start : buffer.End);

@@ -7,18 +7,31 @@ namespace Xen.Store;
 /// The messages waiting to go to one peer: replies from its own requests and watch events from
 /// anyone's, written under a lock in the order they happen, then sent by one pump loop.
 /// </summary>
+/// <remarks>
+/// With <c>sendInline</c> the pump runs on the thread that queues a message, when the pump is idle:
+/// a request or reply goes to the transport without waking another thread first. Between
+/// <see cref="BeginBatch"/> and <see cref="EndBatch"/> messages are queued and go out together at
+/// the end, in one write: the loops that read a peer's messages batch what they answer to one read.
+/// </remarks>
 internal sealed class Outbox
 {
     // No pause threshold: writers never wait, they are counted instead; the request loop holds back
     // a peer that does not read its replies, and watch events to it are dropped with the peer.
-    private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+    private readonly Pipe _pipe;
     private readonly Lock _lock = new();
     private readonly long _limit;
     private long _pending;
     private bool _completed;
+    private int _batches;
+    private bool _unflushed;
     private TaskCompletionSource? _drained;
 
-    public Outbox(long limit) => _limit = limit;
+    public Outbox(long limit, bool sendInline = false)
+    {
+        _limit = limit;
+        _pipe = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false,
+            readerScheduler: sendInline ? PipeScheduler.Inline : PipeScheduler.ThreadPool));
+    }
 
     /// <summary>Bytes written and not yet sent.</summary>
     public long Pending
@@ -51,11 +64,63 @@ internal sealed class Outbox
             var span = _pipe.Writer.GetSpan(length);
             new XsWireHeader(type, reqId, txId, (uint)payload.Length).Write(span);
             payload.CopyTo(span[XsWireHeader.Size..]);
-            _pipe.Writer.Advance(length);
-            // Completes at once: the pipe never pauses its writer.
-            _pipe.Writer.FlushAsync().GetAwaiter().GetResult();
-            _pending += length;
+            Commit(length);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Queues one message whose payload is <paramref name="text"/> in UTF-8 and a NUL (a path, say),
+    /// encoded straight into the queue; false when the outbox is closed. The caller checks the size.
+    /// </summary>
+    public bool TryWrite(XsMessageType type, uint reqId, uint txId, string text)
+    {
+        var payloadLength = System.Text.Encoding.UTF8.GetByteCount(text) + 1;
+        var length = XsWireHeader.Size + payloadLength;
+        lock (_lock)
+        {
+            if (_completed)
+                return false;
+            var span = _pipe.Writer.GetSpan(length);
+            new XsWireHeader(type, reqId, txId, (uint)payloadLength).Write(span);
+            System.Text.Encoding.UTF8.GetBytes(text, span[XsWireHeader.Size..]);
+            span[length - 1] = 0;
+            Commit(length);
+            return true;
+        }
+    }
+
+    // Under _lock: counts the message and, outside a batch, hands it to the pump.
+    private void Commit(int length)
+    {
+        _pipe.Writer.Advance(length);
+        _pending += length;
+        if (_batches > 0)
+        {
+            _unflushed = true;
+            return;
+        }
+        // Completes at once: the pipe never pauses its writer. With an inline pump, the message is
+        // sent here when the pump was idle.
+        _pipe.Writer.FlushAsync().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Holds messages back until the matching <see cref="EndBatch"/>, which sends them together.</summary>
+    public void BeginBatch()
+    {
+        lock (_lock)
+            _batches++;
+    }
+
+    /// <summary>Ends a <see cref="BeginBatch"/>; the last one hands what was held back to the pump.</summary>
+    public void EndBatch()
+    {
+        lock (_lock)
+        {
+            if (--_batches > 0 || !_unflushed || _completed)
+                return;
+            _unflushed = false;
+            _pipe.Writer.FlushAsync().GetAwaiter().GetResult();
         }
     }
 

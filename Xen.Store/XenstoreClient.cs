@@ -22,9 +22,12 @@ namespace Xen.Store;
 public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposable, IDisposable
 {
     private readonly IDuplexPipe _transport;
-    private readonly Outbox _outbox = new(long.MaxValue);
+    private readonly Outbox _outbox;
     private readonly Lock _lock = new();
-    private readonly Dictionary<uint, TaskCompletionSource<(XsMessageType, byte[])>> _pending = [];
+    private readonly Dictionary<uint, PendingRequest> _pending = [];
+    // Requests' awaitables kept for reuse, at most FreeMax of them.
+    private readonly Stack<PendingRequest> _free = new();
+    private const int FreeMax = 1024;
     private readonly Dictionary<string, Channel<WatchEvent>> _watches = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _pump;
@@ -40,6 +43,9 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
     private XenstoreClient(IDuplexPipe transport, ILogger? logger, string description, bool oneMessagePerWrite = false)
     {
         _transport = transport;
+        // A request goes to the transport on the thread that makes it, except to the xenbus device,
+        // whose writes may block: there the pump sends.
+        _outbox = new Outbox(long.MaxValue, sendInline: !oneMessagePerWrite);
         _logger = logger ?? NullLogger.Instance;
         Log.Connected(_logger, description);
         _pump = _outbox.PumpAsync(transport.Output, _closing.Token, oneMessagePerWrite);
@@ -300,52 +306,136 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
     private protected override Task<byte[]> SendAsync(XsMessageType type, byte[] payload, CancellationToken cancellationToken) =>
         RequestAsync(type, payload, 0, cancellationToken);
 
+    private protected override Task<byte[]> SendPathAsync(XsMessageType type, string path, CancellationToken cancellationToken) =>
+        RequestAsync(type, path, 0, cancellationToken);
+
+    private protected override ValueTask<int> ReadIntoAsync(string path, Memory<byte> destination, CancellationToken cancellationToken) =>
+        ReadIntoAsync(path, destination, 0, cancellationToken);
+
     /// <summary>Sends one request and waits for its reply's payload; an error reply throws.</summary>
     internal async Task<byte[]> RequestAsync(XsMessageType type, byte[] payload, uint txId, CancellationToken cancellationToken)
     {
         if (payload.Length > XsWire.PayloadMax)
             throw new XenstoreException(XsError.E2BIG, $"A request carries at most {XsWire.PayloadMax} bytes.");
-        var reply = new TaskCompletionSource<(XsMessageType, byte[])>(TaskCreationOptions.RunContinuationsAsynchronously);
-        uint id;
+        var request = Rent(type, default, copy: true, inlineContinuation: false);
+        Send(request, type, payload, null, txId, cancellationToken);
+        return (await new ValueTask<XsReply>(request, request.Version).ConfigureAwait(false)).Payload!;
+    }
+
+    /// <summary>Sends one request whose payload is <paramref name="path"/> and its NUL, and waits for its reply's payload.</summary>
+    internal async Task<byte[]> RequestAsync(XsMessageType type, string path, uint txId, CancellationToken cancellationToken)
+    {
+        CheckPath(path);
+        var request = Rent(type, default, copy: true, inlineContinuation: false);
+        Send(request, type, default, path, txId, cancellationToken);
+        return (await new ValueTask<XsReply>(request, request.Version).ConfigureAwait(false)).Payload!;
+    }
+
+    /// <summary>
+    /// A <c>READ</c> whose value goes straight into <paramref name="destination"/>; the awaiter's
+    /// continuation runs on the connection's reader, which sends what it queues when it is done.
+    /// </summary>
+    internal ValueTask<int> ReadIntoAsync(string path, Memory<byte> destination, uint txId, CancellationToken cancellationToken)
+    {
+        CheckPath(path);
+        var request = Rent(XsMessageType.Read, destination, copy: false, inlineContinuation: true);
+        Send(request, XsMessageType.Read, default, path, txId, cancellationToken);
+        return new ValueTask<int>(request, request.Version);
+    }
+
+    private static void CheckPath(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        // UTF-8 takes at most 3 bytes a char: only long paths are counted exactly.
+        if (path.Length * 3 + 1 > XsWire.PayloadMax && Encoding.UTF8.GetByteCount(path) + 1 > XsWire.PayloadMax)
+            throw new XenstoreException(XsError.E2BIG, $"A request carries at most {XsWire.PayloadMax} bytes.");
+    }
+
+    private PendingRequest Rent(XsMessageType type, Memory<byte> destination, bool copy, bool inlineContinuation)
+    {
+        PendingRequest? request;
+        lock (_lock)
+            _free.TryPop(out request);
+        request ??= new PendingRequest(this);
+        request.Start(type, destination, copy, inlineContinuation);
+        return request;
+    }
+
+    /// <summary>Takes back a request's awaitable once its caller has the result.</summary>
+    internal void Return(PendingRequest request)
+    {
+        lock (_lock)
+        {
+            if (_free.Count < FreeMax)
+                _free.Push(request);
+        }
+    }
+
+    // Queues the request (payload, or the path and its NUL); a closed connection fails it at once.
+    private void Send(PendingRequest request, XsMessageType type, ReadOnlySpan<byte> payload, string? path, uint txId, CancellationToken cancellationToken)
+    {
+        Exception? closed = null;
         lock (_lock)
         {
             if (_closed is not null)
-                throw new XenstoreException("The connection to the daemon is closed.", _closed);
-            do
             {
-                id = ++_nextRequest;
+                closed = new XenstoreException("The connection to the daemon is closed.", _closed);
             }
-            while (_pending.ContainsKey(id));
-            _pending.Add(id, reply);
-            _outbox.TryWrite(type, id, txId, payload);
+            else
+            {
+                uint id;
+                do
+                {
+                    id = ++_nextRequest;
+                }
+                while (_pending.ContainsKey(id));
+                request.Id = id;
+                _pending.Add(id, request);
+                // A cancelled request forgets its entry: a daemon that never answers must not make them
+                // pile up. Its late reply, if one comes, finds no entry and is dropped.
+                request.Register(cancellationToken);
+                if (path is null)
+                    _outbox.TryWrite(type, id, txId, payload);
+                else
+                    _outbox.TryWrite(type, id, txId, path);
+            }
+        }
+        if (closed is not null)
+        {
+            request.Fail(closed);
+            return;
         }
         XenstoreMetrics.RequestSent(type);
-        (XsMessageType Type, byte[] Payload) result;
-        // A cancelled request forgets its entry: a daemon that never answers must not make them pile
-        // up. Its late reply, if one comes, finds no entry and is dropped.
-        using (cancellationToken.Register(() =>
+    }
+
+    /// <summary>Fails a request whose caller cancelled it, unless its reply came first.</summary>
+    internal void Cancel(PendingRequest request, uint id, CancellationToken cancellationToken)
+    {
+        lock (_lock)
         {
-            lock (_lock)
-                _pending.Remove(id);
-            reply.TrySetCanceled(cancellationToken);
-        }))
-            result = await reply.Task.ConfigureAwait(false);
-        if (result.Type == XsMessageType.Error)
-        {
-            var error = XsWire.ParseError(result.Payload);
-            if (IsQuotaHit(type, error, result.Payload))
-            {
-                XenstoreMetrics.DaemonQuotaHit();
-                Log.QuotaHit(_logger, type, ErrorName(result.Payload));
-            }
-            throw new XenstoreException(error, $"{type} failed: {error}.");
+            if (!_pending.TryGetValue(id, out var current) || current != request)
+                return;
+            _pending.Remove(id);
         }
-        if (result.Type != type)
+        request.Fail(new TaskCanceledException(null, null, cancellationToken));
+    }
+
+    /// <summary>The exception for an error reply to a <paramref name="type"/> request, counted and logged if it is a quota's.</summary>
+    internal XenstoreException ErrorReply(XsMessageType type, byte[] payload)
+    {
+        var error = XsWire.ParseError(payload);
+        if (IsQuotaHit(type, error, payload))
         {
-            Log.MalformedReply(_logger, $"the reply to {type} has type {result.Type}");
-            throw new XenstoreException(XsError.EIO, $"The reply to {type} has type {result.Type}.");
+            XenstoreMetrics.DaemonQuotaHit();
+            Log.QuotaHit(_logger, type, ErrorName(payload));
         }
-        return result.Payload;
+        return new XenstoreException(error, $"{type} failed: {error}.");
+    }
+
+    internal XenstoreException MalformedReply(XsMessageType type, XsMessageType replyType)
+    {
+        Log.MalformedReply(_logger, $"the reply to {type} has type {replyType}");
+        return new XenstoreException(XsError.EIO, $"The reply to {type} has type {replyType}.");
     }
 
     /// <summary>
@@ -383,8 +473,17 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
             {
                 var result = await input.ReadAsync(_closing.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
-                while (TryTake(ref buffer, out var header, out var payload))
-                    Dispatch(header, payload);
+                // Requests made by the continuations of these replies go out together, after them.
+                _outbox.BeginBatch();
+                try
+                {
+                    while (TryTake(ref buffer, out var header, out var payload))
+                        Dispatch(header, payload);
+                }
+                finally
+                {
+                    _outbox.EndBatch();
+                }
                 input.AdvanceTo(buffer.Start, buffer.End);
                 if (result.IsCompleted)
                     break;
@@ -408,10 +507,10 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         }
     }
 
-    private bool TryTake(ref ReadOnlySequence<byte> buffer, out XsWireHeader header, out byte[] payload)
+    private bool TryTake(ref ReadOnlySequence<byte> buffer, out XsWireHeader header, out ReadOnlySequence<byte> payload)
     {
         header = default;
-        payload = [];
+        payload = default;
         if (buffer.Length < XsWireHeader.Size)
             return false;
         Span<byte> bytes = stackalloc byte[XsWireHeader.Size];
@@ -424,16 +523,16 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         }
         if (buffer.Length < XsWireHeader.Size + header.Len)
             return false;
-        payload = buffer.Slice(XsWireHeader.Size, header.Len).ToArray();
+        payload = buffer.Slice(XsWireHeader.Size, header.Len);
         buffer = buffer.Slice(XsWireHeader.Size + header.Len);
         return true;
     }
 
-    private void Dispatch(XsWireHeader header, byte[] payload)
+    private void Dispatch(XsWireHeader header, in ReadOnlySequence<byte> payload)
     {
         if (header.Type == XsMessageType.WatchEvent)
         {
-            var parts = Split(payload);
+            var parts = Split(payload.ToArray());
             if (parts.Length < 2)
             {
                 Log.MalformedReply(_logger, $"a watch event with {parts.Length} of its 2 strings");
@@ -451,10 +550,10 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
             }
             return;
         }
-        TaskCompletionSource<(XsMessageType, byte[])>? reply;
+        PendingRequest? reply;
         lock (_lock)
             _pending.Remove(header.ReqId, out reply);
-        reply?.TrySetResult((header.Type, payload));
+        reply?.Complete(header.Type, payload);
     }
 
     /// <summary>Requests sent and not yet answered or cancelled.</summary>
@@ -475,7 +574,7 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
 
     private void Close(Exception reason)
     {
-        List<TaskCompletionSource<(XsMessageType, byte[])>> pending;
+        List<PendingRequest> pending;
         List<Channel<WatchEvent>> watches;
         lock (_lock)
         {
@@ -486,7 +585,7 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         }
         _outbox.Complete();
         foreach (var p in pending)
-            p.TrySetException(new XenstoreException("The connection to the daemon is closed.", reason));
+            p.Fail(new XenstoreException("The connection to the daemon is closed.", reason));
         foreach (var w in watches)
             w.Writer.TryComplete(new XenstoreException("The connection to the daemon is closed.", reason));
     }

@@ -34,7 +34,19 @@ public abstract class XenstoreOperations
 
     /// <summary>Reads a node's raw value.</summary>
     public Task<byte[]> ReadBytesAsync(string path, CancellationToken cancellationToken = default) =>
-        SendAsync(XsMessageType.Read, Args(path), cancellationToken);
+        SendPathAsync(XsMessageType.Read, path, cancellationToken);
+
+    /// <summary>
+    /// Reads a node's raw value into <paramref name="destination"/> and returns its length: the read
+    /// for hot paths, which allocates nothing once the connection is warm. The value must fit
+    /// (<see cref="XsWire.PayloadMax"/> bytes always do). The returned <see cref="ValueTask{TResult}"/>
+    /// may be awaited once, and its continuation runs on the connection's reader: what it does there
+    /// delays the replies behind it, so it must not block (await instead).
+    /// </summary>
+    /// <exception cref="XenstoreException"><see cref="XsError.ENOENT"/> when the node does not exist;
+    /// <see cref="XsError.E2BIG"/> when the value does not fit <paramref name="destination"/>.</exception>
+    public ValueTask<int> ReadBytesAsync(string path, Memory<byte> destination, CancellationToken cancellationToken = default) =>
+        ReadIntoAsync(path, destination, cancellationToken);
 
     /// <summary>Writes a node's value as UTF-8 text, creating missing parents.</summary>
     public Task WriteAsync(string path, string value, CancellationToken cancellationToken = default) =>
@@ -65,11 +77,11 @@ public abstract class XenstoreOperations
 
     /// <summary>Creates a node and missing parents; an existing node is left as it is.</summary>
     public Task MkdirAsync(string path, CancellationToken cancellationToken = default) =>
-        SendAsync(XsMessageType.Mkdir, Args(path), cancellationToken);
+        SendPathAsync(XsMessageType.Mkdir, path, cancellationToken);
 
     /// <summary>Removes a node and everything below it; a missing node under an existing parent is fine.</summary>
     public Task RmAsync(string path, CancellationToken cancellationToken = default) =>
-        SendAsync(XsMessageType.Rm, Args(path), cancellationToken);
+        SendPathAsync(XsMessageType.Rm, path, cancellationToken);
 
     /// <summary>Reads a node's permissions.</summary>
     public async Task<XsPermissions> GetPermissionsAsync(string path, CancellationToken cancellationToken = default) =>
@@ -85,6 +97,12 @@ public abstract class XenstoreOperations
 
     /// <summary>Sends one request in this context and returns the reply's payload.</summary>
     private protected abstract Task<byte[]> SendAsync(XsMessageType type, byte[] payload, CancellationToken cancellationToken);
+
+    /// <summary>Sends one request whose payload is <paramref name="path"/> and its NUL, encoded straight onto the wire.</summary>
+    private protected abstract Task<byte[]> SendPathAsync(XsMessageType type, string path, CancellationToken cancellationToken);
+
+    /// <summary>A <c>READ</c> in this context whose value goes into <paramref name="destination"/>.</summary>
+    private protected abstract ValueTask<int> ReadIntoAsync(string path, Memory<byte> destination, CancellationToken cancellationToken);
 
     private protected static byte[] Args(params ReadOnlySpan<string> args)
     {

@@ -20,6 +20,12 @@ public sealed class XenstoreTransaction : XenstoreOperations
 
     private protected override Task<byte[]> SendAsync(XsMessageType type, byte[] payload, CancellationToken cancellationToken) =>
         _client.RequestAsync(type, payload, Id, cancellationToken);
+
+    private protected override Task<byte[]> SendPathAsync(XsMessageType type, string path, CancellationToken cancellationToken) =>
+        _client.RequestAsync(type, path, Id, cancellationToken);
+
+    private protected override ValueTask<int> ReadIntoAsync(string path, Memory<byte> destination, CancellationToken cancellationToken) =>
+        _client.ReadIntoAsync(path, destination, Id, cancellationToken);
 }
 
 /// <summary>A watch notification: the path that changed (relative if the watch was) and the watch's token.</summary>

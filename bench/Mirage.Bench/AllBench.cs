@@ -135,7 +135,7 @@ internal static class AllBench
         // ---- blkif ----
         var imageSize = (s.Quick ? 16L : 256L) << 20;
         var image = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"mirage-bench-all-{Environment.ProcessId}.img");
-        if (s.Wants("blkif-4k", "blkif-1m"))
+        if (s.Wants("blkif-4k", "blkif-1m", "blkif-1m-copy"))
         {
             try
             {
@@ -147,9 +147,12 @@ internal static class AllBench
                         "IOPS", true, () => BlkifBench.MeasureRandomAsync(front, imageSize, 32, s.Time, backend, cancellationToken),
                         () => c.Run("blk_read", image, "rand", "4096", t, "32"), "32 threads each pread-ing random 4 KiB blocks of the same image (blk_read.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
                     await BlkifBench.MeasureSequentialAsync(front, imageSize, 4, TimeSpan.FromMilliseconds(s.Quick ? 50 : 300), backend, cancellationToken).ConfigureAwait(false); // warm-up
-                    report.Add(await RowAsync(s, "blkif-1m", "1 MiB sequential reads, queue depth 4, blkfront here and blkback in another process.",
-                        "MiB/s", true, () => BlkifBench.MeasureSequentialAsync(front, imageSize, 4, s.Time, backend, cancellationToken),
+                    report.Add(await RowAsync(s, "blkif-1m", "1 MiB sequential reads, queue depth 4, blkfront here and blkback in another process, into buffers granted to the backend (Blkfront.AllocateSharedBuffer): the backend reads into them, one copy.",
+                        "MiB/s", true, () => BlkifBench.MeasureSequentialAsync(front, imageSize, 4, s.Time, backend, cancellationToken, shared: true),
                         () => c.Run("blk_read", image, "seq", "1048576", t), "a pread loop of consecutive 1 MiB blocks of the same image (blk_read.c)", Goal.RatioAtLeast(0.9)).ConfigureAwait(false));
+                    report.Add(await RowAsync(s, "blkif-1m-copy", "As blkif-1m, into ordinary arrays: the data is copied out of the request's granted pages, two copies; no goal of its own.",
+                        "MiB/s", true, () => BlkifBench.MeasureSequentialAsync(front, imageSize, 4, s.Time, backend, cancellationToken),
+                        () => c.Run("blk_read", image, "seq", "1048576", t), "a pread loop of consecutive 1 MiB blocks of the same image (blk_read.c)", null).ConfigureAwait(false));
                 }, cancellationToken).ConfigureAwait(false);
             }
             finally

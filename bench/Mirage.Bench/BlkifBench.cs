@@ -236,7 +236,24 @@ internal static class BlkifBench
         return count / clock.Elapsed.TotalSeconds;
     }
 
-    private static async Task<(double PerSecond, long Count)> DeviceRandom(IBlockDevice device, long size, int depth, TimeSpan time, CancellationToken cancellationToken)
+    /// <summary>
+    /// A buffer of <paramref name="bytes"/> for reads: with <paramref name="shared"/>, and when the device
+    /// is a blkfront, its own pages granted to the backend (<c>AllocateSharedBuffer</c>), into which the
+    /// backend reads directly: one copy of the data, as <c>pread</c>'s into its buffer.
+    /// </summary>
+    private static (Memory<byte> Buffer, IDisposable? Owner) ReadBuffer(IBlockDevice device, int bytes, bool shared)
+    {
+        var pages = bytes / 4096;
+        Xen.Gnt.Share? share = !shared ? null : device switch
+        {
+            Blkfront<UnixEvents, UnixMemory> unix => unix.AllocateSharedBuffer(pages),
+            Blkfront<InHeapEvents, InHeapMemory> inHeap => inHeap.AllocateSharedBuffer(pages),
+            _ => null,
+        };
+        return share is not null ? (share.Memory, share) : (GC.AllocateUninitializedArray<byte>(bytes, pinned: true), null);
+    }
+
+    private static async Task<(double PerSecond, long Count)> DeviceRandom(IBlockDevice device, long size, int depth, TimeSpan time, CancellationToken cancellationToken, bool shared = false)
     {
         var clock = Stopwatch.StartNew();
         var workers = new Task<long>[depth];
@@ -245,7 +262,8 @@ internal static class BlkifBench
             var seed = w;
             workers[w] = Task.Run(async () =>
             {
-                var buffer = GC.AllocateUninitializedArray<byte>(4096, pinned: true);
+                var (buffer, owner) = ReadBuffer(device, 4096, shared);
+                using var _ = owner;
                 var random = new Random(seed);
                 var blocks = size / 4096;
                 long count = 0;
@@ -262,7 +280,7 @@ internal static class BlkifBench
     }
 
     // Reads the image front to back in 1 MiB requests, 'depth' of them in flight.
-    private static async Task<(double PerSecond, long Count)> DeviceSequential(IBlockDevice device, long size, int depth, TimeSpan time, CancellationToken cancellationToken)
+    private static async Task<(double PerSecond, long Count)> DeviceSequential(IBlockDevice device, long size, int depth, TimeSpan time, CancellationToken cancellationToken, bool shared = false)
     {
         var chunks = size >> 20;
         long next = -1;
@@ -272,7 +290,8 @@ internal static class BlkifBench
         {
             workers[w] = Task.Run(async () =>
             {
-                var buffer = GC.AllocateUninitializedArray<byte>(1 << 20, pinned: true);
+                var (buffer, owner) = ReadBuffer(device, 1 << 20, shared);
+                using var _ = owner;
                 long count = 0;
                 while (clock.Elapsed < time)
                 {
@@ -288,19 +307,19 @@ internal static class BlkifBench
     }
 
     /// <summary>4 KiB reads per second at random offsets, <paramref name="depth"/> in flight, with both sides' CPU time.</summary>
-    internal static async Task<Measurement> MeasureRandomAsync(IBlockDevice device, long size, int depth, TimeSpan time, int? backend, CancellationToken cancellationToken)
+    internal static async Task<Measurement> MeasureRandomAsync(IBlockDevice device, long size, int depth, TimeSpan time, int? backend, CancellationToken cancellationToken, bool shared = false)
     {
         var start = Sample.Take(backend);
-        var (rate, count) = await DeviceRandom(device, size, depth, time, cancellationToken).ConfigureAwait(false);
+        var (rate, count) = await DeviceRandom(device, size, depth, time, cancellationToken, shared).ConfigureAwait(false);
         var end = Sample.Take(backend);
         return start.Until(end, rate, count);
     }
 
     /// <summary>1 MiB sequential reads per second (MiB/s), <paramref name="depth"/> in flight, with both sides' CPU time.</summary>
-    internal static async Task<Measurement> MeasureSequentialAsync(IBlockDevice device, long size, int depth, TimeSpan time, int? backend, CancellationToken cancellationToken)
+    internal static async Task<Measurement> MeasureSequentialAsync(IBlockDevice device, long size, int depth, TimeSpan time, int? backend, CancellationToken cancellationToken, bool shared = false)
     {
         var start = Sample.Take(backend);
-        var (rate, count) = await DeviceSequential(device, size, depth, time, cancellationToken).ConfigureAwait(false);
+        var (rate, count) = await DeviceSequential(device, size, depth, time, cancellationToken, shared).ConfigureAwait(false);
         var end = Sample.Take(backend);
         return start.Until(end, rate, count);
     }

@@ -15,6 +15,7 @@ public sealed class WaiterTests
     private static readonly Dictionary<string, string> NotEventWaits = new()
     {
         ["Blkif.BlockOperation"] = "completes one block request when its response arrives; it waits for no event channel",
+        ["Xen.Store.PendingRequest"] = "completes one Xenstore request when its reply arrives on the connection; it waits for no event channel",
     };
 
     public static TheoryData<string> Libraries => new(LibraryAssemblies.Names.Where(n => n != "Xen.Evtchn"));
