@@ -10,6 +10,7 @@
 # The guest raises xen-netfront's max_queues to 2 before the vifs appear; how many queues each vif gets
 # is then the backend's offer. Its script brings each interface up (found by its MAC) and serves
 # commands on TCP port 7000 with busybox nc: dom0 drives each step through the network itself (nf_sh).
+# The framebuffer checks (framebuffer.sh) share this guest: it carries their fbres.
 
 NF_GUEST=netfront
 NF_PORT=7000
@@ -224,7 +225,7 @@ nf_setup() {
     modprobe tun
     nf_guest_script > "$WORK/nf-guest.sh"
     local start=$EPOCHREALTIME
-    NF_DOMID=$(GUEST_MEMORY=384 guest.sh start "$NF_GUEST" "$WORK/nf-guest.sh") || { echo "the guest did not start"; return 1; }
+    NF_DOMID=$(GUEST_FILES="$BIN/fbres" GUEST_MEMORY=384 guest.sh start "$NF_GUEST" "$WORK/nf-guest.sh") || { echo "the guest did not start"; return 1; }
     # Linux's netback is only the yardstick, for netfront-tcp: without it, the checks still run and say so.
     case " ${CHECKS[*]} " in
         *" netfront-tcp "*) nf_linux_figures > "$WORK/nf-linux" 2>&1 ;;
