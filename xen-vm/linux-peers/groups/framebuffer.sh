@@ -39,7 +39,34 @@ fb_logs() {
     echo "== guest" >&2; nf_sh 10.14.0.2 "dmesg | grep -iE 'fb|kbd|input' | tail -8" >&2 2>/dev/null
 }
 
-# fb_up: starts fbback once, and waits for both frontends to connect; later calls report how that went.
+# fb_start: starts fbback for the guest, once. nf_setup calls it as soon as the guest exists, so that
+# .NET's start under emulation overlaps the guest's boot and the netbacks' start.
+fb_start() {
+    [ -e "$FB_PID" ] && return 0
+    date +%s.%N > "$WORK/fb-started"
+    # .NET's W^X double mapping of JIT'd code traps under QEMU's TCG in dom0: map JIT'd code once.
+    DOTNET_EnableWriteXorExecute=0 mirage fbback --backend xenctrl --create-device --frontend-domain "$NF_DOMID" \
+        --vnc $FB_VNC --timeout 900 > "$WORK/fbback.out" 2> "$WORK/fbback.log" &
+    echo $! > "$FB_PID"
+}
+
+# fb_connected <device type>: both ends of the guest's device 0 are Connected
+fb_connected() {
+    [ "$(fb_state "/local/domain/0/backend/$1/$NF_DOMID/0")" = 4 ] && [ "$(fb_state "/local/domain/$NF_DOMID/device/$1/0")" = 4 ]
+}
+
+# fb_wait <seconds> <command...>: as wait_until, but gives up at once if fbback has exited
+fb_wait() {
+    local limit=$1; shift
+    local deadline=$(( $(date +%s) + limit ))
+    until "$@" >/dev/null 2>&1; do
+        kill -0 "$(cat "$FB_PID")" 2>/dev/null || { echo "fbback exited: $(tail -3 "$WORK/fbback.log" | tr '\n' ' ')"; return 1; }
+        [ "$(date +%s)" -lt "$deadline" ] || { echo "timed out after $limit s"; return 1; }
+        sleep 0.2
+    done
+}
+
+# fb_up: fbback started and both frontends connected, once; later calls report how that went.
 fb_up() {
     if [ -e "$FB_STATE" ]; then
         [ "$(cat "$FB_STATE")" = up ] || { cat "$FB_STATE"; return 1; }
@@ -52,29 +79,25 @@ fb_up() {
 
 fb_setup() {
     nf_up || return 1
-    local fe=/local/domain/$NF_DOMID/device be=/local/domain/0/backend start=$EPOCHREALTIME
-    # .NET's W^X double mapping of JIT'd code traps under QEMU's TCG in dom0: map JIT'd code once.
-    DOTNET_EnableWriteXorExecute=0 mirage fbback --backend xenctrl --create-device --frontend-domain "$NF_DOMID" \
-        --vnc $FB_VNC --timeout 600 > "$WORK/fbback.out" 2> "$WORK/fbback.log" &
-    echo $! > "$FB_PID"
-    if ! wait_until 600 bash -c "[ \"\$(xenstore-read $be/vfb/$NF_DOMID/0/state)\" = 4 ] && [ \"\$(xenstore-read $fe/vfb/0/state)\" = 4 ]"; then
-        echo "the framebuffer never connected (backend state $(fb_state "$be/vfb/$NF_DOMID/0"), frontend $(fb_state "$fe/vfb/0"))"
+    fb_start
+    local why
+    if ! why=$(fb_wait 900 fb_connected vfb); then
+        echo "the framebuffer never connected ($why; backend state $(fb_state "/local/domain/0/backend/vfb/$NF_DOMID/0"), frontend $(fb_state "/local/domain/$NF_DOMID/device/vfb/0"))"
         fb_logs; return 1
     fi
-    local took; took=$(since "$start")
-    if ! wait_until 120 bash -c "[ \"\$(xenstore-read $fe/vkbd/0/state)\" = 4 ] && grep -q 'keyboard connected' $WORK/fbback.log"; then
-        echo "the keyboard never connected (backend state $(fb_state "$be/vkbd/$NF_DOMID/0"), frontend $(fb_state "$fe/vkbd/0"))"
+    awk -v a="$(cat "$WORK/fb-started")" -v b="$(date +%s.%N)" 'BEGIN { printf "%d", (b - a) * 1000 }' > "$WORK/fb-took"
+    if ! why=$(fb_wait 120 eval 'fb_connected vkbd && grep -q "keyboard connected" "$WORK/fbback.log"'); then
+        echo "the keyboard never connected ($why; backend state $(fb_state "/local/domain/0/backend/vkbd/$NF_DOMID/0"), frontend $(fb_state "/local/domain/$NF_DOMID/device/vkbd/0"))"
         fb_logs; return 1
     fi
     grep -q "^fbback: VNC on $FB_VNC" "$WORK/fbback.out" || { echo "fbback did not say it serves VNC on $FB_VNC"; fb_logs; return 1; }
-    echo "$took" > "$WORK/fb-took"
 }
 
 check_fb_connect() {
     fb_up || return 1
     local fe=/local/domain/$NF_DOMID/device
     local mode; mode=$(sed -n 's/^fbback: connected to domain [0-9]*: //p' "$WORK/fbback.log")
-    echo "vfb and vkbd Connected $(cat "$WORK/fb-took") ms after fbback started; mode $mode;" \
+    echo "vfb and vkbd Connected $(cat "$WORK/fb-took") ms after fbback started (beside the guest's boot); mode $mode;" \
         "xen-fbfront published page-ref $(xenstore-read $fe/vfb/0/page-ref), protocol $(xenstore-read $fe/vfb/0/protocol)," \
         "feature-update $(xenstore-read $fe/vfb/0/feature-update 2>/dev/null || echo -);" \
         "xen-kbdfront page-gref $(xenstore-read $fe/vkbd/0/page-gref 2>/dev/null || echo -)," \
@@ -85,15 +108,16 @@ check_fb_screenshot() {
     fb_up || return 1
     local nonce=$RANDOM$RANDOM i text=
     for i in $(seq 1 $FB_LINES); do text="$text\\nMIRAGE FRAMEBUFFER CHECK $nonce, line $i of $FB_LINES: xen-fbfront to mirage fbback"; done
-    # A fixed screen: no blinking cursor, cleared, then the text; then the guest's own bytes of it.
-    nf_sh 10.14.0.2 "echo 0 > /sys/class/graphics/fbcon/cursor_blink; printf '\\033[?25l\\033[H\\033[2J${text#\\n}\\n' > /dev/tty1" >&2 \
-        || { echo "the guest could not write to tty1"; return 1; }
-    local geometry w h stride
-    geometry=$(nf_sh 10.14.0.2 "cat /sys/class/graphics/fb0/virtual_size /sys/class/graphics/fb0/stride | tr '\\n,' '  '")
-    read -r w h stride <<< "$geometry"
-    [ -n "$stride" ] || { echo "the guest has no fb0: $geometry"; return 1; }
-    nf_sh 10.14.0.2 "head -c $((h * stride)) /dev/fb0 | gzip -c | base64" | base64 -d | gzip -dc > "$WORK/fb.raw" \
-        || { echo "the guest's framebuffer dump did not come back"; return 1; }
+    # A fixed screen (no blinking cursor, cleared, then the text), then its geometry and the guest's own
+    # bytes of it, in one step through the guest's command server
+    local cmd="echo 0 > /sys/class/graphics/fbcon/cursor_blink; printf '\\033[?25l\\033[H\\033[2J${text#\\n}\\n' > /dev/tty1 &&"
+    cmd="$cmd cat /sys/class/graphics/fb0/virtual_size /sys/class/graphics/fb0/stride | tr '\\n,' '  ' && echo &&"
+    cmd="$cmd head -c \$((\$(cut -d, -f2 /sys/class/graphics/fb0/virtual_size) * \$(cat /sys/class/graphics/fb0/stride))) /dev/fb0 | gzip -c | base64"
+    nf_sh 10.14.0.2 "$cmd" > "$WORK/fb.dump" || { echo "the guest could not write to tty1 or dump fb0: $(head -3 "$WORK/fb.dump")"; return 1; }
+    local w h stride
+    read -r w h stride < "$WORK/fb.dump"
+    [ -n "$stride" ] || { echo "the guest has no fb0: $(head -3 "$WORK/fb.dump")"; return 1; }
+    tail -n +2 "$WORK/fb.dump" | base64 -d | gzip -dc > "$WORK/fb.raw" || { echo "the guest's framebuffer dump did not come back whole"; return 1; }
     rm -f "$WORK/fb.jpg" "$FB_PNG"
     timeout 300 vncsnapshot -quality 100 "${FB_VNC%:*}:$(( ${FB_VNC##*:} - 5900 ))" "$WORK/fb.jpg" >&2 \
         || { echo "vncsnapshot failed"; fb_logs; return 1; }
@@ -104,12 +128,13 @@ check_fb_screenshot() {
 check_kbd_typed_command() {
     fb_up || return 1
     local n=$((RANDOM + 1000))
-    # A shell whose input is tty1, which the VT's keyboard (xen-kbdfront's input device) feeds.
-    nf_sh 10.14.0.2 "rm -f /tmp/kbd; setsid sh -c 'exec env PS1=\"fb# \" sh -i </dev/tty1 >/dev/tty1 2>&1' </dev/null >/dev/null 2>&1 &" >&2
-    wait_until 30 nf_sh 10.14.0.2 "ps | grep -q '[s]h -i'" || { echo "no shell on tty1 in the guest"; return 1; }
+    # A shell whose input is tty1, which the VT's keyboard (xen-kbdfront's input device) feeds
+    nf_sh 10.14.0.2 "rm -f /tmp/kbd; setsid sh -c 'exec env PS1=\"fb# \" sh -i </dev/tty1 >/dev/tty1 2>&1' </dev/null >/dev/null 2>&1 & i=0; until ps | grep -q '[s]h -i'; do i=\$((i + 1)); [ \$i -lt 150 ] || exit 1; sleep 0.2; done" >&2 \
+        || { echo "no shell on tty1 in the guest"; return 1; }
     # Only the shell can write the product: the typed text holds the factors.
     $FB_CHECK type $FB_VNC "echo kbd-\$(($n * 7)) > /tmp/kbd"$'\n' >&2 || { echo "typing through VNC failed"; fb_logs; return 1; }
-    if ! wait_until 120 nf_sh 10.14.0.2 "grep -qx kbd-$((n * 7)) /tmp/kbd"; then
+    # The guest waits for the file itself: one round trip
+    if ! nf_sh 10.14.0.2 "i=0; until grep -qx kbd-$((n * 7)) /tmp/kbd 2>/dev/null; do i=\$((i + 1)); [ \$i -lt 600 ] || exit 1; sleep 0.2; done" >/dev/null; then
         echo "the typed command did not run: /tmp/kbd holds '$(nf_sh 10.14.0.2 "cat /tmp/kbd 2>&1")'"; fb_logs; return 1
     fi
     echo "typed 'echo kbd-\$(($n * 7)) > /tmp/kbd' through VNC; the guest's shell wrote kbd-$((n * 7))"

@@ -226,6 +226,10 @@ nf_setup() {
     nf_guest_script > "$WORK/nf-guest.sh"
     local start=$EPOCHREALTIME
     NF_DOMID=$(GUEST_FILES="$BIN/fbres" GUEST_MEMORY=384 guest.sh start "$NF_GUEST" "$WORK/nf-guest.sh") || { echo "the guest did not start"; return 1; }
+    # The framebuffer checks' fbback starts now, while the guest boots (framebuffer.sh)
+    case " ${CHECKS[*]} " in
+        *" fb-connect "*|*" fb-screenshot "*|*" kbd-typed-command "*|*" fb-resize "*) fb_start ;;
+    esac
     # Linux's netback is only the yardstick, for netfront-tcp: without it, the checks still run and say so.
     case " ${CHECKS[*]} " in
         *" netfront-tcp "*) nf_linux_figures > "$WORK/nf-linux" 2>&1 ;;
