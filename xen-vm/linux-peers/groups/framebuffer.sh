@@ -22,6 +22,7 @@ FB_STATE=$WORK/fb-state     # "up", or why the setup failed
 FB_PID=$WORK/fb-pid
 FB_PNG=$BIN/fb-screenshot.png
 FB_CHECK="python3 $HERE/fbcheck.py"
+FB_WAIT=${FB_WAIT:-120}     # seconds for a typed command to run, and for a resize to reach the client
 
 fb_cleanup() {
     local pid; pid=$(cat "$FB_PID" 2>/dev/null) || return 0
@@ -96,11 +97,14 @@ fb_setup() {
 check_fb_connect() {
     fb_up || return 1
     local fe=/local/domain/$NF_DOMID/device
+    # fbback offers an absolute pointer in the toolstack's step, where xen-kbdfront reads it at probe
+    [ "$(xenstore-read $fe/vkbd/0/request-abs-pointer 2>/dev/null)" = 1 ] \
+        || { echo "xen-kbdfront did not ask for the absolute pointer fbback offers"; fb_logs; return 1; }
     local mode; mode=$(sed -n 's/^fbback: connected to domain [0-9]*: //p' "$WORK/fbback.log")
     echo "vfb and vkbd Connected $(cat "$WORK/fb-took") ms after fbback started (beside the guest's boot); mode $mode;" \
         "xen-fbfront published page-ref $(xenstore-read $fe/vfb/0/page-ref), protocol $(xenstore-read $fe/vfb/0/protocol)," \
         "feature-update $(xenstore-read $fe/vfb/0/feature-update 2>/dev/null || echo -);" \
-        "xen-kbdfront page-gref $(xenstore-read $fe/vkbd/0/page-gref 2>/dev/null || echo -)," \
+        "xen-kbdfront page-gref $(xenstore-read $fe/vkbd/0/page-gref 2>/dev/null || echo -), page-ref $(xenstore-read $fe/vkbd/0/page-ref 2>/dev/null || echo -)," \
         "request-abs-pointer $(xenstore-read $fe/vkbd/0/request-abs-pointer 2>/dev/null || echo -)"
 }
 
@@ -134,7 +138,7 @@ check_kbd_typed_command() {
     # Only the shell can write the product: the typed text holds the factors.
     $FB_CHECK type $FB_VNC "echo kbd-\$(($n * 7)) > /tmp/kbd"$'\n' >&2 || { echo "typing through VNC failed"; fb_logs; return 1; }
     # The guest waits for the file itself: one round trip
-    if ! nf_sh 10.14.0.2 "i=0; until grep -qx kbd-$((n * 7)) /tmp/kbd 2>/dev/null; do i=\$((i + 1)); [ \$i -lt 600 ] || exit 1; sleep 0.2; done" >/dev/null; then
+    if ! nf_sh 10.14.0.2 "i=0; until grep -qx kbd-$((n * 7)) /tmp/kbd 2>/dev/null; do i=\$((i + 1)); [ \$i -lt $((FB_WAIT * 5)) ] || exit 1; sleep 0.2; done" >/dev/null; then
         echo "the typed command did not run: /tmp/kbd holds '$(nf_sh 10.14.0.2 "cat /tmp/kbd 2>&1")'"; fb_logs; return 1
     fi
     echo "typed 'echo kbd-\$(($n * 7)) > /tmp/kbd' through VNC; the guest's shell wrote kbd-$((n * 7))"
@@ -143,7 +147,7 @@ check_kbd_typed_command() {
 check_fb_resize() {
     fb_up || return 1
     rm -f "$WORK/fb-ready"
-    $FB_CHECK wait-resize $FB_VNC 640 480 "$WORK/fb-ready" 300 > "$WORK/fb-resize.out" 2>&1 &
+    $FB_CHECK wait-resize $FB_VNC 640 480 "$WORK/fb-ready" $FB_WAIT > "$WORK/fb-resize.out" 2>&1 &
     local client=$!
     wait_until 120 test -e "$WORK/fb-ready" || { echo "the VNC client never got its first update: $(cat "$WORK/fb-resize.out")"; kill $client; return 1; }
     local got; got=$(nf_sh 10.14.0.2 "fbres 640 480") || { echo "the guest could not set 640x480: $got"; kill $client; return 1; }
