@@ -45,15 +45,7 @@ public sealed class Fbback<TEvents, TFrames> : IFramebufferSource, IAsyncDisposa
         _frames = frames;
         _options = options ?? new FbbackOptions();
         _logger = _options.Logger ?? NullLogger.Instance;
-        Info = new FbifBackendInfo
-        {
-            VideoRamMiB = _options.VideoRamMiB,
-            Width = _options.Width,
-            Height = _options.Height,
-            FeatureResize = _options.FeatureResize,
-            RequestUpdate = true,
-        };
-        Info.Validate();
+        Info = _options.ToBackendInfo();
     }
 
     /// <summary>What the backend publishes.</summary>

@@ -22,4 +22,20 @@ public sealed class FbbackOptions
 
     /// <summary>Where the backend logs; null logs nothing.</summary>
     public ILogger? Logger { get; init; }
+
+    /// <summary>What a backend with these options publishes (a toolstack that creates the device writes it too).</summary>
+    /// <exception cref="InvalidDataException">An option is out of range.</exception>
+    public FbifBackendInfo ToBackendInfo()
+    {
+        var info = new FbifBackendInfo
+        {
+            VideoRamMiB = VideoRamMiB,
+            Width = Width,
+            Height = Height,
+            FeatureResize = FeatureResize,
+            RequestUpdate = true,
+        };
+        info.Validate();
+        return info;
+    }
 }

@@ -15,11 +15,19 @@ namespace Fbif;
 public static class FbifXenbus
 {
     /// <summary>The toolstack's step (dom0): both directories of a <c>vfb</c> device, as xl creates them.</summary>
-    public static Task CreateDeviceAsync(XenstoreClient toolstack, XenbusDevice device, CancellationToken cancellationToken = default)
+    public static Task CreateDeviceAsync(XenstoreClient toolstack, XenbusDevice device, CancellationToken cancellationToken = default) =>
+        CreateDeviceAsync(toolstack, device, null, cancellationToken);
+
+    /// <summary>
+    /// The toolstack's step with the backend's keys in the same transaction: Linux's xen-fbfront reads
+    /// <c>videoram</c>, <c>width</c> and <c>height</c> when it probes, the moment its directory appears,
+    /// before a backend started after the toolstack could write them.
+    /// </summary>
+    public static Task CreateDeviceAsync(XenstoreClient toolstack, XenbusDevice device, FbifBackendInfo? backend, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(toolstack);
         ArgumentNullException.ThrowIfNull(device);
-        return Xenbus.CreateDeviceAsync(toolstack, device, [], [], cancellationToken);
+        return Xenbus.CreateDeviceAsync(toolstack, device, [], backend is null ? [] : FbifXenstoreKeys.Backend(backend), cancellationToken);
     }
 
     /// <summary>Frontend: waits for the backend's keys, allocates the framebuffer, publishes it, and returns once both ends are connected.</summary>

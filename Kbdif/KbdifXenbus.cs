@@ -16,6 +16,17 @@ public static class KbdifXenbus
     public static Task CreateDeviceAsync(XenstoreClient toolstack, XenbusDevice device, CancellationToken cancellationToken = default) =>
         Xenbus.CreateDeviceAsync(toolstack, device, cancellationToken);
 
+    /// <summary>
+    /// The toolstack's step with the backend's keys in the same transaction: Linux's xen-kbdfront reads
+    /// <c>feature-abs-pointer</c>, <c>width</c> and <c>height</c> when it probes, the moment its
+    /// directory appears, and asks for an absolute pointer only if it saw the feature then.
+    /// </summary>
+    public static Task CreateDeviceAsync(XenstoreClient toolstack, XenbusDevice device, KbdifBackendInfo backend, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        return Xenbus.CreateDeviceAsync(toolstack, device, [], KbdifXenstoreKeys.Backend(backend), cancellationToken);
+    }
+
     /// <summary>Frontend: waits for the backend, grants the page, publishes it, and returns once both ends are connected.</summary>
     public static async Task<Kbdfront<TEvents, TMemory>> ConnectFrontendAsync<TEvents, TMemory>(XenstoreClient client, XenbusDevice device,
         TEvents events, TMemory memory, CancellationToken cancellationToken = default)

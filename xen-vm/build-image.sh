@@ -71,6 +71,8 @@ if [ $INIT_ONLY = 0 ]; then
     INCLUDE="xen-utils-$XENVER,xenstore-utils,kmod,procps,psmisc,iproute2,iputils-ping,less,strace"
     INCLUDE="$INCLUDE,busybox-static,e2fsprogs,util-linux,cpio,python3-minimal"
     INCLUDE="$INCLUDE,libicu72,libssl3,zlib1g,libstdc++6,libgcc-s1,ca-certificates,tzdata"
+    # a real VNC client for the framebuffer checks (it writes JPEG; djpeg turns that into pixels to compare)
+    INCLUDE="$INCLUDE,vncsnapshot,libjpeg-turbo-progs"
     rm -rf "$ROOTFS"
     log "debootstrap $SUITE minbase into $ROOTFS"
     debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$ROOTFS" "$MIRROR" > "$W/build/debootstrap.log" 2>&1 \

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.IO.Compression;
 using System.Net.Sockets;
 using System.Text;
@@ -6,7 +7,7 @@ using System.Text;
 namespace Fbif.Vnc;
 
 /// <summary>
-/// One VNC client (RFC 6143, version 3.8, security None): a reader that takes the client's messages
+/// One VNC client (RFC 6143, version 3.8, 3.7 or 3.3, security None): a reader that takes the client's messages
 /// and a writer that answers each FramebufferUpdateRequest with what changed since the last one.
 /// Anything the protocol does not allow (an unknown message, too many encodings, an oversized cut
 /// text, a pixel format the server cannot make) disconnects the client.
@@ -87,10 +88,20 @@ internal sealed class RfbConnection : IAsyncDisposable
         var version = new byte[12];
         await _stream.ReadExactlyAsync(version, cancellationToken).ConfigureAwait(false);
         var text = Encoding.ASCII.GetString(version);
-        if (!text.StartsWith("RFB 003.", StringComparison.Ordinal) || text[11] != '\n' || !int.TryParse(text.AsSpan(8, 3), out var minor) || minor < 7)
-            throw new InvalidDataException($"The client's ProtocolVersion '{text.TrimEnd('\n')}' is not RFB 3.7 or 3.8.");
-        await _stream.WriteAsync(new byte[] { 1, RfbConstants.SecurityNone }, cancellationToken).ConfigureAwait(false);
+        if (!text.StartsWith("RFB 003.", StringComparison.Ordinal) || text[11] != '\n' || !int.TryParse(text.AsSpan(8, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var minor)
+            || minor is not (3 or 7 or 8))
+            throw new InvalidDataException($"The client's ProtocolVersion '{text.TrimEnd('\n')}' is not RFB 3.3, 3.7 or 3.8.");
         var chosen = new byte[1];
+        if (minor == 3)
+        {
+            // RFB 3.3 (RFC 6143, appendix A), which older clients such as vncsnapshot speak: the server
+            // names the security type as a U32, and None has no SecurityResult.
+            await _stream.WriteAsync(new byte[] { 0, 0, 0, RfbConstants.SecurityNone }, cancellationToken).ConfigureAwait(false);
+            await _stream.ReadExactlyAsync(chosen, cancellationToken).ConfigureAwait(false); // ClientInit's shared flag
+            await WriteServerInitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await _stream.WriteAsync(new byte[] { 1, RfbConstants.SecurityNone }, cancellationToken).ConfigureAwait(false);
         await _stream.ReadExactlyAsync(chosen, cancellationToken).ConfigureAwait(false);
         if (chosen[0] != RfbConstants.SecurityNone)
         {
@@ -105,6 +116,11 @@ internal sealed class RfbConnection : IAsyncDisposable
         // SecurityResult OK (3.8 sends it for None as well).
         await _stream.WriteAsync(new byte[4], cancellationToken).ConfigureAwait(false);
         await _stream.ReadExactlyAsync(chosen, cancellationToken).ConfigureAwait(false); // ClientInit's shared flag: every client shares.
+        await WriteServerInitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task WriteServerInitAsync(CancellationToken cancellationToken)
+    {
         var geometry = _source.Geometry;
         var name = Encoding.UTF8.GetBytes(_name);
         var init = new byte[24 + name.Length];

@@ -71,9 +71,11 @@ public static class FbbackCommand
     {
         public bool RunsWith(bool unix) => createDevice;
 
+        private KbdifBackendInfo KeyboardInfo => new(true, options.Width ?? 800, options.Height ?? 600);
+
         public Task RunAsync(XenstoreClient dom0, ushort domain, CancellationToken cancellationToken) =>
-            FramebufferHost.CreateDevicesAsync(dom0, FramebufferHost.Framebuffer(deviceId, frontendDomain, domain),
-                FramebufferHost.Keyboard(deviceId, frontendDomain, domain), cancellationToken);
+            FramebufferHost.CreateDevicesAsync(dom0, FramebufferHost.Framebuffer(deviceId, frontendDomain, domain), options.ToBackendInfo(),
+                FramebufferHost.Keyboard(deviceId, frontendDomain, domain), KeyboardInfo, cancellationToken);
 
         public async Task<int> RunAsync<TEvents, TMemory>(DomainSession<TEvents, TMemory> domain, CancellationToken cancellationToken)
             where TEvents : IEvents
@@ -89,7 +91,7 @@ public static class FbbackCommand
             Console.WriteLine($"fbback: VNC on {server.LocalEndPoint}");
             Console.Error.WriteLine($"fbback: serving {fbDevice.BackendPath}, videoram {options.VideoRamMiB} MiB");
             await using var kbd = new Kbdback<TEvents, TMemory, IForeignFrames>(domain.Events, domain.Memory, domain.Frames,
-                new KbdifBackendInfo(true, options.Width ?? 800, options.Height ?? 600));
+                KeyboardInfo);
             using var stopKeyboard = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var keyboardTask = keyboard ? ConnectKeyboardAsync(domain.Store, kbdDevice, kbd, input, stopKeyboard.Token) : Task.CompletedTask;
             try

@@ -26,8 +26,12 @@ internal static class FramebufferHost
 
     public static XenbusDevice Keyboard(uint device, ushort frontend, ushort backend) => new(KbdifConstants.DeviceType, device, frontend, backend);
 
-    /// <summary>The toolstack's step: both domains' homes, and fresh vfb and vkbd devices.</summary>
-    public static async Task CreateDevicesAsync(XenstoreClient dom0, XenbusDevice framebuffer, XenbusDevice keyboard, CancellationToken cancellationToken)
+    /// <summary>
+    /// The toolstack's step: both domains' homes, and fresh vfb and vkbd devices with the backend's keys
+    /// already in them (Linux's frontends read those when they probe).
+    /// </summary>
+    public static async Task CreateDevicesAsync(XenstoreClient dom0, XenbusDevice framebuffer, FbifBackendInfo framebufferInfo,
+        XenbusDevice keyboard, KbdifBackendInfo keyboardInfo, CancellationToken cancellationToken)
     {
         foreach (var d in new[] { framebuffer.BackendDomain, framebuffer.FrontendDomain }.Distinct())
         {
@@ -49,8 +53,8 @@ internal static class FramebufferHost
                 // Its parent is missing too: nothing to remove.
             }
         }
-        await FbifXenbus.CreateDeviceAsync(dom0, framebuffer, cancellationToken).ConfigureAwait(false);
-        await KbdifXenbus.CreateDeviceAsync(dom0, keyboard, cancellationToken).ConfigureAwait(false);
+        await FbifXenbus.CreateDeviceAsync(dom0, framebuffer, framebufferInfo, cancellationToken).ConfigureAwait(false);
+        await KbdifXenbus.CreateDeviceAsync(dom0, keyboard, keyboardInfo, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Parses <c>host:port</c> (an IP address; the port may be 0 to let the system choose).</summary>

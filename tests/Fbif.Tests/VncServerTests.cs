@@ -132,6 +132,27 @@ public sealed class VncServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_RFB_3_3_client_gets_security_None_as_a_U32_and_then_ServerInit()
+    {
+        // What vncsnapshot speaks (RFC 6143, appendix A): no list of types, no SecurityResult.
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(_server.LocalEndPoint);
+        var stream = tcp.GetStream();
+        var version = new byte[12];
+        await stream.ReadExactlyAsync(version);
+        await stream.WriteAsync("RFB 003.003\n"u8.ToArray());
+        var security = new byte[4];
+        await stream.ReadExactlyAsync(security).AsTask().WaitAsync(Bound);
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32BigEndian(security));
+        await stream.WriteAsync(new byte[] { 1 }); // ClientInit, shared
+        var init = new byte[24 + 4];
+        await stream.ReadExactlyAsync(init).AsTask().WaitAsync(Bound);
+        Assert.Equal((64, 48), (BinaryPrimitives.ReadUInt16BigEndian(init), BinaryPrimitives.ReadUInt16BigEndian(init.AsSpan(2))));
+        Assert.Equal(4u, BinaryPrimitives.ReadUInt32BigEndian(init.AsSpan(20)));
+        Assert.Equal("test"u8.ToArray(), init[24..]);
+    }
+
+    [Fact]
     public void The_PNG_encoder_writes_chunks_with_their_CRC()
     {
         var png = PngEncoder.Encode(new byte[2 * 2 * 4], 2, 2);

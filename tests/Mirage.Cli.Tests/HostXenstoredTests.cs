@@ -8,7 +8,7 @@ namespace Mirage.Cli.Tests;
 /// <c>mirage xenstored --backend xenctrl</c> as a real Xen host's Xenstore: runs
 /// <c>xen-vm/check-host-xenstored.sh</c>, which boots the rig once with our daemon in place of Xen's
 /// (<c>XENVM_XENSTORED=mirage</c>) and checks dom0's ring, <c>xl create</c>, a Linux guest's xenbus,
-/// netfront and blkfront (through Linux's backends and ours), <c>xl destroy</c> releasing the domain,
+/// netfront and blkfront (through Linux's backends; ours with <c>--ours</c>, by hand), <c>xl destroy</c> releasing the domain,
 /// a second guest, and a guest whose page is written as a hostile guest would. docs/xenstore.md says
 /// what each check proves. Filter it out with <c>--filter Category!=XenVm</c>.
 /// </summary>

@@ -10,6 +10,7 @@ export PATH=$PATH:$(dirname "$HERE")          # guest.sh
 CHECKS=(netfront-ping netfront-tcp netfront-mtu9000 netfront-2queues
         blkfront-fs blkfront-readonly blkfront-discard
         our-netfront-linux-netback our-blkfront-linux-blkback
+        fb-connect fb-screenshot kbd-typed-command fb-resize
         vchan-cross-domain guest-destroyed backend-killed frontend-killed)
 [ $# -gt 0 ] && CHECKS=("$@")
 
