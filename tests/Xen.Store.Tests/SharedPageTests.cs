@@ -143,10 +143,101 @@ public sealed class SharedPageTests : IAsyncLifetime
         page.Dispose();
     }
 
+    [Fact]
+    public async Task A_guest_that_floods_watches_on_its_page_gets_E2BIG_past_its_quota_and_the_host_goes_on()
+    {
+        var page = _memory1.Share(remoteDomain: 0, pageCount: 1, writable: true);
+        var (port, channel) = _events1.Listen(remoteDomain: 0);
+        await _dom0.IntroduceAsync(1, page.Refs[0].Value, port.Value);
+        // 129 WATCH requests written straight into the ring, as fast as it has room, without a client.
+        var requests = Enumerable.Range(0, 129).Select(i => Message(XsMessageType.Watch, (uint)i, $"w{i}\0t{i}\0")).ToList();
+        var replies = await ExchangeAsync(page, channel, requests, until: r => r.Count(m => m.Type is XsMessageType.Watch or XsMessageType.Error) == 129);
+        var answers = replies.Where(m => m.Type != XsMessageType.WatchEvent).ToList();
+        Assert.Equal(128, answers.Count(m => m.Type == XsMessageType.Watch));
+        Assert.Equal((XsMessageType.Error, 128u, "E2BIG\0"), (answers[^1].Type, answers[^1].ReqId, answers[^1].Payload));
+        Assert.Equal("/local/domain/0", await _dom0.GetDomainPathAsync(0));
+        page.Dispose();
+    }
+
+    [Fact]
+    public async Task A_guest_that_never_reads_its_responses_is_stopped_at_the_output_bound_and_the_host_goes_on()
+    {
+        var page = _memory1.Share(remoteDomain: 0, pageCount: 1, writable: true);
+        var (port, channel) = _events1.Listen(remoteDomain: 0);
+        await _dom0.IntroduceAsync(1, page.Refs[0].Value, port.Value);
+        await _dom0.WriteAsync("/local/domain/1/big", new string('x', 4000));
+        // Reads of a 4000-byte value, written into the ring whenever it has room; the responses are never read.
+        var read = Message(XsMessageType.Read, 1, "big\0");
+        var bound = new XenstoreServerOptions().MaxPendingOutputBytes;
+        long written = 0;
+        for (var idle = 0; idle < 200 && written < 20_000; idle++)
+        {
+            while (Requests(page).Free >= read.Length && written < 20_000)
+            {
+                Assert.Equal(read.Length, Requests(page).Write(read));
+                written++;
+                idle = 0;
+            }
+            _events1.Send(channel);
+            await Task.Delay(10);
+        }
+        // The daemon stopped taking requests (the ring stayed full for two seconds of kicks) with what it
+        // queued for the guest within the bound (plus the one reply that crossed it): held back by the
+        // bound, or earlier by the page transport's own back-pressure, whichever comes first.
+        Assert.True(written < 20_000, $"the daemon took {written} reads of 4000 bytes from a guest that reads nothing");
+        Assert.True(Requests(page).Free < read.Length, "the guest's requests were not held back");
+        Assert.True(_server.PendingOutputBytes <= bound + 4016, $"{_server.PendingOutputBytes} bytes queued for a guest that reads nothing");
+        Assert.Equal("/local/domain/0", await _dom0.GetDomainPathAsync(0));
+        await _dom0.WriteAsync("/host-goes-on", "yes");
+        Assert.Equal("yes", await _dom0.ReadAsync("/host-goes-on"));
+        page.Dispose();
+    }
+
+    private static byte[] Message(XsMessageType type, uint reqId, string payload)
+    {
+        var bytes = new byte[XsWireHeader.Size + payload.Length];
+        new XsWireHeader(type, reqId, 0, (uint)payload.Length).Write(bytes);
+        System.Text.Encoding.ASCII.GetBytes(payload, bytes.AsSpan(XsWireHeader.Size));
+        return bytes;
+    }
+
+    /// <summary>Writes the requests into the page's ring as it has room and reads whole responses, as a guest's own code would, until <paramref name="until"/>.</summary>
+    private async Task<List<(XsMessageType Type, uint ReqId, string Payload)>> ExchangeAsync(PageBuffer page, Channel channel, List<byte[]> requests,
+        Func<List<(XsMessageType Type, uint ReqId, string Payload)>, bool> until)
+    {
+        var replies = new List<(XsMessageType, uint, string)>();
+        var received = new List<byte>();
+        var next = 0;
+        var chunk = new byte[1024];
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!until(replies))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{replies.Count} replies to {next} requests in a minute");
+            while (next < requests.Count && Requests(page).Free >= requests[next].Length)
+                Requests(page).Write(requests[next++]);
+            var n = Responses(page).Read(chunk);
+            received.AddRange(chunk.AsSpan(0, n));
+            while (received.Count >= XsWireHeader.Size)
+            {
+                var header = XsWireHeader.Read(received.GetRange(0, XsWireHeader.Size).ToArray());
+                if (received.Count < XsWireHeader.Size + header.Len)
+                    break;
+                replies.Add((header.Type, header.ReqId, System.Text.Encoding.ASCII.GetString(received.GetRange(XsWireHeader.Size, (int)header.Len).ToArray())));
+                received.RemoveRange(0, XsWireHeader.Size + (int)header.Len);
+            }
+            _events1.Send(channel);
+            if (n == 0)
+                await Task.Delay(1);
+        }
+        return replies;
+    }
+
     private static unsafe void Corrupt(PageBuffer page) =>
         *(uint*)(page.Pointer + XenstoreRingLayout.ReqProdOffset) = 5000;
 
     private static unsafe uint ErrorOf(PageBuffer page) => Volatile.Read(ref *(uint*)(page.Pointer + XenstoreRingLayout.ErrorOffset));
 
     private static unsafe ByteRing Requests(PageBuffer page) => new XenstorePage(page.Pointer).Requests;
+
+    private static unsafe ByteRing Responses(PageBuffer page) => new XenstorePage(page.Pointer).Responses;
 }
