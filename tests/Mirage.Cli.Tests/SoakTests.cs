@@ -57,8 +57,14 @@ public sealed partial class SoakTests
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"Parties still running a minute after the soak died: {string.Join(", ", left)}");
             await Task.Delay(100);
         }
+        // The dead soak's own folders stay behind (its root on /dev/shm, its sockets' folder of the same name in /tmp).
         foreach (var folder in SoakFolders().Except(before))
+        {
             Directory.Delete(folder, recursive: true);
+            var sockets = Path.Combine(Path.GetTempPath(), Path.GetFileName(folder));
+            if (Directory.Exists(sockets))
+                Directory.Delete(sockets, recursive: true);
+        }
     }
 
     /// <summary>The processes whose parent is <paramref name="pid"/>, from /proc/&lt;pid&gt;/stat's ppid field.</summary>
