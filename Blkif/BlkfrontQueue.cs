@@ -169,33 +169,11 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
                 if (!writeData.IsEmpty)
                     CopyIn(slot, writeData.Span);
             }
-            if (segments <= BlkifConstants.MaxSegmentsPerRequest)
-            {
-                request.Operation = kind;
-                request.NrSegments = (byte)segments;
-                Span<BlkifRequestSegment> inline = request.Segments;
-                FillSegments(slot, inline, bytes);
-            }
-            else
-            {
-                // Segments go in the indirect pages; they are written before the push publishes the request.
-                var indirectPages = slot.Indirect(ref _memory, _backend, _indirectPages);
-                FillSegments(slot, MemoryMarshal.Cast<byte, BlkifRequestSegment>(indirectPages.Span), bytes);
-                ref var indirect = ref Unsafe.As<BlkifRequest, BlkifRequestIndirect>(ref request);
-                indirect.Operation = BlkifOperation.Indirect;
-                indirect.IndirectOp = kind;
-                indirect.NrSegments = (ushort)segments;
-                var used = (segments + BlkifConstants.SegmentsPerIndirectFrame - 1) / BlkifConstants.SegmentsPerIndirectFrame;
-                Span<GrantRef> grefs = indirect.IndirectGrefs;
-                for (var i = 0; i < used; i++)
-                    grefs[i] = indirectPages.Refs[i];
-            }
+            PutSegments(slot, ref request, kind, segments, bytes, null, 0);
         }
         catch (Exception e) when (e is GrantException or ObjectDisposedException)
         {
-            slot.Operation = null;
-            Release(slot);
-            operation.PieceDone(new BlkifIOException($"No page could be granted to the backend for the request: {e.Message}", e));
+            Fail(slot, operation, e);
             return;
         }
         Post(slot, operation, request);
@@ -216,38 +194,50 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         var request = default(BlkifRequest);
         request.Id = slot.Id;
         request.SectorNumber = sector;
-        var segments = (bytes + PageSize - 1) / PageSize;
         try
         {
-            if (segments <= BlkifConstants.MaxSegmentsPerRequest)
-            {
-                request.Operation = kind;
-                request.NrSegments = (byte)segments;
-                Span<BlkifRequestSegment> inline = request.Segments;
-                FillSegments(pages.Refs, firstPage, inline, bytes);
-            }
-            else
-            {
-                var indirectPages = slot.Indirect(ref _memory, _backend, _indirectPages);
-                FillSegments(pages.Refs, firstPage, MemoryMarshal.Cast<byte, BlkifRequestSegment>(indirectPages.Span), bytes);
-                ref var indirect = ref Unsafe.As<BlkifRequest, BlkifRequestIndirect>(ref request);
-                indirect.Operation = BlkifOperation.Indirect;
-                indirect.IndirectOp = kind;
-                indirect.NrSegments = (ushort)segments;
-                var used = (segments + BlkifConstants.SegmentsPerIndirectFrame - 1) / BlkifConstants.SegmentsPerIndirectFrame;
-                Span<GrantRef> grefs = indirect.IndirectGrefs;
-                for (var i = 0; i < used; i++)
-                    grefs[i] = indirectPages.Refs[i];
-            }
+            PutSegments(slot, ref request, kind, (bytes + PageSize - 1) / PageSize, bytes, pages.Refs, firstPage);
         }
         catch (Exception e) when (e is GrantException or ObjectDisposedException)
         {
-            slot.Operation = null;
-            Release(slot);
-            operation.PieceDone(new BlkifIOException($"No page could be granted to the backend for the request: {e.Message}", e));
+            Fail(slot, operation, e);
             return;
         }
         Post(slot, operation, request);
+    }
+
+    /// <summary>
+    /// Writes the request's operation and segments: in the request, or in the slot's indirect pages when
+    /// there are more than fit (written before the push publishes the request). The data pages are the
+    /// slot's own (<paramref name="refs"/> null) or the caller's granted ones from <paramref name="first"/> on.
+    /// </summary>
+    private void PutSegments(RequestSlot slot, ref BlkifRequest request, BlkifOperation kind, int segments, int bytes, IReadOnlyList<GrantRef>? refs, int first)
+    {
+        if (segments <= BlkifConstants.MaxSegmentsPerRequest)
+        {
+            request.Operation = kind;
+            request.NrSegments = (byte)segments;
+            FillSegments(slot, refs, first, request.Segments, bytes);
+            return;
+        }
+        var indirectPages = slot.Indirect(ref _memory, _backend, _indirectPages);
+        FillSegments(slot, refs, first, MemoryMarshal.Cast<byte, BlkifRequestSegment>(indirectPages.Span), bytes);
+        ref var indirect = ref Unsafe.As<BlkifRequest, BlkifRequestIndirect>(ref request);
+        indirect.Operation = BlkifOperation.Indirect;
+        indirect.IndirectOp = kind;
+        indirect.NrSegments = (ushort)segments;
+        var used = (segments + BlkifConstants.SegmentsPerIndirectFrame - 1) / BlkifConstants.SegmentsPerIndirectFrame;
+        Span<GrantRef> grefs = indirect.IndirectGrefs;
+        for (var i = 0; i < used; i++)
+            grefs[i] = indirectPages.Refs[i];
+    }
+
+    /// <summary>Gives the slot back and fails the piece: no page could be granted for it.</summary>
+    private void Fail(RequestSlot slot, BlockOperation operation, Exception e)
+    {
+        slot.Operation = null;
+        Release(slot);
+        operation.PieceDone(new BlkifIOException($"No page could be granted to the backend for the request: {e.Message}", e));
     }
 
     /// <summary>Puts a request for a discard on the ring.</summary>
@@ -321,31 +311,15 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         }
     }
 
-    // As the other FillSegments, over the caller's granted pages from 'first' on.
-    private static void FillSegments(IReadOnlyList<GrantRef> refs, int first, Span<BlkifRequestSegment> segments, int bytes)
-    {
-        for (var i = 0; bytes > 0; i++)
-        {
-            var n = Math.Min(PageSize, bytes);
-            segments[i] = new BlkifRequestSegment
-            {
-                Gref = refs[first + i],
-                FirstSect = 0,
-                LastSect = (byte)(n / BlkifConstants.SectorSize - 1),
-            };
-            bytes -= n;
-        }
-    }
-
     // Data sits at the start of each page: whole pages, then the last one's first sectors.
-    private static void FillSegments(RequestSlot slot, Span<BlkifRequestSegment> segments, int bytes)
+    private static void FillSegments(RequestSlot slot, IReadOnlyList<GrantRef>? refs, int first, Span<BlkifRequestSegment> segments, int bytes)
     {
         for (var i = 0; bytes > 0; i++)
         {
             var n = Math.Min(PageSize, bytes);
             segments[i] = new BlkifRequestSegment
             {
-                Gref = slot.Ref(i),
+                Gref = refs is null ? slot.Ref(i) : refs[first + i],
                 FirstSect = 0,
                 LastSect = (byte)(n / BlkifConstants.SectorSize - 1),
             };
