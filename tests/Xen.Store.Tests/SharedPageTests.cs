@@ -45,6 +45,15 @@ public sealed class SharedPageTests : IAsyncLifetime
         return (client, page, channel);
     }
 
+    /// <summary>The same boot without a client: the test writes the page itself, as a hostile guest would.</summary>
+    private async Task<(Share Page, Channel Channel)> IntroduceRawGuestAsync()
+    {
+        var page = _memory1.Share(remoteDomain: 0, pageCount: 1, writable: true);
+        var (port, channel) = _events1.Listen(remoteDomain: 0);
+        await _dom0.IntroduceAsync(1, page.Refs[0].Value, port.Value);
+        return (page, channel);
+    }
+
     [Fact]
     public async Task A_guest_talks_over_its_page_as_its_own_domain()
     {
@@ -110,9 +119,7 @@ public sealed class SharedPageTests : IAsyncLifetime
     [Fact]
     public async Task A_guest_that_corrupts_the_ring_indices_is_dropped_with_the_error_set()
     {
-        var page = _memory1.Share(remoteDomain: 0, pageCount: 1, writable: true);
-        var (port, channel) = _events1.Listen(remoteDomain: 0);
-        await _dom0.IntroduceAsync(1, page.Refs[0].Value, port.Value);
+        var (page, channel) = await IntroduceRawGuestAsync();
         Corrupt(page);
         _events1.Send(channel);
         for (var i = 0; i < 500 && ErrorOf(page) == 0; i++)
@@ -125,9 +132,7 @@ public sealed class SharedPageTests : IAsyncLifetime
     [Fact]
     public async Task A_guest_that_sends_a_length_above_4096_is_disconnected()
     {
-        var page = _memory1.Share(remoteDomain: 0, pageCount: 1, writable: true);
-        var (port, channel) = _events1.Listen(remoteDomain: 0);
-        await _dom0.IntroduceAsync(1, page.Refs[0].Value, port.Value);
+        var (page, channel) = await IntroduceRawGuestAsync();
         var header = new byte[16];
         new XsWireHeader(XsMessageType.Read, 1, 0, 5000).Write(header);
         Assert.Equal(16, Requests(page).Write(header));
@@ -146,11 +151,9 @@ public sealed class SharedPageTests : IAsyncLifetime
     [Fact]
     public async Task A_guest_that_floods_watches_on_its_page_gets_E2BIG_past_its_quota_and_the_host_goes_on()
     {
-        var page = _memory1.Share(remoteDomain: 0, pageCount: 1, writable: true);
-        var (port, channel) = _events1.Listen(remoteDomain: 0);
-        await _dom0.IntroduceAsync(1, page.Refs[0].Value, port.Value);
+        var (page, channel) = await IntroduceRawGuestAsync();
         // 129 WATCH requests written straight into the ring, as fast as it has room, without a client.
-        var requests = Enumerable.Range(0, 129).Select(i => Message(XsMessageType.Watch, (uint)i, $"w{i}\0t{i}\0")).ToList();
+        var requests = Enumerable.Range(0, 129).Select(i => Raw.Message(XsMessageType.Watch, (uint)i, 0, Raw.Args($"w{i}", $"t{i}"))).ToList();
         var replies = await ExchangeAsync(page, channel, requests, until: r => r.Count(m => m.Type is XsMessageType.Watch or XsMessageType.Error) == 129);
         var answers = replies.Where(m => m.Type != XsMessageType.WatchEvent).ToList();
         Assert.Equal(128, answers.Count(m => m.Type == XsMessageType.Watch));
@@ -162,12 +165,10 @@ public sealed class SharedPageTests : IAsyncLifetime
     [Fact]
     public async Task A_guest_that_never_reads_its_responses_is_stopped_at_the_output_bound_and_the_host_goes_on()
     {
-        var page = _memory1.Share(remoteDomain: 0, pageCount: 1, writable: true);
-        var (port, channel) = _events1.Listen(remoteDomain: 0);
-        await _dom0.IntroduceAsync(1, page.Refs[0].Value, port.Value);
+        var (page, channel) = await IntroduceRawGuestAsync();
         await _dom0.WriteAsync("/local/domain/1/big", new string('x', 4000));
         // Reads of a 4000-byte value, written into the ring whenever it has room; the responses are never read.
-        var read = Message(XsMessageType.Read, 1, "big\0");
+        var read = Raw.Message(XsMessageType.Read, 1, 0, Raw.Args("big"));
         var bound = new XenstoreServerOptions().MaxPendingOutputBytes;
         long written = 0;
         for (var idle = 0; idle < 200 && written < 20_000; idle++)
@@ -191,14 +192,6 @@ public sealed class SharedPageTests : IAsyncLifetime
         await _dom0.WriteAsync("/host-goes-on", "yes");
         Assert.Equal("yes", await _dom0.ReadAsync("/host-goes-on"));
         page.Dispose();
-    }
-
-    private static byte[] Message(XsMessageType type, uint reqId, string payload)
-    {
-        var bytes = new byte[XsWireHeader.Size + payload.Length];
-        new XsWireHeader(type, reqId, 0, (uint)payload.Length).Write(bytes);
-        System.Text.Encoding.ASCII.GetBytes(payload, bytes.AsSpan(XsWireHeader.Size));
-        return bytes;
     }
 
     /// <summary>Writes the requests into the page's ring as it has room and reads whole responses, as a guest's own code would, until <paramref name="until"/>.</summary>
