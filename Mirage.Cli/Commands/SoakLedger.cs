@@ -12,8 +12,8 @@ internal sealed class SoakLedger
     private readonly Lock _lock = new();
     private readonly Dictionary<int, (long Received, long Acknowledged)> _vchan = [];
     private readonly Dictionary<int, (RangeSet Received, RangeSet Acknowledged)> _netif = [];
-    private readonly Dictionary<int, (long Acknowledged, long IssuedMax)> _blocks = [];
-    private readonly Dictionary<string, (long Acknowledged, long IssuedMax)> _keys = [];
+    private readonly VersionBook<int> _blocks = new();
+    private readonly VersionBook<string> _keys = new();
     private readonly List<string> _problems = [];
 
     public long VchanBytesReceived { get; private set; }
@@ -152,18 +152,14 @@ internal sealed class SoakLedger
     public void BlkifIssued(int block, long version)
     {
         lock (_lock)
-        {
-            var (acknowledged, issued) = _blocks.GetValueOrDefault(block);
-            _blocks[block] = (acknowledged, Math.Max(issued, version));
-        }
+            _blocks.Issued(block, version);
     }
 
     public void BlkifAcknowledged(int block, long version)
     {
         lock (_lock)
         {
-            var (acknowledged, issued) = _blocks.GetValueOrDefault(block);
-            _blocks[block] = (Math.Max(acknowledged, version), issued);
+            _blocks.Acknowledged(block, version);
             BlkifWritesAcknowledged++;
         }
     }
@@ -178,7 +174,7 @@ internal sealed class SoakLedger
         lock (_lock)
         {
             BlkifBlocksVerified++;
-            var (acknowledged, issued) = _blocks.GetValueOrDefault(block);
+            var (acknowledged, issued) = _blocks[block];
             if (version < acknowledged)
             {
                 BlkifWritesLost++;
@@ -195,18 +191,14 @@ internal sealed class SoakLedger
     public void XenstoreIssued(string key, long version)
     {
         lock (_lock)
-        {
-            var (acknowledged, issued) = _keys.GetValueOrDefault(key);
-            _keys[key] = (acknowledged, Math.Max(issued, version));
-        }
+            _keys.Issued(key, version);
     }
 
     public void XenstoreAcknowledged(string key, long version)
     {
         lock (_lock)
         {
-            var (acknowledged, issued) = _keys.GetValueOrDefault(key);
-            _keys[key] = (Math.Max(acknowledged, version), issued);
+            _keys.Acknowledged(key, version);
             XenstoreWritesAcknowledged++;
         }
     }
@@ -222,7 +214,7 @@ internal sealed class SoakLedger
     public Dictionary<string, long> XenstoreSnapshot()
     {
         lock (_lock)
-            return _keys.ToDictionary(k => k.Key, k => k.Value.Acknowledged);
+            return _keys.AcknowledgedVersions();
     }
 
     /// <summary>A key read back from the daemon (null: missing) against <paramref name="owed"/>, its acknowledged version when the read began.</summary>
@@ -231,7 +223,7 @@ internal sealed class SoakLedger
         lock (_lock)
         {
             XenstoreKeysVerified++;
-            var issued = _keys.GetValueOrDefault(key).IssuedMax;
+            var issued = _keys[key].IssuedMax;
             if ((version ?? 0) < owed)
             {
                 XenstoreWritesLost++;
