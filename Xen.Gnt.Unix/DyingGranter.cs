@@ -20,54 +20,69 @@ internal static class DyingGranter
 
     /// <summary>
     /// Releases a page this process no longer uses (and closes it). If it is still held and its granter is
-    /// exiting, the last look happens once the granter is gone, on a thread of its own.
+    /// exiting, the last look happens once the granter is gone, on a thread of its own. A granter that
+    /// lives on (the common case: it still shares the page) costs one read of its /proc stat.
     /// </summary>
     public static void Release(SafeFd page, string path, uint granterPid)
     {
-        if (GrantFiles.Release(page, path) || granterPid == (uint)Environment.ProcessId || OpenIfExiting(granterPid) is not { } granter)
+        if (GrantFiles.Release(page, path) || granterPid == (uint)Environment.ProcessId || granterPid is 0 or > int.MaxValue
+            || StateOf((int)granterPid) == Granter.Alive)
         {
+            page.Dispose();
+            return;
+        }
+        var pidfd = Interop.Libc.PidfdOpen((int)granterPid);
+        if (pidfd.IsInvalid)
+        {
+            // Reaped since: all its files are closed now, so look again at once.
+            GrantFiles.Release(page, path);
             page.Dispose();
             return;
         }
         _ = Task.Factory.StartNew(() =>
         {
-            using (granter)
+            using (pidfd)
             using (page)
             {
-                WaitForExit(granter);
+                WaitForExit(pidfd);
                 GrantFiles.Release(page, path);
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    /// <summary>A pidfd of <paramref name="pid"/> if it is exiting or exited and not yet reaped; null if it lives on or is long gone.</summary>
-    private static SafeFd? OpenIfExiting(uint pid)
+    private enum Granter
     {
-        if (pid == 0 || pid > int.MaxValue)
-            return null;
-        var pidfd = Interop.Libc.PidfdOpen((int)pid);
-        if (pidfd.IsInvalid)
-            return null; // reaped: every file it had is closed, so whoever holds the page is someone else
-        if (IsExiting(pid))
-            return pidfd;
-        pidfd.Dispose();
-        return null;
+        Alive,
+        Exiting,
     }
 
-    private static bool IsExiting(uint pid)
+    /// <summary>Whether <paramref name="pid"/> lives on, or is exiting or gone, from /proc/&lt;pid&gt;/stat.</summary>
+    private static unsafe Granter StateOf(int pid)
     {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText($"/proc/{pid}/stat");
-        }
-        catch (IOException)
-        {
-            return true; // gone between pidfd_open and here
-        }
+        using var fd = Interop.Libc.Open(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/stat"), Interop.Libc.O_RDONLY);
+        if (fd.IsInvalid)
+            return Granter.Exiting; // gone
+        var buffer = stackalloc byte[512];
+        var n = (int)Interop.Libc.PRead(fd, buffer, 512, 0);
         // "pid (comm) state ppid pgrp session tty_nr tpgid flags ...": comm may hold spaces and parentheses.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return fields[0] is "Z" or "X" || (uint.TryParse(fields[6], NumberStyles.None, CultureInfo.InvariantCulture, out var flags) && (flags & PfExiting) != 0);
+        var stat = new ReadOnlySpan<byte>(buffer, Math.Max(n, 0));
+        var close = stat.LastIndexOf((byte)')');
+        if (close < 0 || close + 2 >= stat.Length)
+            return Granter.Alive; // unreadable: leave the page to the next reclaim, as before
+        var rest = stat[(close + 2)..];
+        if (rest[0] is (byte)'Z' or (byte)'X')
+            return Granter.Exiting;
+        // The flags are the seventh field from the state on.
+        for (var field = 0; field < 6; field++)
+        {
+            var space = rest.IndexOf((byte)' ');
+            if (space < 0)
+                return Granter.Alive;
+            rest = rest[(space + 1)..];
+        }
+        var end = rest.IndexOf((byte)' ');
+        return System.Buffers.Text.Utf8Parser.TryParse(end < 0 ? rest : rest[..end], out uint flags, out _) && (flags & PfExiting) != 0
+            ? Granter.Exiting : Granter.Alive;
     }
 
     private static unsafe void WaitForExit(SafeFd pidfd)
