@@ -127,9 +127,15 @@ public sealed class ReadAllocationTests
             // Warm: the JIT, the pools, the daemon's path cache.
             await ReadsAsync(client, buffers, 4000);
             const int Reads = 20_000;
-            var before = GC.GetTotalAllocatedBytes(precise: true);
-            await ReadsAsync(client, buffers, Reads);
-            var perRead = (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)Reads;
+            // The count is the whole process's, so the runtime's own work (thread-pool growth under a
+            // loaded machine) can land in one round; an allocation per read shows in every round.
+            var perRead = double.MaxValue;
+            for (var round = 0; round < 3; round++)
+            {
+                var before = GC.GetTotalAllocatedBytes(precise: true);
+                await ReadsAsync(client, buffers, Reads);
+                perRead = Math.Min(perRead, (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)Reads);
+            }
             // Nothing per read; the bound leaves room for the odd pool growth or timer of the runtime.
             Assert.True(perRead < 4, $"{perRead:F1} bytes allocated per read");
         }
