@@ -132,13 +132,20 @@ internal sealed unsafe class ChannelState
         if (cancellationToken.IsCancellationRequested)
             return ValueTask.FromCanceled<EventCounter>(cancellationToken);
         var link = Volatile.Read(ref _link);
-        var counter = ReadCounter(link);
-        if (counter > lastSeen.Value)
-            return new ValueTask<EventCounter>(new EventCounter(counter));
+        ulong counter;
+        if (spinTicks > 0 && link is not null)
+        {
+            if (TrySpin(link, lastSeen.Value, spinTicks, out counter))
+                return new ValueTask<EventCounter>(new EventCounter(counter));
+        }
+        else
+        {
+            counter = ReadCounter(link);
+            if (counter > lastSeen.Value)
+                return new ValueTask<EventCounter>(new EventCounter(counter));
+        }
         if (Phase != Connected && Phase != Offered)
             ThrowIfUnusable();
-        if (spinTicks > 0 && link is not null && TrySpin(link, lastSeen.Value, spinTicks, out counter))
-            return new ValueTask<EventCounter>(new EventCounter(counter));
 
         var wait = _waiters.WaitAsync(lastSeen, cancellationToken);
         // Parked (a full fence) before the link is read; Attach writes the link before it counts waiters.
@@ -172,6 +179,9 @@ internal sealed unsafe class ChannelState
         }
     }
 
+    // The first look and the spin share one reference on the link: on the spinning path each round
+    // trip's locked instructions are most of what a side spends besides waiting. A channel that is
+    // no longer connected is not spun on; the caller throws.
     private bool TrySpin(ChannelLink link, ulong lastSeen, long spinTicks, out ulong counter)
     {
         var added = false;
@@ -179,14 +189,18 @@ internal sealed unsafe class ChannelState
         {
             link.DangerousAddRef(ref added);
             var events = (ulong*)(link.Page + _ownEvents);
+            counter = Volatile.Read(ref *events);
+            if (counter > lastSeen)
+                return true;
+            if (Phase != Connected)
+                return false;
             var spin = new BoundedSpin(spinTicks);
-            do
+            while (spin.Continue())
             {
                 counter = Volatile.Read(ref *events);
                 if (counter > lastSeen)
                     return true;
             }
-            while (spin.Continue());
         }
         catch (ObjectDisposedException)
         {
