@@ -115,6 +115,11 @@ internal static class AllBench
                     "% of a core", false, () => vchan.VchanIdleAsync(TimeSpan.FromSeconds(s.IdleSeconds)), null, null, Goal.ValueAtMost(1, "% of a core")).ConfigureAwait(false));
             }, cancellationToken).ConfigureAwait(false);
         }
+        // What the vchan-rtt goal's reference leaves out: libxenvchan's shared page. Plain C that keeps
+        // that wire format bounds what any compatible vchan end can do.
+        report.Add(await RowAsync(s, "vchan-rtt-c", "C, not C#: a 1-byte round trip through libxenvchan's shared page between two processes, spinning, every step of the protocol kept (vchan_rtt.c); no goal of its own, the least a compatible end can do.",
+            "us", false, () => Task.FromResult(c.Run("vchan_rtt", t)),
+            () => c.Run("shm_rtt", t), "a round trip of two counters in shared memory between two processes, spinning (shm_rtt.c)", null).ConfigureAwait(false));
 
         // ---- netif (Unix backends, two processes) ----
         foreach (var size in new[] { 64, 1500 })
