@@ -215,14 +215,18 @@ internal static class AllBench
 
     /// <summary>
     /// Vchan throughput over about <paramref name="seconds"/>: the peer must know how many bytes to
-    /// expect, and the rings' speeds differ a thousandfold, so a short first transfer (which also
-    /// warms up) sizes the measured one.
+    /// expect, and the rings' speeds differ a thousandfold, so short transfers first size the measured
+    /// one. The first, of 1 MiB, runs while the code is still being compiled and the ring's pages are
+    /// first touched, and can be a hundred times slower than the steady state; the second, of a tenth
+    /// of a second at the first one's rate, gives the rate the measured transfer is sized by.
     /// </summary>
     private static async Task<Measurement> SizedThroughputAsync(VchanBench.Runner vchan, int leftMin, int rightMin, double seconds)
     {
-        var probe = await vchan.VchanThroughputAsync(leftMin, rightMin, 1 << 20).ConfigureAwait(false);
-        var bytes = (long)Math.Clamp(probe.Value * 1e6 * seconds, 1 << 20, 16e9);
-        return await vchan.VchanThroughputAsync(leftMin, rightMin, bytes).ConfigureAwait(false);
+        var warm = await vchan.VchanThroughputAsync(leftMin, rightMin, 1 << 20).ConfigureAwait(false);
+        var probe = await vchan.VchanThroughputAsync(leftMin, rightMin, Bytes(warm.Value, 0.1)).ConfigureAwait(false);
+        return await vchan.VchanThroughputAsync(leftMin, rightMin, Bytes(probe.Value, seconds)).ConfigureAwait(false);
+
+        static long Bytes(double megabytesPerSecond, double seconds) => (long)Math.Clamp(megabytesPerSecond * 1e6 * seconds, 1 << 20, 16e9);
     }
 
     /// <summary>Value and item count of a measurement that times itself, with this process's CPU and allocations around it.</summary>
