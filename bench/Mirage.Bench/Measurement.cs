@@ -28,15 +28,26 @@ internal readonly record struct Measurement(double Value, double Items, TimeSpan
 /// A snapshot of the clocks a <see cref="Measurement"/> is made from: this process's CPU time and
 /// allocations, and a peer process's CPU time read from <c>/proc/&lt;pid&gt;/stat</c>.
 /// </summary>
-internal readonly record struct Sample(long Timestamp, TimeSpan Cpu, TimeSpan? PeerCpu, long Allocated)
+/// <remarks>
+/// Reading the peer's stat file allocates a few kilobytes here, so the allocation count is taken on
+/// both sides of that read and an interval counts from the first sample's later count to the second
+/// sample's earlier one: the measurement's own reads stay out of the figure.
+/// </remarks>
+internal readonly record struct Sample(long Timestamp, TimeSpan Cpu, TimeSpan? PeerCpu, long AllocatedBefore, long AllocatedAfter)
 {
-    public static Sample Take(int? peer = null) =>
-        new(Stopwatch.GetTimestamp(), Environment.CpuUsage.TotalTime, peer is { } pid ? ProcessCpu.Of(pid) : null, GC.GetTotalAllocatedBytes(precise: true));
+    public static Sample Take(int? peer = null)
+    {
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var timestamp = Stopwatch.GetTimestamp();
+        var cpu = Environment.CpuUsage.TotalTime;
+        var peerCpu = peer is { } pid ? ProcessCpu.Of(pid) : null;
+        return new(timestamp, cpu, peerCpu, before, GC.GetTotalAllocatedBytes(precise: true));
+    }
 
     /// <summary>Wall-clock time from this sample to <paramref name="end"/>.</summary>
     public TimeSpan Elapsed(Sample end) => Stopwatch.GetElapsedTime(Timestamp, end.Timestamp);
 
     /// <summary>The measurement of <paramref name="items"/> items between this sample and <paramref name="end"/>.</summary>
     public Measurement Until(Sample end, double value, double items) =>
-        new(value, items, end.Cpu - Cpu, end.PeerCpu - PeerCpu, end.Allocated - Allocated);
+        new(value, items, end.Cpu - Cpu, end.PeerCpu - PeerCpu, end.AllocatedBefore - AllocatedAfter);
 }
