@@ -11,7 +11,8 @@ namespace SharedMemoryRing;
 /// <remarks>
 /// Read requests with <see cref="TryReadRequest"/>; answer each with <see cref="TryWriteResponse"/>,
 /// publish with <see cref="PushResponses"/> and notify the frontend when it says so; before sleeping call
-/// <see cref="FinalCheckForRequests"/>. Each request is copied out of shared memory once (no double fetch),
+/// <see cref="FinalCheckForRequests"/>. Many at a time go faster in batches: <see cref="ConsumeRequests"/>
+/// and <see cref="ProduceResponses"/> keep the indices in locals for the whole batch. Each request is copied out of shared memory once (no double fetch),
 /// and every <c>req_prod</c> read from shared memory is checked: a frontend that claims more requests than
 /// the ring has free slots, or moves <c>req_prod</c> backwards, gets a <see cref="RingProtocolException"/>.
 /// </remarks>

@@ -10,7 +10,9 @@ namespace SharedMemoryRing;
 /// <remarks>
 /// Write requests with <see cref="TryWriteRequest"/>, publish them with <see cref="PushRequests"/> and
 /// notify the backend when it says so; read responses with <see cref="TryReadResponse"/>, and before
-/// sleeping call <see cref="FinalCheckForResponses"/>. Each response is copied out of shared memory once,
+/// sleeping call <see cref="FinalCheckForResponses"/>. Many at a time go faster in batches:
+/// <see cref="ProduceRequests"/> and <see cref="ConsumeResponses"/> keep the indices in locals for the whole
+/// batch, and one push publishes it. Each response is copied out of shared memory once,
 /// and every <c>rsp_prod</c> read from shared memory is checked: a backend that claims more responses than
 /// there are outstanding requests gets a <see cref="RingProtocolException"/>.
 /// </remarks>
