@@ -10,7 +10,9 @@ namespace SharedMemoryRing;
 /// <remarks>
 /// Write requests with <see cref="TryWriteRequest"/>, publish them with <see cref="PushRequests"/> and
 /// notify the backend when it says so; read responses with <see cref="TryReadResponse"/>, and before
-/// sleeping call <see cref="FinalCheckForResponses"/>. Each response is copied out of shared memory once,
+/// sleeping call <see cref="FinalCheckForResponses"/>. Many at a time go faster in batches:
+/// <see cref="ProduceRequests"/> and <see cref="ConsumeResponses"/> keep the indices in locals for the whole
+/// batch, and one push publishes it. Each response is copied out of shared memory once,
 /// and every <c>rsp_prod</c> read from shared memory is checked: a backend that claims more responses than
 /// there are outstanding requests gets a <see cref="RingProtocolException"/>.
 /// </remarks>
@@ -116,6 +118,23 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
     }
 
     /// <summary>
+    /// Claims up to <paramref name="count"/> free slots at once, to be filled in place (ring.h's
+    /// <c>RING_GET_REQUEST(r, r->req_prod_pvt++)</c> in a loop, with one update of the private producer
+    /// for them all); the backend sees them after <see cref="PushRequests"/>. Fewer when fewer are free;
+    /// none when the ring is full.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public RingSlots<TRequest> ProduceRequests(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var prod = _c.Producer;
+        var claimed = Math.Min(_c.Size - (prod - _c.Consumer), (uint)count);
+        _c.Producer = prod + claimed;
+        return new RingSlots<TRequest>(_c.Entries, prod, _c.Size - 1, (uint)SharedRingLayout.SlotSize<TRequest, TResponse>(), (int)claimed);
+    }
+
+    /// <summary>
     /// Publishes the written requests (<c>RING_PUSH_REQUESTS_AND_CHECK_NOTIFY</c>) and returns whether the
     /// backend asked to be notified of them: then send it an event.
     /// </summary>
@@ -155,6 +174,24 @@ public sealed unsafe class FrontRing<TRequest, TResponse>
         response = Unsafe.ReadUnaligned<TResponse>(Slot(cons));
         _c.Consumer = cons + 1;
         return true;
+    }
+
+    /// <summary>
+    /// Consumes up to <paramref name="count"/> of the responses the backend has published, at once: one
+    /// checked read of <c>rsp_prod</c> (with the read barrier ring.h puts after it), then the entries up
+    /// to it, with one update of the consumer index for them all. Read each entry once; their slots are
+    /// free to new requests from now on, so read them before producing requests.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
+    /// <exception cref="RingProtocolException">The backend's <c>rsp_prod</c> is out of range.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public RingEntries<TResponse> ConsumeResponses(int count = int.MaxValue)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var cons = _c.Consumer;
+        var taken = Math.Min(ReadResponseProducer() - cons, (uint)count);
+        _c.Consumer = cons + taken;
+        return new RingEntries<TResponse>(_c.Entries, cons, _c.Size - 1, (uint)SharedRingLayout.SlotSize<TRequest, TResponse>(), (int)taken);
     }
 
     /// <summary>

@@ -169,23 +169,20 @@ internal static class RingBench
     {
         var ring = front.Ring;
         var (sent, received, checksum) = (side.Sent, side.Done, side.Checksum);
-        var progress = false;
-        // Requests are written in place, as ring.h's RING_GET_REQUEST does.
-        for (var free = Math.Min(ring.FreeRequests, items - sent); free > 0; free--)
-        {
-            TRequest.Fill(ref ring.ProduceRequest(), (uint)sent++);
-            progress = true;
-        }
+        // Every free slot is claimed at once and written in place, as ring.h's RING_GET_REQUEST does, and
+        // pushed once; then every published response is consumed at once.
+        var slots = ring.ProduceRequests(items - sent);
+        for (var i = 0; i < slots.Count; i++)
+            TRequest.Fill(ref slots[i], (uint)(sent + i));
+        sent += slots.Count;
         if (front.PushRequests())
             side.Notifications++;
-        while (ring.TryReadResponse(out var response))
-        {
-            checksum += response.Check;
-            received++;
-            progress = true;
-        }
+        var responses = ring.ConsumeResponses();
+        for (var i = 0; i < responses.Count; i++)
+            checksum += responses[i].Check;
+        received += responses.Count;
         (side.Sent, side.Done, side.Checksum) = (sent, received, checksum);
-        return progress;
+        return slots.Count + responses.Count > 0;
     }
 
     private static async Task<long> Backend<TRequest, TResponse>(
@@ -208,13 +205,12 @@ internal static class RingBench
         where TResponse : unmanaged, IChecked
     {
         var ring = back.Ring;
-        var answered = side.Done;
-        while (ring.TryReadRequest(out var request))
-        {
-            request.AnswerInto(ref ring.ProduceResponse());
-            answered++;
-        }
-        side.Done = answered;
+        // Every published request is consumed at once and answered in its own slot, then pushed once.
+        var requests = ring.ConsumeRequests();
+        var answers = ring.ProduceResponses(requests.Count);
+        for (var i = 0; i < requests.Count; i++)
+            requests[i].AnswerInto(ref answers[i]);
+        side.Done += requests.Count;
         if (back.PushResponses())
             side.Notifications++;
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.MemoryMappedFiles;
+using System.Text;
 using TestSupport;
 
 namespace SharedMemoryRing.Tests;
@@ -9,7 +10,8 @@ namespace SharedMemoryRing.Tests;
 /// Differential tests against ring.h itself: a C peer built from ring_peer.c runs the header's own
 /// macros (XEN_FRONT_RING_INIT, RING_PUSH_REQUESTS_AND_CHECK_NOTIFY, RING_FINAL_CHECK_FOR_RESPONSES,
 /// BACK_RING_INIT, RING_COPY_REQUEST, ...) on a file in /dev/shm that the C# ring maps too. One random
-/// schedule of steps runs three times: C front with C back, C front with C# back, C# front with C back.
+/// schedule of steps, single steps and batches (filled and consumed with the indices in locals, as
+/// Linux's drivers do), runs three times: C front with C back, C front with C# back, C# front with C back.
 /// Every reply (requests, responses, notify decisions, final checks, counters) must be the same.
 /// </summary>
 public sealed class DifferentialTests
@@ -33,6 +35,11 @@ public sealed class DifferentialTests
             Assert.Contains(reference, line => line.EndsWith("-> " + needed, StringComparison.Ordinal));
         if (ringBytes <= 160)
             Assert.Contains(reference, line => line.EndsWith("-> full", StringComparison.Ordinal));
+        // And batches that moved something on each side, each way.
+        Assert.Contains(reference, line => line.StartsWith("Front requests ", StringComparison.Ordinal) && !line.EndsWith("-> ok 0", StringComparison.Ordinal));
+        Assert.Contains(reference, line => line.StartsWith("Front reads ", StringComparison.Ordinal) && !line.EndsWith("-> responses 0", StringComparison.Ordinal));
+        Assert.Contains(reference, line => line.StartsWith("Back reads ", StringComparison.Ordinal) && !line.EndsWith("-> requests 0", StringComparison.Ordinal));
+        Assert.Contains(reference, line => line.StartsWith("Back answers ", StringComparison.Ordinal) && !line.EndsWith("-> ok 0", StringComparison.Ordinal));
         Assert.Equal(reference, csharpBack);
         Assert.Equal(reference, csharpFront);
     }
@@ -47,6 +54,15 @@ public sealed class DifferentialTests
         for (var i = 0; i < steps; i++)
         {
             var side = random.Next(2) == 0 ? Side.Front : Side.Back;
+            // Now and then a batch, of any size up to twice the burst, as Linux's drivers fill and consume.
+            if (random.Next(6) == 0)
+            {
+                var batch = side == Side.Front
+                    ? (random.Next(2) == 0 ? "requests" : "reads")
+                    : (random.Next(2) == 0 ? "reads" : "answers");
+                schedule.Add(new Step(side, $"{batch} {random.Next(0, (2 * burst) + 1)}"));
+                continue;
+            }
             var command = side == Side.Front
                 ? random.Next(5) switch { 0 or 1 => "request", 2 => "push", 3 => "read", _ => random.Next(2) == 0 ? "final" : "state" }
                 : random.Next(5) switch { 0 or 1 => "read", 2 => "response", 3 => "push", _ => random.Next(2) == 0 ? "final" : "state" };
@@ -86,6 +102,7 @@ public sealed class DifferentialTests
                         "response" when unanswered.Count > 0 && unanswered.Peek() is var q =>
                             $"response {q[1]} {uint.Parse(q[2], CultureInfo.InvariantCulture) + uint.Parse(q[3], CultureInfo.InvariantCulture)}",
                         "response" => "response 0 0",
+                        _ when step.Side == Side.Front && step.Command.StartsWith("requests ", StringComparison.Ordinal) => $"{step.Command} {nextId}",
                         var other => other,
                     };
                     var reply = (step.Side == Side.Front ? front : back).Do(command);
@@ -93,6 +110,18 @@ public sealed class DifferentialTests
                         unanswered.Enqueue(reply.Split(' '));
                     if (step.Side == Side.Back && step.Command == "response" && reply == "ok")
                         unanswered.Dequeue();
+                    // A batch of requests read: "requests m" and then id, a and b of each.
+                    if (step.Side == Side.Back && reply.StartsWith("requests ", StringComparison.Ordinal))
+                    {
+                        var words = reply.Split(' ');
+                        for (var i = 2; i + 2 < words.Length; i += 3)
+                            unanswered.Enqueue(["request", words[i], words[i + 1], words[i + 2]]);
+                    }
+                    if (step.Side == Side.Back && step.Command.StartsWith("answers ", StringComparison.Ordinal))
+                        for (var i = U(reply.Split(' ')[1]); i > 0; i--)
+                            unanswered.Dequeue();
+                    if (step.Side == Side.Front && step.Command.StartsWith("requests ", StringComparison.Ordinal))
+                        nextId += U(reply.Split(' ')[1]);
                     trace.Add($"{step.Side} {command} -> {reply}");
                 }
                 return trace;
@@ -155,6 +184,27 @@ public sealed class DifferentialTests
                     return $"notify {(_ring!.PushRequests() ? 1 : 0)}";
                 case "read":
                     return _ring!.TryReadResponse(out var r) ? $"response {r.Id} {r.Sum}" : "none";
+                case "requests":
+                {
+                    var slots = _ring!.ProduceRequests((int)U(words[1]));
+                    for (var i = 0u; i < slots.Count; i++)
+                    {
+                        var id = U(words[2]) + i;
+                        slots[(int)i] = new TestRequest(id, id * 3, id % 17);
+                    }
+                    return $"ok {slots.Count}";
+                }
+                case "reads":
+                {
+                    var responses = _ring!.ConsumeResponses((int)U(words[1]));
+                    var text = new StringBuilder($"responses {responses.Count}");
+                    for (var i = 0; i < responses.Count; i++)
+                    {
+                        var response = responses[i];
+                        text.Append(CultureInfo.InvariantCulture, $" {response.Id} {response.Sum}");
+                    }
+                    return text.ToString();
+                }
                 case "final":
                     return $"work {(_ring!.FinalCheckForResponses() ? 1 : 0)}";
                 case "state":
@@ -173,6 +223,9 @@ public sealed class DifferentialTests
     {
         private BackRing<TestRequest, TestResponse>? _ring;
 
+        // Consumed requests not yet answered, oldest first: "answers" answers them in order.
+        private readonly Queue<TestRequest> _pending = new();
+
         public string Do(string command)
         {
             var words = command.Split(' ');
@@ -182,9 +235,34 @@ public sealed class DifferentialTests
                     _ring = BackRing<TestRequest, TestResponse>.Attach((byte*)shared, ringBytes, first);
                     return $"ok {_ring.Size}";
                 case "read":
-                    return _ring!.TryReadRequest(out var q) ? $"request {q.Id} {q.A} {q.B}" : "none";
+                    if (!_ring!.TryReadRequest(out var q))
+                        return "none";
+                    _pending.Enqueue(q);
+                    return $"request {q.Id} {q.A} {q.B}";
                 case "response":
-                    return _ring!.TryWriteResponse(new TestResponse(U(words[1]), U(words[2]))) ? "ok" : "unasked";
+                    if (!_ring!.TryWriteResponse(new TestResponse(U(words[1]), U(words[2]))))
+                        return "unasked";
+                    _pending.Dequeue();
+                    return "ok";
+                case "reads":
+                {
+                    var requests = _ring!.ConsumeRequests((int)U(words[1]));
+                    var text = new StringBuilder($"requests {requests.Count}");
+                    for (var i = 0; i < requests.Count; i++)
+                    {
+                        var request = requests[i];
+                        _pending.Enqueue(request);
+                        text.Append(CultureInfo.InvariantCulture, $" {request.Id} {request.A} {request.B}");
+                    }
+                    return text.ToString();
+                }
+                case "answers":
+                {
+                    var answers = _ring!.ProduceResponses((int)U(words[1]));
+                    for (var i = 0; i < answers.Count; i++)
+                        answers[i] = TestResponse.To(_pending.Dequeue());
+                    return $"ok {answers.Count}";
+                }
                 case "push":
                     return $"notify {(_ring!.PushResponses() ? 1 : 0)}";
                 case "final":

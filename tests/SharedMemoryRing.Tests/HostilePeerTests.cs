@@ -93,6 +93,104 @@ public sealed unsafe class HostilePeerTests
         }));
 
     [Fact]
+    public void A_backend_consuming_in_batches_never_accepts_more_requests_than_the_ring_holds() =>
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(1000), Prop.ForAll(Attacks, attack =>
+        {
+            using var pages = new GuardedPages(1);
+            var at = pages.Pointer + pages.Length - TestRings.SmallRingBytes;
+            FrontRing<TestRequest, TestResponse>.Initialise(at, TestRings.SmallRingBytes, attack.First);
+            var back = BackRing<TestRequest, TestResponse>.Attach(at, TestRings.SmallRingBytes, attack.First);
+            foreach (var scribble in attack.Scribbles)
+            {
+                ((uint*)at)[scribble.Word] = scribble.Value;
+                try
+                {
+                    var unanswered = back.UnansweredRequests;
+                    var requests = back.ConsumeRequests();
+                    var read = requests.Count;
+                    // Every entry read: a window beyond the ring would reach the guard page.
+                    for (var i = 0; i < read; i++)
+                        _ = requests[i];
+                    if (unanswered + read > back.Size)
+                        return false.Label($"the backend holds {unanswered + read} requests in a ring of {back.Size}");
+                    var answers = back.ProduceResponses((read + 1) / 2);
+                    for (var i = 0; i < answers.Count; i++)
+                        answers[i] = new TestResponse(0, 0);
+                    back.PushResponses();
+                    back.FinalCheckForRequests();
+                }
+                catch (RingProtocolException)
+                {
+                    return true.ToProperty();
+                }
+            }
+            return true.ToProperty();
+        }));
+
+    [Fact]
+    public void A_frontend_consuming_in_batches_never_accepts_more_responses_than_it_has_requests_outstanding() =>
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(1000), Prop.ForAll(Attacks, attack =>
+        {
+            using var pages = new GuardedPages(1);
+            var at = pages.Pointer + pages.Length - TestRings.SmallRingBytes;
+            var front = FrontRing<TestRequest, TestResponse>.Initialise(at, TestRings.SmallRingBytes, attack.First);
+            foreach (var scribble in attack.Scribbles)
+            {
+                ((uint*)at)[scribble.Word] = scribble.Value;
+                try
+                {
+                    var outstanding = front.Size - front.FreeRequests - front.UnpushedRequests;
+                    var responses = front.ConsumeResponses();
+                    for (var i = 0; i < responses.Count; i++)
+                        _ = responses[i];
+                    if (responses.Count > outstanding)
+                        return false.Label($"the frontend accepted {responses.Count} responses for {outstanding} outstanding requests");
+                    var slots = front.ProduceRequests(3);
+                    for (var i = 0; i < slots.Count; i++)
+                        slots[i] = new TestRequest(1, 1, 1);
+                    front.PushRequests();
+                    front.FinalCheckForResponses();
+                }
+                catch (RingProtocolException)
+                {
+                    return true.ToProperty();
+                }
+            }
+            return true.ToProperty();
+        }));
+
+    [Theory]
+    [InlineData(9u)]
+    [InlineData(0x8000_0000u)]
+    [InlineData(uint.MaxValue)]
+    public void A_request_producer_far_beyond_the_ring_fails_a_batch_consume(uint reqProd)
+    {
+        using var pages = new GuardedPages(1);
+        FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, TestRings.SmallRingBytes);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, TestRings.SmallRingBytes);
+        pages.Word(SharedRingLayout.ReqProdOffset) = reqProd;
+        var error = Assert.Throws<RingProtocolException>(() => back.ConsumeRequests(1).Count);
+        Assert.Contains($"req_prod {reqProd}", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0u, back.ReqCons);
+    }
+
+    [Theory]
+    [InlineData(2u)]
+    [InlineData(0x8000_0000u)]
+    [InlineData(uint.MaxValue)]
+    public void A_response_producer_far_beyond_the_pushed_requests_fails_a_batch_consume(uint rspProd)
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, TestRings.SmallRingBytes);
+        front.ProduceRequests(1)[0] = new TestRequest(1, 0, 0);
+        front.PushRequests();
+        pages.Word(SharedRingLayout.RspProdOffset) = rspProd;
+        var error = Assert.Throws<RingProtocolException>(() => front.ConsumeResponses().Count);
+        Assert.Contains($"rsp_prod {rspProd}", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0u, front.RspCons);
+    }
+
+    [Fact]
     public void A_request_producer_beyond_the_free_slots_is_a_protocol_error()
     {
         using var pages = new GuardedPages(1);

@@ -87,7 +87,12 @@ public sealed class RingModelTests
                 (3, Gen.Constant<Operation<Rings, Model>>(new ReadRequest())),
                 (3, Gen.Constant<Operation<Rings, Model>>(new WriteResponse())),
                 (2, Gen.Constant<Operation<Rings, Model>>(new PushResponses())),
-                (3, Gen.Constant<Operation<Rings, Model>>(new ReadResponse())));
+                (3, Gen.Constant<Operation<Rings, Model>>(new ReadResponse())),
+                // Batches of every size, also beyond the ring's, between the single steps.
+                (2, Gen.Zip(Gen.Choose(0, 10), Gen.Choose(1, 3)).Select(t => (Operation<Rings, Model>)new ProduceRequests(t.Item1, (uint)t.Item2))),
+                (2, Gen.Choose(0, 10).Select(n => (Operation<Rings, Model>)new ConsumeRequests(n))),
+                (2, Gen.Choose(0, 10).Select(n => (Operation<Rings, Model>)new ProduceResponses(n))),
+                (2, Gen.Choose(0, 10).Select(n => (Operation<Rings, Model>)new ConsumeResponses(n))));
     }
 
     private sealed class Disposer : TearDown<Rings>
@@ -228,5 +233,121 @@ public sealed class RingModelTests
         }
 
         public override string ToString() => "ReadResponse";
+    }
+
+    // A batch claims min(n, free) slots at req_prod_pvt: never a slot whose request or response is still
+    // outstanding, which the reads that follow would show as a lost or changed entry.
+    private sealed class ProduceRequests(int n, uint a) : Operation<Rings, Model>
+    {
+        public override Model Run(Model m)
+        {
+            var requests = Enumerable.Range(0, Math.Min(n, m.Free)).Select(i => new TestRequest(m.NextId + (uint)i, a, (m.NextId + (uint)i) * 7)).ToList();
+            return m with
+            {
+                NextId = m.NextId + (uint)requests.Count,
+                Written = requests.Aggregate(m.Written, (q, x) => q.Enqueue(x)),
+                RequestsWritten = m.RequestsWritten + requests.Count,
+                Expected = requests,
+            };
+        }
+
+        public override Property Check(Rings r, Model m)
+        {
+            var requests = (List<TestRequest>)m.Expected!;
+            var before = r.Front.ReqProdPvt;
+            var slots = r.Front.ProduceRequests(n);
+            var claimed = (slots.Count == requests.Count).Label($"claimed {slots.Count}, model {requests.Count}")
+                .And((slots.FirstIndex == before).Label($"first slot {slots.FirstIndex}, req_prod_pvt was {before}"));
+            for (var i = 0; i < Math.Min(slots.Count, requests.Count); i++)
+                slots[i] = requests[i];
+            return claimed.And(Counters(r, m));
+        }
+
+        public override string ToString() => $"ProduceRequests({n}, {a})";
+    }
+
+    private sealed class ConsumeRequests(int n) : Operation<Rings, Model>
+    {
+        public override Model Run(Model m)
+        {
+            var taken = m.Pushed.Take(n).ToList();
+            return m with
+            {
+                Pushed = taken.Aggregate(m.Pushed, (q, _) => q.Dequeue()),
+                Unanswered = taken.Aggregate(m.Unanswered, (q, x) => q.Enqueue(x)),
+                RequestsConsumed = m.RequestsConsumed + taken.Count,
+                Expected = taken,
+            };
+        }
+
+        public override Property Check(Rings r, Model m)
+        {
+            var expected = (List<TestRequest>)m.Expected!;
+            var entries = r.Back.ConsumeRequests(n);
+            var got = new List<TestRequest>();
+            for (var i = 0; i < entries.Count; i++)
+                got.Add(entries[i]);
+            return got.SequenceEqual(expected).Label($"consumed [{string.Join(", ", got)}], expected [{string.Join(", ", expected)}]")
+                .And(Counters(r, m));
+        }
+
+        public override string ToString() => $"ConsumeRequests({n})";
+    }
+
+    private sealed class ProduceResponses(int n) : Operation<Rings, Model>
+    {
+        public override Model Run(Model m)
+        {
+            var answered = m.Unanswered.Take(n).ToList();
+            var responses = answered.Select(TestResponse.To).ToList();
+            return m with
+            {
+                Unanswered = answered.Aggregate(m.Unanswered, (q, _) => q.Dequeue()),
+                ResponsesWritten = responses.Aggregate(m.ResponsesWritten, (q, x) => q.Enqueue(x)),
+                ResponsesWrittenTotal = m.ResponsesWrittenTotal + responses.Count,
+                Expected = responses,
+            };
+        }
+
+        public override Property Check(Rings r, Model m)
+        {
+            var responses = (List<TestResponse>)m.Expected!;
+            var before = r.Back.RspProdPvt;
+            var slots = r.Back.ProduceResponses(n);
+            var claimed = (slots.Count == responses.Count).Label($"claimed {slots.Count}, model {responses.Count}")
+                .And((slots.FirstIndex == before).Label($"first slot {slots.FirstIndex}, rsp_prod_pvt was {before}"));
+            for (var i = 0; i < Math.Min(slots.Count, responses.Count); i++)
+                slots[i] = responses[i];
+            return claimed.And(Counters(r, m));
+        }
+
+        public override string ToString() => $"ProduceResponses({n})";
+    }
+
+    private sealed class ConsumeResponses(int n) : Operation<Rings, Model>
+    {
+        public override Model Run(Model m)
+        {
+            var taken = m.ResponsesPushed.Take(n).ToList();
+            return m with
+            {
+                ResponsesPushed = taken.Aggregate(m.ResponsesPushed, (q, _) => q.Dequeue()),
+                ResponsesConsumed = m.ResponsesConsumed + taken.Count,
+                Expected = taken,
+            };
+        }
+
+        public override Property Check(Rings r, Model m)
+        {
+            var expected = (List<TestResponse>)m.Expected!;
+            var entries = r.Front.ConsumeResponses(n);
+            var got = new List<TestResponse>();
+            for (var i = 0; i < entries.Count; i++)
+                got.Add(entries[i]);
+            return got.SequenceEqual(expected).Label($"consumed [{string.Join(", ", got)}], expected [{string.Join(", ", expected)}]")
+                .And(Counters(r, m));
+        }
+
+        public override string ToString() => $"ConsumeResponses({n})";
     }
 }

@@ -22,6 +22,10 @@ struct test_request { uint32_t id, a, b; };
 struct test_response { uint32_t id, sum; };
 DEFINE_RING_TYPES(test, struct test_request, struct test_response);
 
+/* The back's consumed requests not yet answered, oldest first: "answers" answers them in order. */
+static struct test_request pending[1 << 16];
+static unsigned pending_head, pending_tail;
+
 int main(int argc, char **argv)
 {
     if (argc != 5) {
@@ -40,7 +44,7 @@ int main(int argc, char **argv)
     struct test_back_ring br = { 0 };
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    char line[256];
+    char line[4096];
     while (fgets(line, sizeof line, stdin)) {
         char cmd[32];
         unsigned a = 0, b = 0, c = 0;
@@ -79,6 +83,29 @@ int main(int argc, char **argv)
             RING_COPY_RESPONSE(&fr, fr.rsp_cons, &rsp);
             fr.rsp_cons++;
             printf("response %u %u\n", rsp.id, rsp.sum);
+        } else if (front && !strcmp(cmd, "requests")) {
+            /* A batch as Linux's frontends fill one: RING_GET_REQUEST at req_prod_pvt++ while not full. */
+            unsigned m = 0;
+            for (; m < a && !RING_FULL(&fr); m++) {
+                struct test_request *req = RING_GET_REQUEST(&fr, fr.req_prod_pvt);
+                req->id = b + m; req->a = (b + m) * 3; req->b = (b + m) % 17;
+                fr.req_prod_pvt++;
+            }
+            printf("ok %u\n", m);
+        } else if (front && !strcmp(cmd, "reads")) {
+            /* A batch as Linux's frontends consume one: rsp_prod once, a read barrier, then a local cons. */
+            RING_IDX rp = fr.sring->rsp_prod, i = fr.rsp_cons;
+            xen_rmb();
+            char out[4000] = "";
+            int len = 0;
+            unsigned m = 0;
+            for (; m < a && i != rp; m++, i++) {
+                struct test_response rsp;
+                RING_COPY_RESPONSE(&fr, i, &rsp);
+                len += snprintf(out + len, sizeof out - len, " %u %u", rsp.id, rsp.sum);
+            }
+            fr.rsp_cons = i;
+            printf("responses %u%s\n", m, out);
         } else if (front && !strcmp(cmd, "final")) {
             RING_FINAL_CHECK_FOR_RESPONSES(&fr, work);
             printf("work %d\n", work);
@@ -89,13 +116,39 @@ int main(int argc, char **argv)
             struct test_request req;
             RING_COPY_REQUEST(&br, br.req_cons, &req);
             br.req_cons++;
+            pending[pending_tail++ & 0xffff] = req;
             printf("request %u %u %u\n", req.id, req.a, req.b);
         } else if (!front && !strcmp(cmd, "response")) {
             if (br.rsp_prod_pvt == br.req_cons) { printf("unasked\n"); continue; }
             struct test_response *rsp = RING_GET_RESPONSE(&br, br.rsp_prod_pvt);
             rsp->id = a; rsp->sum = b;
             br.rsp_prod_pvt++;
+            pending_head++;
             printf("ok\n");
+        } else if (!front && !strcmp(cmd, "reads")) {
+            RING_IDX rp = br.sring->req_prod, i = br.req_cons;
+            xen_rmb();
+            char out[4000] = "";
+            int len = 0;
+            unsigned m = 0;
+            for (; m < a && i != rp; m++, i++) {
+                struct test_request req;
+                RING_COPY_REQUEST(&br, i, &req);
+                pending[pending_tail++ & 0xffff] = req;
+                len += snprintf(out + len, sizeof out - len, " %u %u %u", req.id, req.a, req.b);
+            }
+            br.req_cons = i;
+            printf("requests %u%s\n", m, out);
+        } else if (!front && !strcmp(cmd, "answers")) {
+            /* Each answer goes into the slot at rsp_prod_pvt, the oldest unanswered request's. */
+            unsigned m = 0;
+            for (; m < a && br.rsp_prod_pvt != br.req_cons; m++) {
+                struct test_request req = pending[pending_head++ & 0xffff];
+                struct test_response *rsp = RING_GET_RESPONSE(&br, br.rsp_prod_pvt);
+                rsp->id = req.id; rsp->sum = req.a + req.b;
+                br.rsp_prod_pvt++;
+            }
+            printf("ok %u\n", m);
         } else if (!front && !strcmp(cmd, "push")) {
             RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&br, notify);
             printf("notify %d\n", notify);
