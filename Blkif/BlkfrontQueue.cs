@@ -17,6 +17,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     where TMemory : IMemory
 {
     private const int PageSize = PageBuffer.PageSize;
+    private static readonly bool AbOld = Environment.GetEnvironmentVariable("MIRAGE_AB_OLD") == "1"; // TEMP
 
     // Mutable when the backends are structs.
 #pragma warning disable IDE0044
@@ -38,6 +39,9 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private readonly SemaphoreSlim _available;
     private readonly CancellationTokenSource _stop = new();
     private Exception? _failure;
+    // Requests on the ring that carry more than one ring request's inline segments (up to 1 MiB): each
+    // takes the backend a few hundred microseconds, so the receive loop sleeps rather than spins.
+    private int _largeInFlight;
     private Task _receiver = Task.CompletedTask;
     private readonly Stack<CompletionBatch> _batches = new();
     // Leases on the slots' pages: one for the queue until it is disposed, and one for each completion
@@ -140,6 +144,11 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private void Release(RequestSlot slot)
     {
         slot.ReadTarget = default;
+        if (slot.Large)
+        {
+            slot.Large = false;
+            Interlocked.Decrement(ref _largeInFlight);
+        }
         lock (_gate)
             _free[_freeCount++] = slot.Id;
         _available.Release();
@@ -268,6 +277,11 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
                 // Never full: each request in flight holds one of at most ring-size ids.
                 _ring.WriteRequest(request);
                 notify = _ring.PushRequests();
+                if (slot.Bytes > BlkifConstants.MaxSegmentsPerRequest * PageSize)
+                {
+                    slot.Large = true;
+                    Interlocked.Increment(ref _largeInFlight);
+                }
                 _counters.Requests[BlkifCounters.SlotOf(slot.Kind)]++;
             }
         }
@@ -370,18 +384,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         var batch = RentBatch(responses.Length);
         try
         {
-            foreach (ref readonly var response in responses)
-            {
-                // The id is the backend's word: check it names a request in flight before touching anything.
-                var id = response.Id;
-                if (id >= (ulong)_slots.Length)
-                    throw new InvalidDataException($"The backend answered request id {id}, which is not one of the {_slots.Length} ids.");
-                var slot = _slots[id];
-                // Claiming the operation makes the answer count once, even against a concurrent failure.
-                if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
-                    throw new InvalidDataException($"The backend answered request id {id}, which is not in flight.");
-                batch.Add(slot, operation, response.Status);
-            }
+            Claim(responses, batch);
         }
         finally
         {
@@ -398,6 +401,44 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     }
 
     private void CompleteBatch(CompletionBatch batch)
+    {
+        try
+        {
+            do
+            {
+                CompleteItems(batch);
+            }
+            while (TakeMore(batch));
+        }
+        finally
+        {
+            ReturnBatch(batch);
+            ReturnLease();
+        }
+    }
+
+    // Under load the next responses are often on the ring by the time a batch is done: this thread
+    // takes them itself, where the receive loop would find them, hand them to another thread and wake
+    // it. The receive loop still runs, so a caller whose continuation blocks stops only this thread.
+    private bool TakeMore(CompletionBatch batch)
+    {
+        if (AbOld || Volatile.Read(ref _failure) is not null || _stop.IsCancellationRequested)
+            return false;
+        var n = Drain(batch.Responses);
+        if (n == 0)
+            return false;
+        try
+        {
+            Claim(batch.Responses.AsSpan(0, n), batch);
+        }
+        catch (InvalidDataException e)
+        {
+            Fail(e);
+        }
+        return batch.Count > 0;
+    }
+
+    private void CompleteItems(CompletionBatch batch)
     {
         try
         {
@@ -426,8 +467,23 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         }
         finally
         {
-            ReturnBatch(batch);
-            ReturnLease();
+            batch.Clear();
+        }
+    }
+
+    private void Claim(ReadOnlySpan<BlkifResponse> responses, CompletionBatch batch)
+    {
+        foreach (ref readonly var response in responses)
+        {
+            // The id is the backend's word: check it names a request in flight before touching anything.
+            var id = response.Id;
+            if (id >= (ulong)_slots.Length)
+                throw new InvalidDataException($"The backend answered request id {id}, which is not one of the {_slots.Length} ids.");
+            var slot = _slots[id];
+            // Claiming the operation makes the answer count once, even against a concurrent failure.
+            if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
+                throw new InvalidDataException($"The backend answered request id {id}, which is not in flight.");
+            batch.Add(slot, operation, response.Status);
         }
     }
 
@@ -458,6 +514,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private sealed class CompletionBatch(BlkfrontQueue<TEvents, TMemory> owner, int capacity) : IThreadPoolWorkItem
     {
         public readonly (RequestSlot Slot, BlockOperation Operation, BlkifStatus Status)[] Items = new (RequestSlot, BlockOperation, BlkifStatus)[capacity];
+        public readonly BlkifResponse[] Responses = new BlkifResponse[capacity];
         public int Count;
 
         public void Add(RequestSlot slot, BlockOperation operation, BlkifStatus status) => Items[Count++] = (slot, operation, status);
@@ -483,8 +540,12 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     }
 
     // Spin briefly while requests are in flight: a busy backend answers sooner than an event round trip.
+    // Not while a large request is in flight: its answer is hundreds of microseconds away, and the
+    // spin would only take the core the backend (or the caller) needs.
     private bool Spin()
     {
+        if (!AbOld && Volatile.Read(ref _largeInFlight) > 0)
+            return false;
         var spinner = default(SpinWait);
         for (var i = 0; i < _spinCount; i++)
         {

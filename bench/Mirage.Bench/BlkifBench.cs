@@ -152,7 +152,8 @@ internal static class BlkifBench
                 var (events, memory) = (domain.Events, domain.Memory);
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 deadline.CancelAfter(TimeSpan.FromSeconds(60));
-                var front = await BlkifXenbus.ConnectFrontendAsync(store, device, events, memory, cancellationToken: deadline.Token).ConfigureAwait(false);
+                var front = await BlkifXenbus.ConnectFrontendAsync(store, device, events, memory,
+                    new BlkfrontOptions { Queues = int.Parse(Environment.GetEnvironmentVariable("MIRAGE_BLKIF_QUEUES") ?? "1", System.Globalization.CultureInfo.InvariantCulture) }, deadline.Token).ConfigureAwait(false);
                 try
                 {
                     await body(front, child.Id).ConfigureAwait(false);
