@@ -17,7 +17,6 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     where TMemory : IMemory
 {
     private const int PageSize = PageBuffer.PageSize;
-    private static readonly bool AbOld = Environment.GetEnvironmentVariable("MIRAGE_AB_OLD") == "1"; // TEMP
 
     // Mutable when the backends are structs.
 #pragma warning disable IDE0044
@@ -422,7 +421,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     // it. The receive loop still runs, so a caller whose continuation blocks stops only this thread.
     private bool TakeMore(CompletionBatch batch)
     {
-        if (AbOld || Volatile.Read(ref _failure) is not null || _stop.IsCancellationRequested)
+        if (Volatile.Read(ref _failure) is not null || _stop.IsCancellationRequested)
             return false;
         var n = Drain(batch.Responses);
         if (n == 0)
@@ -544,7 +543,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     // spin would only take the core the backend (or the caller) needs.
     private bool Spin()
     {
-        if (!AbOld && Volatile.Read(ref _largeInFlight) > 0)
+        if (Volatile.Read(ref _largeInFlight) > 0)
             return false;
         var spinner = default(SpinWait);
         for (var i = 0; i < _spinCount; i++)

@@ -83,6 +83,8 @@ public sealed class SharedBufferTests
         await using var disk = InHeapDisk.Start(new MemoryStorage(Disk));
         var first = disk.Frontend.AllocateSharedBuffer(4);
         var refs = first.Refs.ToArray();
+        // The backend maps the pages for this read, and keeps them.
+        await disk.Frontend.ReadAsync(0, first.Memory, TestData.Timeout());
         first.Span.Fill(0xA5);
         first.Dispose();
         // The backend keeps persistent grants mapped: the same refs come back, not new ones.
