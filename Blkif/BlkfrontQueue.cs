@@ -383,7 +383,18 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         var batch = RentBatch(responses.Length);
         try
         {
-            Claim(responses, batch);
+            foreach (ref readonly var response in responses)
+            {
+                // The id is the backend's word: check it names a request in flight before touching anything.
+                var id = response.Id;
+                if (id >= (ulong)_slots.Length)
+                    throw new InvalidDataException($"The backend answered request id {id}, which is not one of the {_slots.Length} ids.");
+                var slot = _slots[id];
+                // Claiming the operation makes the answer count once, even against a concurrent failure.
+                if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
+                    throw new InvalidDataException($"The backend answered request id {id}, which is not in flight.");
+                batch.Add(slot, operation, response.Status);
+            }
         }
         finally
         {
@@ -400,44 +411,6 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     }
 
     private void CompleteBatch(CompletionBatch batch)
-    {
-        try
-        {
-            do
-            {
-                CompleteItems(batch);
-            }
-            while (TakeMore(batch));
-        }
-        finally
-        {
-            ReturnBatch(batch);
-            ReturnLease();
-        }
-    }
-
-    // Under load the next responses are often on the ring by the time a batch is done: this thread
-    // takes them itself, where the receive loop would find them, hand them to another thread and wake
-    // it. The receive loop still runs, so a caller whose continuation blocks stops only this thread.
-    private bool TakeMore(CompletionBatch batch)
-    {
-        if (Volatile.Read(ref _failure) is not null || _stop.IsCancellationRequested)
-            return false;
-        var n = Drain(batch.Responses);
-        if (n == 0)
-            return false;
-        try
-        {
-            Claim(batch.Responses.AsSpan(0, n), batch);
-        }
-        catch (InvalidDataException e)
-        {
-            Fail(e);
-        }
-        return batch.Count > 0;
-    }
-
-    private void CompleteItems(CompletionBatch batch)
     {
         try
         {
@@ -466,23 +439,8 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         }
         finally
         {
-            batch.Clear();
-        }
-    }
-
-    private void Claim(ReadOnlySpan<BlkifResponse> responses, CompletionBatch batch)
-    {
-        foreach (ref readonly var response in responses)
-        {
-            // The id is the backend's word: check it names a request in flight before touching anything.
-            var id = response.Id;
-            if (id >= (ulong)_slots.Length)
-                throw new InvalidDataException($"The backend answered request id {id}, which is not one of the {_slots.Length} ids.");
-            var slot = _slots[id];
-            // Claiming the operation makes the answer count once, even against a concurrent failure.
-            if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
-                throw new InvalidDataException($"The backend answered request id {id}, which is not in flight.");
-            batch.Add(slot, operation, response.Status);
+            ReturnBatch(batch);
+            ReturnLease();
         }
     }
 
@@ -513,7 +471,6 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private sealed class CompletionBatch(BlkfrontQueue<TEvents, TMemory> owner, int capacity) : IThreadPoolWorkItem
     {
         public readonly (RequestSlot Slot, BlockOperation Operation, BlkifStatus Status)[] Items = new (RequestSlot, BlockOperation, BlkifStatus)[capacity];
-        public readonly BlkifResponse[] Responses = new BlkifResponse[capacity];
         public int Count;
 
         public void Add(RequestSlot slot, BlockOperation operation, BlkifStatus status) => Items[Count++] = (slot, operation, status);
