@@ -30,6 +30,7 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
 {
     private readonly BlkfrontQueue<TEvents, TMemory>[] _queues;
     private readonly OperationPool _pool = new();
+    private readonly SharedBufferPool _sharedBuffers = new();
     private readonly int _wantedSegments;
     private BlkifBackendInfo? _backend;
     private int _maxRequestBytes;
@@ -255,7 +256,9 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
     /// memory lies in them, starting at a page boundary, names these pages on the ring itself, so
     /// the backend reads into them (or writes from them) and nothing is copied through the request's
     /// own pages. Memory elsewhere works as always, with one copy more. The grants are persistent
-    /// (<c>feature-persistent</c>): a backend may keep them mapped until the device goes. Dispose the
+    /// (<c>feature-persistent</c>): a backend may keep them mapped until the device goes, so a disposed
+    /// buffer's pages stay granted and are lent again, cleared, to a later call that asks for as many
+    /// pages (up to 16 MiB of them wait); they are ungranted when the device is disposed. Dispose the
     /// buffer only once no call using it is in flight.
     /// </summary>
     /// <param name="pageCount">Pages of <see cref="PageBuffer.PageSize"/> bytes.</param>
@@ -264,7 +267,7 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pageCount);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return _memory.Share(_backendDomain, pageCount, writable: true);
+        return _sharedBuffers.TryLend(pageCount) ?? _sharedBuffers.Lend(_memory.Share(_backendDomain, pageCount, writable: true));
     }
 
     /// <summary>A seekable stream over the device; reads and writes at any offset, partial sectors read, modified and written back.</summary>
@@ -277,6 +280,8 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
             return;
         foreach (var queue in _queues)
             await queue.DisposeAsync().ConfigureAwait(false);
+        // No request names the pooled buffers any more: their grants can end.
+        _sharedBuffers.Close();
         _meter.Dispose();
         Log.BlkfrontDisconnected(_logger, _name, _backendDomain);
     }

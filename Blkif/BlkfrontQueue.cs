@@ -38,6 +38,9 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private readonly SemaphoreSlim _available;
     private readonly CancellationTokenSource _stop = new();
     private Exception? _failure;
+    // Requests on the ring that carry more than one ring request's inline segments (up to 1 MiB): each
+    // takes the backend a few hundred microseconds, so the receive loop sleeps rather than spins.
+    private int _largeInFlight;
     private Task _receiver = Task.CompletedTask;
     private readonly Stack<CompletionBatch> _batches = new();
     // Leases on the slots' pages: one for the queue until it is disposed, and one for each completion
@@ -140,6 +143,11 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private void Release(RequestSlot slot)
     {
         slot.ReadTarget = default;
+        if (slot.Large)
+        {
+            slot.Large = false;
+            Interlocked.Decrement(ref _largeInFlight);
+        }
         lock (_gate)
             _free[_freeCount++] = slot.Id;
         _available.Release();
@@ -268,6 +276,11 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
                 // Never full: each request in flight holds one of at most ring-size ids.
                 _ring.WriteRequest(request);
                 notify = _ring.PushRequests();
+                if (slot.Bytes > BlkifConstants.MaxSegmentsPerRequest * PageSize)
+                {
+                    slot.Large = true;
+                    Interlocked.Increment(ref _largeInFlight);
+                }
                 _counters.Requests[BlkifCounters.SlotOf(slot.Kind)]++;
             }
         }
@@ -483,8 +496,12 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     }
 
     // Spin briefly while requests are in flight: a busy backend answers sooner than an event round trip.
+    // Not while a large request is in flight: its answer is hundreds of microseconds away, and the
+    // spin would only take the core the backend (or the caller) needs.
     private bool Spin()
     {
+        if (Volatile.Read(ref _largeInFlight) > 0)
+            return false;
         var spinner = default(SpinWait);
         for (var i = 0; i < _spinCount; i++)
         {

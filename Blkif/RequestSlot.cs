@@ -33,6 +33,9 @@ internal sealed unsafe class RequestSlot : IDisposable
     /// <summary>The bytes the request moves, for the metrics.</summary>
     public int Bytes;
 
+    /// <summary>Whether the request on the ring counts as large (see <c>BlkfrontQueue.Spin</c>).</summary>
+    public bool Large;
+
     public int PageCount => _pages.Length;
 
     public byte* Page(int index) => (byte*)_pages[index];

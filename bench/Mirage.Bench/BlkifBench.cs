@@ -117,8 +117,12 @@ internal static class BlkifBench
         WithBackendProcessAsync(path, (front, backend) =>
             Compare(path, size, front, time, rounds, () => ProcessCpu.Of(backend) ?? TimeSpan.Zero, cancellationToken), cancellationToken);
 
-    /// <summary>Runs <paramref name="body"/> with a frontend here on the image at <paramref name="path"/>, served by a backend process whose id it is given.</summary>
-    internal static async Task WithBackendProcessAsync(string path, Func<IBlockDevice, int, Task> body, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="body"/> with a frontend here on the image at <paramref name="path"/>, served by a
+    /// backend process whose id it is given, over <paramref name="queues"/> rings (each served by its own
+    /// backend thread; the backend offers one per core).
+    /// </summary>
+    internal static async Task WithBackendProcessAsync(string path, Func<IBlockDevice, int, Task> body, CancellationToken cancellationToken, int queues = 1)
     {
         if (!OperatingSystem.IsLinux())
             throw new PlatformNotSupportedException("The Unix backends run on Linux.");
@@ -152,7 +156,8 @@ internal static class BlkifBench
                 var (events, memory) = (domain.Events, domain.Memory);
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 deadline.CancelAfter(TimeSpan.FromSeconds(60));
-                var front = await BlkifXenbus.ConnectFrontendAsync(store, device, events, memory, cancellationToken: deadline.Token).ConfigureAwait(false);
+                var front = await BlkifXenbus.ConnectFrontendAsync(store, device, events, memory,
+                    new BlkfrontOptions { Queues = queues }, deadline.Token).ConfigureAwait(false);
                 try
                 {
                     await body(front, child.Id).ConfigureAwait(false);

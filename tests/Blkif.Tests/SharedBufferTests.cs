@@ -77,6 +77,44 @@ public sealed class SharedBufferTests
         Assert.Throws<ObjectDisposedException>(() => disk.Frontend.AllocateSharedBuffer(1));
     }
 
+    [Fact]
+    public async Task A_buffer_given_back_is_lent_again_with_its_grants_and_cleared()
+    {
+        await using var disk = InHeapDisk.Start(new MemoryStorage(Disk));
+        var first = disk.Frontend.AllocateSharedBuffer(4);
+        var refs = first.Refs.ToArray();
+        // The backend maps the pages for this read, and keeps them.
+        await disk.Frontend.ReadAsync(0, first.Memory, TestData.Timeout());
+        first.Span.Fill(0xA5);
+        first.Dispose();
+        // The backend keeps persistent grants mapped: the same refs come back, not new ones.
+        using var second = disk.Frontend.AllocateSharedBuffer(4);
+        Assert.Equal(refs, second.Refs.ToArray());
+        Assert.True(second.ReadOnlySpan.IndexOfAnyExcept((byte)0) < 0, "a lent buffer starts zeroed");
+        // Another size is granted afresh.
+        using var other = disk.Frontend.AllocateSharedBuffer(2);
+        Assert.Empty(other.Refs.Intersect(refs));
+    }
+
+    [Fact]
+    public async Task Buffers_allocated_over_and_over_keep_the_backends_persistent_map_bounded()
+    {
+        var data = TestData.Pattern(Disk, 11);
+        var storage = new MemoryStorage(Disk);
+        data.CopyTo(storage.Bytes);
+        // Room for the ring's own request pages and one buffer, not for a buffer per round.
+        await using var disk = InHeapDisk.Start(storage, new BlkbackOptions { MaxPersistentGrantsPerQueue = 48 }, new BlkfrontOptions { MaxRequestsPerQueue = 2 });
+        var mapped = new HashSet<GrantRef>();
+        for (var round = 0; round < 8; round++)
+        {
+            using var buffer = disk.Frontend.AllocateSharedBuffer(16);
+            mapped.UnionWith(buffer.Refs);
+            await disk.Frontend.ReadAsync(round * 65536, buffer.Memory, TestData.Timeout());
+            Assert.Equal(data.AsSpan(round * 65536, 65536).ToArray(), buffer.ReadOnlySpan.ToArray());
+        }
+        Assert.Equal(16, mapped.Count);
+    }
+
     private sealed class ObservingStorage(IBlockStorage inner) : IBlockStorage
     {
         public IBlockStorage Inner => inner;
