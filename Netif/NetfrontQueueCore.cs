@@ -135,11 +135,38 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
     {
         var length = frame.Length;
         ValidateSend(length, offload);
-        CollectTxResponses();
         var dataSlots = Frames.SlotsFor(length);
         var slots = dataSlots + (offload.IsGso ? 1 : 0);
-        if (_tx.Ring.FreeRequests < slots || _freeTx < dataSlots)
-            return false;
+        var ring = _tx.Ring;
+        // Responses are collected when the room runs short, and at each Flush: not per frame, whose
+        // read of rsp_prod would pull the header's cache line, which the backend writes, every frame.
+        if (ring.FreeRequests < slots || _freeTx < dataSlots)
+        {
+            CollectTxResponses();
+            if (ring.FreeRequests < slots || _freeTx < dataSlots)
+                return false;
+        }
+        if (slots == 1)
+        {
+            // The common frame, one slot and no extras: its request is written in place.
+            var one = _freeTxIds[--_freeTx];
+            _txInUse[one] = true;
+            frame.CopyTo(new Span<byte>(_txData + (nint)one * Page, Page));
+            ref var request = ref ring.ProduceRequest();
+            request.Gref = _txRefs[one];
+            request.Offset = 0;
+            request.Flags = offload.Checksum switch
+            {
+                FrameChecksum.Blank => NetifTxFlags.CsumBlank | NetifTxFlags.DataValidated,
+                FrameChecksum.Validated => NetifTxFlags.DataValidated,
+                _ => NetifTxFlags.None,
+            };
+            request.Id = one;
+            request.Size = (ushort)length;
+            _counters.TxFrames++;
+            _counters.TxBytes += length;
+            return true;
+        }
 
         var flags = offload.Checksum switch
         {
@@ -218,6 +245,8 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
     {
         if (_tx.PushRequests())
             _counters.TxNotifications++;
+        // The push just wrote the header's cache line: rsp_prod is read from it at no extra cost.
+        CollectTxResponses();
     }
 
     public override ValueTask WaitToSendAsync(CancellationToken cancellationToken = default)
