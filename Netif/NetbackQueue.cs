@@ -526,10 +526,12 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         var ring = _rx.Ring;
         var gso = frame.Offload.IsGso;
         var dataSlots = needed - (gso ? 1 : 0);
-        for (var i = 0; i < needed; i++)
-            ring.TryReadRequest(out _rxSlots[i]);
-        if (needed == 1 && TryPutKept(frame))
+        ring.TryReadRequest(out var first);
+        if (needed == 1 && TryPutKept(frame, first))
             return;
+        _rxSlots[0] = first;
+        for (var i = 1; i < needed; i++)
+            ring.TryReadRequest(out _rxSlots[i]);
 
         // Map every data page first, in one call: a bad ref fails the frame before anything is answered.
         for (var d = 0; d < dataSlots; d++)
@@ -569,11 +571,10 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     /// The common frame: one slot, into a kept page, answered in place. False, having written nothing,
     /// when the page is not kept or its grant is bad (then <see cref="CopyIn"/> maps it, or finds it bad).
     /// </summary>
-    private unsafe bool TryPutKept(ReceivedFrame frame)
+    private unsafe bool TryPutKept(ReceivedFrame frame, NetifRxRequest request)
     {
         if (_rxMaps is null)
             return false;
-        var request = _rxSlots[0];
         Mapping? page;
         try
         {

@@ -457,11 +457,15 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
     private void Repost()
     {
         var ring = _rx.Ring;
-        for (; _toRepost > 0; _toRepost--)
+        // Never more than the free slots: a backend that answered more than was posted was refused
+        // when its rsp_prod was read, so this is the whole ring at most.
+        for (var n = Math.Min(_toRepost, ring.FreeRequests); n > 0; n--, _toRepost--)
         {
             var id = (ushort)(ring.ReqProdPvt & Mask);
-            if (!ring.TryWriteRequest(new NetifRxRequest { Id = id, Gref = _rxRefs[id] }))
-                break;
+            ref var request = ref ring.ProduceRequest();
+            request.Id = id;
+            request.Pad = 0;
+            request.Gref = _rxRefs[id];
         }
     }
 

@@ -57,6 +57,19 @@ public sealed class HostileBackendTests
         Assert.Equal(1, b.Netfront.Statistics.DropsFor(NetifDropReason.PeerError));
     }
 
+    [Fact]
+    public async Task Flush_collects_the_tx_responses_written_since()
+    {
+        await using var b = new RawBackend();
+        Assert.True(b.Queue.TrySend(new byte[60]));
+        b.Queue.Flush();
+        Assert.True(b.Tx.TryReadRequest(out var request));
+        b.Tx.WriteResponse(new NetifTxResponse { Id = request.Id, Status = NetifStatus.Error });
+        b.Push();
+        b.Queue.Flush();
+        Assert.Equal(1, b.Netfront.Statistics.DropsFor(NetifDropReason.PeerError));
+    }
+
     private static async Task AssertRxDropped(RawBackend b, NetifDropReason reason)
     {
         Assert.False(b.Queue.TryReceive(Buffer, out _));
