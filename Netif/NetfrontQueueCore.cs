@@ -252,18 +252,26 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
     public override ValueTask WaitToSendAsync(CancellationToken cancellationToken = default)
     {
         CollectTxResponses();
-        if (_tx.Ring.FreeRequests >= Frames.MaxSlots + 1 && _freeTx >= Frames.MaxSlots)
+        if (HasTxRoom)
             return default;
         return WaitForTxSpaceAsync(cancellationToken);
     }
 
+    private bool HasTxRoom => _tx.Ring.FreeRequests >= Frames.MaxSlots + 1 && _freeTx >= Frames.MaxSlots;
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WaitForTxSpaceAsync(CancellationToken cancellationToken)
     {
+        // Flush collects too: the responses that make room may be taken here, and then none may be
+        // left to come (every request answered), so the room is checked before each wait, never a
+        // response awaited that no request will bring.
         Flush();
         _counters.TxRingFullWaits++;
-        await _tx.WaitForResponsesAsync(cancellationToken).ConfigureAwait(false);
-        CollectTxResponses();
+        while (!HasTxRoom)
+        {
+            await _tx.WaitForResponsesAsync(cancellationToken).ConfigureAwait(false);
+            CollectTxResponses();
+        }
     }
 
     // ---- rx -------------------------------------------------------------------------------
