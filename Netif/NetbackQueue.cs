@@ -52,6 +52,9 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     private readonly nint[] _txPages = new nint[NetifConstants.TxRingSize];
     private readonly nint[] _rxPages = new nint[Frames.MaxSlots];
     private EventCounter _rxSeen;
+    // A frame taken from the link that waits in _rxFrame for the frontend to post requests, and how many it needs (0: none).
+    private ReceivedFrame _rxWaiting;
+    private int _rxWaitingSlots;
 
     public NetbackQueue(TEvents events, TMemory memory, ushort frontendDomain, NetifQueueRefs refs,
         NetfrontFeatures frontend, NetbackFeatures offered, INetworkLink link, int keptMappings, NetifCounters counters)
@@ -169,9 +172,29 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         var ring = _tx.Ring;
         ring.TryReadRequest(out var first);
         used = 1;
-        NetifDropReason? bad = null;
         offload = new FrameOffload((first.Flags & NetifTxFlags.CsumBlank) != 0 ? FrameChecksum.Blank
             : (first.Flags & NetifTxFlags.DataValidated) != 0 ? FrameChecksum.Validated : FrameChecksum.None);
+        // The common frame: one slot, no extras, in bounds, its page kept. Checked on the copy of the
+        // request, as the chain below checks it; anything else (or a page not kept) takes the chain.
+        if ((first.Flags & (NetifTxFlags.ExtraInfo | NetifTxFlags.MoreData)) == 0 && first.Size >= Frames.EthernetHeader
+            && first.Offset + first.Size <= Page && TryWriteKept(first, first.Size, offload, out delivered))
+        {
+            ref var response = ref ring.ProduceResponse();
+            response.Id = first.Id;
+            response.Status = NetifStatus.Okay;
+            _counters.TxFrames++;
+            _counters.TxBytes += first.Size;
+            return first.Size;
+        }
+        return TakeTxChain(first, available, ref used, ref offload, out delivered);
+    }
+
+    /// <summary>The rest of <see cref="TakeTxFrame"/> for any frame, <paramref name="first"/> already consumed.</summary>
+    private int TakeTxChain(in NetifTxRequest first, int available, ref int used, ref FrameOffload offload, out bool delivered)
+    {
+        delivered = false;
+        var ring = _tx.Ring;
+        NetifDropReason? bad = null;
 
         // Extra-info slots follow the first.
         var extras = 0;
@@ -238,8 +261,9 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         if (first.Offset + firstOwn > Page)
             bad ??= NetifDropReason.SlotCrossesPage;
 
-        // Copy out of the frontend's pages, which are unmapped again before any response.
-        if (bad is null && !(frags == 0 && TryWriteKept(first, length, offload, out delivered)) && !CopyOut(first, firstOwn, frags))
+        // Copy out of the frontend's pages, which are unmapped again before any response. A one-slot
+        // frame without extras came here only because its page is not kept (or its grant is bad).
+        if (bad is null && !(frags == 0 && extras > 0 && TryWriteKept(first, length, offload, out delivered)) && !CopyOut(first, firstOwn, frags))
             bad = NetifDropReason.BadGrantRef;
 
         // Answer every slot: the first, a null per extra, then the others.
@@ -408,39 +432,57 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
 
     public async Task RunRxAsync(CancellationToken cancellationToken)
     {
-        var batch = 0;
-        // Requests known to be waiting: req_prod is read again only when a frame needs more.
-        var available = 0;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!_link.TryRead(_rxFrame, out var frame))
+            var needed = PumpRx();
+            PushRxResponses();
+            if (needed == RxBatchFull)
+                continue;
+            if (needed == RxLinkEmpty)
             {
-                PushRxResponses();
-                batch = 0;
                 if (!await _link.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
                     return;
                 continue;
             }
-            var needed = RxSlotsFor(frame);
-            if (needed < 0)
-                continue;
-            if (available < needed && (available = _rx.Ring.UnconsumedRequests) < needed)
-            {
-                PushRxResponses();
-                batch = 0;
-                _counters.RxRingFullWaits++;
-                await WaitForRxRequestsAsync(needed, cancellationToken).ConfigureAwait(false);
-                available = _rx.Ring.UnconsumedRequests;
-            }
-            PutRxFrame(frame, needed);
-            available -= needed;
-            if (++batch >= BatchLimit)
-            {
-                PushRxResponses();
-                batch = 0;
-            }
+            _counters.RxRingFullWaits++;
+            await WaitForRxRequestsAsync(needed, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private const int RxBatchFull = -1;
+    private const int RxLinkEmpty = 0;
+
+    /// <summary>
+    /// Puts up to a batch of frames from the link on the ring, synchronously (the loop's state stays in
+    /// registers, not in the async method's box), reading <c>req_prod</c> once per batch and again only
+    /// when the requests known of are too few for the next frame. Returns <see cref="RxBatchFull"/>,
+    /// <see cref="RxLinkEmpty"/>, or the requests the frame waiting in <see cref="_rxFrame"/> needs.
+    /// </summary>
+    private int PumpRx()
+    {
+        var ring = _rx.Ring;
+        var available = ring.UnconsumedRequests;
+        for (var batch = 0; batch < BatchLimit; batch++)
+        {
+            if (_rxWaitingSlots == 0)
+            {
+                if (!_link.TryRead(_rxFrame, out var frame))
+                    return RxLinkEmpty;
+                var slots = RxSlotsFor(frame);
+                if (slots < 0)
+                    continue;
+                _rxWaiting = frame;
+                _rxWaitingSlots = slots;
+            }
+            var needed = _rxWaitingSlots;
+            if (available < needed && (available = ring.UnconsumedRequests) < needed)
+                return needed;
+            PutRxFrame(_rxWaiting, needed);
+            available -= needed;
+            _rxWaitingSlots = 0;
+        }
+        return RxBatchFull;
     }
 
     /// <summary>The rx requests a frame takes (data slots, plus one for a GSO extra), or -1 if it is dropped.</summary>
@@ -484,7 +526,11 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         var ring = _rx.Ring;
         var gso = frame.Offload.IsGso;
         var dataSlots = needed - (gso ? 1 : 0);
-        for (var i = 0; i < needed; i++)
+        ring.TryReadRequest(out var first);
+        if (needed == 1 && TryPutKept(frame, first))
+            return;
+        _rxSlots[0] = first;
+        for (var i = 1; i < needed; i++)
             ring.TryReadRequest(out _rxSlots[i]);
 
         // Map every data page first, in one call: a bad ref fails the frame before anything is answered.
@@ -498,12 +544,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             return;
         }
 
-        var flags = frame.Offload.Checksum switch
-        {
-            FrameChecksum.Blank => NetifRxFlags.CsumBlank | NetifRxFlags.DataValidated,
-            FrameChecksum.Validated => NetifRxFlags.DataValidated,
-            _ => NetifRxFlags.None,
-        };
+        var flags = RxFlags(frame.Offload.Checksum);
         var at = 0;
         for (var d = 0; d < dataSlots; d++)
         {
@@ -525,6 +566,49 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         _counters.RxFrames++;
         _counters.RxBytes += frame.Length;
     }
+
+    /// <summary>
+    /// The common frame: one slot, into a kept page, answered in place. False, having written nothing,
+    /// when the page is not kept or its grant is bad (then <see cref="CopyIn"/> maps it, or finds it bad).
+    /// </summary>
+    private unsafe bool TryPutKept(ReceivedFrame frame, NetifRxRequest request)
+    {
+        if (_rxMaps is null)
+            return false;
+        Mapping? page;
+        try
+        {
+            page = _rxMaps.Get(request.Gref);
+        }
+        catch (GrantException)
+        {
+            _rxMaps.EndUse();
+            return false;
+        }
+        if (page is null)
+        {
+            _rxMaps.EndUse();
+            return false;
+        }
+        // RxSlotsFor let through only a frame of at most a page here.
+        _rxFrame.AsSpan(0, frame.Length).CopyTo(new Span<byte>(page.Pointer, Page));
+        _rxMaps.EndUse();
+        ref var response = ref _rx.Ring.ProduceResponse();
+        response.Id = request.Id;
+        response.Offset = 0;
+        response.Flags = RxFlags(frame.Offload.Checksum);
+        response.Status = (short)frame.Length;
+        _counters.RxFrames++;
+        _counters.RxBytes += frame.Length;
+        return true;
+    }
+
+    private static NetifRxFlags RxFlags(FrameChecksum checksum) => checksum switch
+    {
+        FrameChecksum.Blank => NetifRxFlags.CsumBlank | NetifRxFlags.DataValidated,
+        FrameChecksum.Validated => NetifRxFlags.DataValidated,
+        _ => NetifRxFlags.None,
+    };
 
     /// <summary>Copies the frame in <see cref="_rxFrame"/> into the pages of <see cref="_rxGrants"/>, a
     /// page each, and unmaps them before the frontend can see a response and end its grants (unless

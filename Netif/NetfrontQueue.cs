@@ -35,7 +35,9 @@ public abstract class NetfrontQueue
     /// <exception cref="SharedMemoryRing.RingProtocolException">The backend broke the ring protocol.</exception>
     public abstract bool TrySend(ReadOnlySpan<byte> frame, FrameOffload offload = default);
 
-    /// <summary>Publishes the frames written by <see cref="TrySend"/> and notifies the backend if it asked.</summary>
+    /// <summary>Publishes the frames written by <see cref="TrySend"/>, notifies the backend if it asked, and
+    /// takes back the pages of the frames the backend has answered (counting any it refused). <see cref="TrySend"/>
+    /// takes them back itself only when it runs short of room.</summary>
     /// <exception cref="Xen.Evtchn.PeerClosedException">The backend has gone.</exception>
     public abstract void Flush();
 

@@ -135,11 +135,38 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
     {
         var length = frame.Length;
         ValidateSend(length, offload);
-        CollectTxResponses();
         var dataSlots = Frames.SlotsFor(length);
         var slots = dataSlots + (offload.IsGso ? 1 : 0);
-        if (_tx.Ring.FreeRequests < slots || _freeTx < dataSlots)
-            return false;
+        var ring = _tx.Ring;
+        // Responses are collected when the room runs short, and at each Flush: not per frame, whose
+        // read of rsp_prod would pull the header's cache line, which the backend writes, every frame.
+        if (ring.FreeRequests < slots || _freeTx < dataSlots)
+        {
+            CollectTxResponses();
+            if (ring.FreeRequests < slots || _freeTx < dataSlots)
+                return false;
+        }
+        if (slots == 1)
+        {
+            // The common frame, one slot and no extras: its request is written in place.
+            var one = _freeTxIds[--_freeTx];
+            _txInUse[one] = true;
+            frame.CopyTo(new Span<byte>(_txData + (nint)one * Page, Page));
+            ref var request = ref ring.ProduceRequest();
+            request.Gref = _txRefs[one];
+            request.Offset = 0;
+            request.Flags = offload.Checksum switch
+            {
+                FrameChecksum.Blank => NetifTxFlags.CsumBlank | NetifTxFlags.DataValidated,
+                FrameChecksum.Validated => NetifTxFlags.DataValidated,
+                _ => NetifTxFlags.None,
+            };
+            request.Id = one;
+            request.Size = (ushort)length;
+            _counters.TxFrames++;
+            _counters.TxBytes += length;
+            return true;
+        }
 
         var flags = offload.Checksum switch
         {
@@ -218,23 +245,33 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
     {
         if (_tx.PushRequests())
             _counters.TxNotifications++;
+        // The push just wrote the header's cache line: rsp_prod is read from it at no extra cost.
+        CollectTxResponses();
     }
 
     public override ValueTask WaitToSendAsync(CancellationToken cancellationToken = default)
     {
         CollectTxResponses();
-        if (_tx.Ring.FreeRequests >= Frames.MaxSlots + 1 && _freeTx >= Frames.MaxSlots)
+        if (HasTxRoom)
             return default;
         return WaitForTxSpaceAsync(cancellationToken);
     }
 
+    private bool HasTxRoom => _tx.Ring.FreeRequests >= Frames.MaxSlots + 1 && _freeTx >= Frames.MaxSlots;
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WaitForTxSpaceAsync(CancellationToken cancellationToken)
     {
+        // Flush collects too: the responses that make room may be taken here, and then none may be
+        // left to come (every request answered), so the room is checked before each wait, never a
+        // response awaited that no request will bring.
         Flush();
         _counters.TxRingFullWaits++;
-        await _tx.WaitForResponsesAsync(cancellationToken).ConfigureAwait(false);
-        CollectTxResponses();
+        while (!HasTxRoom)
+        {
+            await _tx.WaitForResponsesAsync(cancellationToken).ConfigureAwait(false);
+            CollectTxResponses();
+        }
     }
 
     // ---- rx -------------------------------------------------------------------------------
@@ -428,11 +465,15 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
     private void Repost()
     {
         var ring = _rx.Ring;
-        for (; _toRepost > 0; _toRepost--)
+        // Never more than the free slots: a backend that answered more than was posted was refused
+        // when its rsp_prod was read, so this is the whole ring at most.
+        for (var n = Math.Min(_toRepost, ring.FreeRequests); n > 0; n--, _toRepost--)
         {
             var id = (ushort)(ring.ReqProdPvt & Mask);
-            if (!ring.TryWriteRequest(new NetifRxRequest { Id = id, Gref = _rxRefs[id] }))
-                break;
+            ref var request = ref ring.ProduceRequest();
+            request.Id = id;
+            request.Pad = 0;
+            request.Gref = _rxRefs[id];
         }
     }
 

@@ -22,6 +22,7 @@ public sealed class HostileBackendTests
         b.Tx.WriteResponse(new NetifTxResponse { Id = (ushort)(request.Id + 100), Status = NetifStatus.Okay });
         b.Push();
         Assert.True(b.Queue.TrySend(new byte[60]));
+        b.Queue.Flush();
         Assert.Equal(1, b.Netfront.Statistics.DropsFor(NetifDropReason.UnknownId));
     }
 
@@ -38,6 +39,7 @@ public sealed class HostileBackendTests
         b.Tx.WriteResponse(new NetifTxResponse { Id = first.Id, Status = NetifStatus.Okay });
         b.Push();
         Assert.True(b.Queue.TrySend(new byte[60]));
+        b.Queue.Flush();
         Assert.Equal(1, b.Netfront.Statistics.DropsFor(NetifDropReason.UnknownId));
     }
 
@@ -51,6 +53,20 @@ public sealed class HostileBackendTests
         b.Tx.WriteResponse(new NetifTxResponse { Id = request.Id, Status = NetifStatus.Error });
         b.Push();
         Assert.True(b.Queue.TrySend(new byte[60]));
+        b.Queue.Flush();
+        Assert.Equal(1, b.Netfront.Statistics.DropsFor(NetifDropReason.PeerError));
+    }
+
+    [Fact]
+    public async Task Flush_collects_the_tx_responses_written_since()
+    {
+        await using var b = new RawBackend();
+        Assert.True(b.Queue.TrySend(new byte[60]));
+        b.Queue.Flush();
+        Assert.True(b.Tx.TryReadRequest(out var request));
+        b.Tx.WriteResponse(new NetifTxResponse { Id = request.Id, Status = NetifStatus.Error });
+        b.Push();
+        b.Queue.Flush();
         Assert.Equal(1, b.Netfront.Statistics.DropsFor(NetifDropReason.PeerError));
     }
 

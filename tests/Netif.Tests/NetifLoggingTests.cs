@@ -63,6 +63,7 @@ public sealed class NetifLoggingTests
             b.Push();
         }
         Assert.True(b.Queue.TrySend(new byte[60]));
+        b.Queue.Flush();
 
         Assert.Equal(2, b.Netfront.Statistics.DropsFor(NetifDropReason.UnknownId));
         var fault = Assert.Single(logger.At(LogLevel.Warning));
