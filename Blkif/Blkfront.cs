@@ -258,8 +258,10 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
     /// own pages. Memory elsewhere works as always, with one copy more. The grants are persistent
     /// (<c>feature-persistent</c>): a backend may keep them mapped until the device goes, so a disposed
     /// buffer's pages stay granted and are lent again, cleared, to a later call that asks for as many
-    /// pages (up to 16 MiB of them wait); they are ungranted when the device is disposed. Dispose the
-    /// buffer only once no call using it is in flight.
+    /// pages (up to 16 MiB of them wait); they are ungranted when the device is disposed. A buffer
+    /// disposed while a call using it is still in flight goes back only once that call's requests are
+    /// answered, so their data never lands in another caller's buffer; the call itself still writes
+    /// into (or reads from) the disposed buffer's pages, so await it first.
     /// </summary>
     /// <param name="pageCount">Pages of <see cref="PageBuffer.PageSize"/> bytes.</param>
     /// <exception cref="GrantException">No more pages can be granted.</exception>

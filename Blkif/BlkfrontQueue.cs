@@ -143,6 +143,11 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private void Release(RequestSlot slot)
     {
         slot.ReadTarget = default;
+        if (slot.SharedBuffer is { } buffer)
+        {
+            slot.SharedBuffer = null;
+            SharedBufferPool.EndUse(buffer);
+        }
         if (slot.Large)
         {
             slot.Large = false;
@@ -204,6 +209,8 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         request.SectorNumber = sector;
         try
         {
+            SharedBufferPool.BeginUse(pages);
+            slot.SharedBuffer = pages;
             PutSegments(slot, ref request, kind, (bytes + PageSize - 1) / PageSize, bytes, pages.Refs, firstPage);
         }
         catch (Exception e) when (e is GrantException or ObjectDisposedException)

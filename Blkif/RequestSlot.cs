@@ -33,6 +33,9 @@ internal sealed unsafe class RequestSlot : IDisposable
     /// <summary>The bytes the request moves, for the metrics.</summary>
     public int Bytes;
 
+    /// <summary>The caller's shared buffer the request names (<c>SubmitDirect</c>), while it is in flight.</summary>
+    public Share? SharedBuffer;
+
     /// <summary>Whether the request on the ring counts as large (see <c>BlkfrontQueue.Spin</c>).</summary>
     public bool Large;
 

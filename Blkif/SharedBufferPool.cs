@@ -79,10 +79,62 @@ internal sealed class SharedBufferPool
             share.Dispose();
     }
 
+    /// <summary>
+    /// Counts a request that names the pages of <paramref name="share"/> as in flight, when the share
+    /// is a buffer this pool lent: a buffer its caller disposes meanwhile comes back only once every
+    /// such request is answered, so a late read never lands in the next borrower's pages.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
+    public static void BeginUse(Share share)
+    {
+        if (share is Lent lent)
+            lent.BeginUse();
+    }
+
+    /// <summary>Ends what <see cref="BeginUse"/> began: the request was answered or failed.</summary>
+    public static void EndUse(Share share)
+    {
+        if (share is Lent lent)
+            lent.EndUse();
+    }
+
     /// <summary>A pooled share as its caller sees it: the same pages and refs; disposing it gives them back.</summary>
     private sealed class Lent(SharedBufferPool pool, Share pages)
         : Share(pages.Address, pages.RemoteDomain, pages.Refs, pages.PeerWritable, default)
     {
-        protected override void Release(bool disposing) => pool.GiveBack(pages);
+        private int _uses;
+        private int _disposed;
+        private int _givenBack;
+
+        public void BeginUse()
+        {
+            Interlocked.Increment(ref _uses);
+            // Both sides write, then look at the other's word: a dispose and a request racing each
+            // other cannot both miss, so either the request fails here or the dispose waits for it.
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                EndUse();
+                throw new ObjectDisposedException(nameof(Share), "The shared buffer was disposed.");
+            }
+        }
+
+        public void EndUse()
+        {
+            if (Interlocked.Decrement(ref _uses) == 0 && Volatile.Read(ref _disposed) != 0)
+                GiveBack();
+        }
+
+        protected override void Release(bool disposing)
+        {
+            Interlocked.Exchange(ref _disposed, 1);
+            if (Volatile.Read(ref _uses) == 0)
+                GiveBack();
+        }
+
+        private void GiveBack()
+        {
+            if (Interlocked.Exchange(ref _givenBack, 1) == 0)
+                pool.GiveBack(pages);
+        }
     }
 }

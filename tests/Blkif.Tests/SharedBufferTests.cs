@@ -97,6 +97,42 @@ public sealed class SharedBufferTests
     }
 
     [Fact]
+    public async Task A_buffer_disposed_during_its_read_is_lent_again_only_once_the_read_is_answered()
+    {
+        var storage = new ObservingStorage(new MemoryStorage(Disk));
+        await using var disk = InHeapDisk.Start(storage);
+        var first = disk.Frontend.AllocateSharedBuffer(4);
+        var refs = first.Refs.ToArray();
+        using var reading = new ManualResetEventSlim();
+        using var answer = new ManualResetEventSlim();
+        // The backend's read waits inside the storage until the test lets it go: the request is in flight.
+        storage.BeforeRead = () =>
+        {
+            reading.Set();
+            Assert.True(answer.Wait(TimeSpan.FromSeconds(30)));
+        };
+        var read = disk.Frontend.ReadAsync(0, first.Memory, TestData.Timeout()).AsTask();
+        try
+        {
+            Assert.True(reading.Wait(TimeSpan.FromSeconds(30)));
+            first.Dispose();
+            // The backend still writes into the first buffer's pages: another caller must not get them yet.
+            using var meanwhile = disk.Frontend.AllocateSharedBuffer(4);
+            Assert.Empty(meanwhile.Refs.Intersect(refs));
+        }
+        finally
+        {
+            storage.BeforeRead = null;
+            answer.Set();
+        }
+        await read;
+        // Answered: now they come back (beside the buffer lent meanwhile, which was given back too).
+        using var one = disk.Frontend.AllocateSharedBuffer(4);
+        using var two = disk.Frontend.AllocateSharedBuffer(4);
+        Assert.True(refs.SequenceEqual(one.Refs) || refs.SequenceEqual(two.Refs), "the first buffer's pages are lent again once its read is answered");
+    }
+
+    [Fact]
     public async Task Buffers_allocated_over_and_over_keep_the_backends_persistent_map_bounded()
     {
         var data = TestData.Pattern(Disk, 11);
@@ -119,6 +155,8 @@ public sealed class SharedBufferTests
     {
         public IBlockStorage Inner => inner;
 
+        public Action? BeforeRead { get; set; }
+
         public Action? AfterRead { get; set; }
 
         public long Length => inner.Length;
@@ -135,6 +173,7 @@ public sealed class SharedBufferTests
 
         public void Read(long offset, ReadOnlySpan<Memory<byte>> buffers)
         {
+            BeforeRead?.Invoke();
             inner.Read(offset, buffers);
             AfterRead?.Invoke();
         }
