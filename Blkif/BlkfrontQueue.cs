@@ -280,14 +280,15 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
             failure = _failure;
             if (failure is null)
             {
-                // Never full: each request in flight holds one of at most ring-size ids.
-                _ring.WriteRequest(request);
-                notify = _ring.PushRequests();
+                // Counted before the push: the answer may be released on the receive loop at once.
                 if (slot.Bytes > BlkifConstants.MaxSegmentsPerRequest * PageSize)
                 {
                     slot.Large = true;
                     Interlocked.Increment(ref _largeInFlight);
                 }
+                // Never full: each request in flight holds one of at most ring-size ids.
+                _ring.WriteRequest(request);
+                notify = _ring.PushRequests();
                 _counters.Requests[BlkifCounters.SlotOf(slot.Kind)]++;
             }
         }
