@@ -165,11 +165,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     public void Submit(RequestSlot slot, BlockOperation operation, BlkifOperation kind, ulong sector,
         ReadOnlyMemory<byte> writeData, Memory<byte> readTarget, int bytes)
     {
-        slot.Operation = operation;
-        slot.Kind = kind;
-        slot.Sector = sector;
-        slot.Bytes = bytes;
-        slot.ReadTarget = readTarget;
+        slot.Start(operation, kind, sector, bytes, readTarget);
         var request = default(BlkifRequest);
         request.Id = slot.Id;
         request.SectorNumber = sector;
@@ -199,11 +195,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     /// </summary>
     public void SubmitDirect(RequestSlot slot, BlockOperation operation, BlkifOperation kind, ulong sector, Share pages, int firstPage, int bytes)
     {
-        slot.Operation = operation;
-        slot.Kind = kind;
-        slot.Sector = sector;
-        slot.Bytes = bytes;
-        slot.ReadTarget = default;
+        slot.Start(operation, kind, sector, bytes, default);
         var request = default(BlkifRequest);
         request.Id = slot.Id;
         request.SectorNumber = sector;
@@ -258,10 +250,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     /// <summary>Puts a request for a discard on the ring.</summary>
     public void SubmitDiscard(RequestSlot slot, BlockOperation operation, ulong sector, ulong sectors)
     {
-        slot.Operation = operation;
-        slot.Kind = BlkifOperation.Discard;
-        slot.Sector = sector;
-        slot.Bytes = 0;
+        slot.Start(operation, BlkifOperation.Discard, sector, 0, default);
         var request = default(BlkifRequest);
         ref var discard = ref Unsafe.As<BlkifRequest, BlkifRequestDiscard>(ref request);
         discard.Operation = BlkifOperation.Discard;

@@ -41,6 +41,16 @@ internal sealed unsafe class RequestSlot : IDisposable
 
     public int PageCount => _pages.Length;
 
+    /// <summary>Records what the request about to go on the ring is for: its completion needs it.</summary>
+    public void Start(BlockOperation operation, BlkifOperation kind, ulong sector, int bytes, Memory<byte> readTarget)
+    {
+        Operation = operation;
+        Kind = kind;
+        Sector = sector;
+        Bytes = bytes;
+        ReadTarget = readTarget;
+    }
+
     public byte* Page(int index) => (byte*)_pages[index];
 
     public GrantRef Ref(int index) => _refs[index];
