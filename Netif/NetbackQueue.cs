@@ -293,14 +293,24 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     private unsafe bool TryWriteKept(in NetifTxRequest first, int length, FrameOffload offload, out bool delivered)
     {
         delivered = false;
-        Span<nint> page = stackalloc nint[1];
-        if (KeptPages(_txMaps, new ReadOnlySpan<GrantRef>(in first.Gref), page) != true)
+        if (_txMaps is null)
             return false;
+        Mapping? page;
         try
         {
+            page = _txMaps.Get(first.Gref);
+        }
+        catch (GrantException)
+        {
+            return false;
+        }
+        try
+        {
+            if (page is null)
+                return false;
             // The frontend can still write the page: the link sees bytes, never sizes, from it (the
             // size and offset are the request's copy, checked against the page).
-            var frame = new ReadOnlySpan<byte>((byte*)page[0] + first.Offset, length);
+            var frame = new ReadOnlySpan<byte>(page.Pointer + first.Offset, length);
             delivered = _link.TryWrite(frame, offload);
             if (!delivered)
                 frame.CopyTo(_txFrame);
@@ -308,7 +318,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         }
         finally
         {
-            _txMaps!.EndUse();
+            _txMaps.EndUse();
         }
     }
 
@@ -563,12 +573,26 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     /// </summary>
     private unsafe bool TryPutKept(ReceivedFrame frame, NetifRxRequest request)
     {
-        Span<nint> page = stackalloc nint[1];
-        if (KeptPages(_rxMaps, new ReadOnlySpan<GrantRef>(in request.Gref), page) != true)
+        if (_rxMaps is null)
             return false;
+        Mapping? page;
+        try
+        {
+            page = _rxMaps.Get(request.Gref);
+        }
+        catch (GrantException)
+        {
+            _rxMaps.EndUse();
+            return false;
+        }
+        if (page is null)
+        {
+            _rxMaps.EndUse();
+            return false;
+        }
         // RxSlotsFor let through only a frame of at most a page here.
-        _rxFrame.AsSpan(0, frame.Length).CopyTo(new Span<byte>((void*)page[0], Page));
-        _rxMaps!.EndUse();
+        _rxFrame.AsSpan(0, frame.Length).CopyTo(new Span<byte>(page.Pointer, Page));
+        _rxMaps.EndUse();
         ref var response = ref _rx.Ring.ProduceResponse();
         response.Id = request.Id;
         response.Offset = 0;

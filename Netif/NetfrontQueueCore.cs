@@ -146,12 +146,6 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
             if (ring.FreeRequests < slots || _freeTx < dataSlots)
                 return false;
         }
-        var flags = offload.Checksum switch
-        {
-            FrameChecksum.Blank => NetifTxFlags.CsumBlank | NetifTxFlags.DataValidated,
-            FrameChecksum.Validated => NetifTxFlags.DataValidated,
-            _ => NetifTxFlags.None,
-        };
         if (slots == 1)
         {
             // The common frame, one slot and no extras: its request is written in place.
@@ -161,7 +155,12 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
             ref var request = ref ring.ProduceRequest();
             request.Gref = _txRefs[one];
             request.Offset = 0;
-            request.Flags = flags;
+            request.Flags = offload.Checksum switch
+            {
+                FrameChecksum.Blank => NetifTxFlags.CsumBlank | NetifTxFlags.DataValidated,
+                FrameChecksum.Validated => NetifTxFlags.DataValidated,
+                _ => NetifTxFlags.None,
+            };
             request.Id = one;
             request.Size = (ushort)length;
             _counters.TxFrames++;
@@ -169,6 +168,12 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
             return true;
         }
 
+        var flags = offload.Checksum switch
+        {
+            FrameChecksum.Blank => NetifTxFlags.CsumBlank | NetifTxFlags.DataValidated,
+            FrameChecksum.Validated => NetifTxFlags.DataValidated,
+            _ => NetifTxFlags.None,
+        };
         if (offload.IsGso)
             flags |= NetifTxFlags.ExtraInfo;
         var done = 0;
