@@ -467,13 +467,17 @@ internal sealed class NetfrontQueueCore<TEvents, TMemory> : NetfrontQueue, IDisp
         var ring = _rx.Ring;
         // Never more than the free slots: a backend that answered more than was posted was refused
         // when its rsp_prod was read, so this is the whole ring at most.
-        for (var n = Math.Min(_toRepost, ring.FreeRequests); n > 0; n--, _toRepost--)
+        var slots = ring.ProduceRequests(_toRepost);
+        _toRepost -= slots.Count;
+        var first = slots.FirstIndex;
+        var refs = _rxRefs;
+        for (var i = 0; i < slots.Count; i++)
         {
-            var id = (ushort)(ring.ReqProdPvt & Mask);
-            ref var request = ref ring.ProduceRequest();
+            var id = (ushort)((first + (uint)i) & Mask);
+            ref var request = ref slots[i];
             request.Id = id;
             request.Pad = 0;
-            request.Gref = _rxRefs[id];
+            request.Gref = refs[id];
         }
     }
 
