@@ -43,6 +43,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private int _largeInFlight;
     private Task _receiver = Task.CompletedTask;
     private readonly Stack<CompletionBatch> _batches = new();
+    private const int MaxRoundsPerBatch = 16;
     // Leases on the slots' pages: one for the queue until it is disposed, and one for each completion
     // batch, which copies read data out of them. Whoever gives up the last frees the pages.
     private int _leases = 1;
@@ -339,24 +340,25 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
 
     private async Task ReceiveAsync()
     {
-        var responses = new BlkifResponse[_ring.Size];
         var seen = EventCounter.Initial;
         var token = _stop.Token;
         try
         {
             while (true)
             {
-                var n = Drain(responses);
-                if (n > 0)
-                {
-                    Dispatch(responses.AsSpan(0, n));
+                if (Dispatch())
                     continue;
-                }
+                if (Volatile.Read(ref _failure) is not null)
+                    return;
                 if (Spin())
                     continue;
                 bool pending;
                 lock (_gate)
+                {
+                    if (_failure is not null)
+                        return;
                     pending = _ring.FinalCheckForResponses();
+                }
                 if (pending)
                     continue;
                 // Under Xen a dead backend's channel just goes quiet; its unmap notification clears
@@ -372,26 +374,16 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         }
     }
 
-    // Claims the requests the responses answer and hands them to one thread-pool work item, which
-    // copies read data out and completes the callers inline: one thread hop per batch, not per
-    // request, and a caller that blocks in its continuation never stops this loop.
-    private void Dispatch(ReadOnlySpan<BlkifResponse> responses)
+    // Claims the requests the waiting responses answer and hands them to one thread-pool work item,
+    // which copies read data out and completes the callers inline: one thread hop per batch, not per
+    // request, and a caller that blocks in its continuation never stops this loop. False when no
+    // response was waiting.
+    private bool Dispatch()
     {
-        var batch = RentBatch(responses.Length);
+        var batch = RentBatch();
         try
         {
-            foreach (ref readonly var response in responses)
-            {
-                // The id is the backend's word: check it names a request in flight before touching anything.
-                var id = response.Id;
-                if (id >= (ulong)_slots.Length)
-                    throw new InvalidDataException($"The backend answered request id {id}, which is not one of the {_slots.Length} ids.");
-                var slot = _slots[id];
-                // Claiming the operation makes the answer count once, even against a concurrent failure.
-                if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
-                    throw new InvalidDataException($"The backend answered request id {id}, which is not in flight.");
-                batch.Add(slot, operation, response.Status);
-            }
+            Collect(batch);
         }
         finally
         {
@@ -405,40 +397,101 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
                 ReturnBatch(batch);
             }
         }
+        return batch.Count > 0;
+    }
+
+    /// <summary>
+    /// Consumes the responses waiting on the ring (as many as the batch holds) and claims the requests
+    /// they answer into <paramref name="batch"/>. Both the receive loop and a completion batch that has
+    /// finished its own callers call it; the gate makes them take turns on the ring's consumer side.
+    /// Nothing once the queue has failed: the ring's pages may be gone.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A response names an id that is not in flight; the
+    /// requests claimed before it are in the batch.</exception>
+    private void Collect(CompletionBatch batch)
+    {
+        lock (_gate)
+        {
+            if (_failure is not null)
+                return;
+            var responses = _ring.ConsumeResponses(batch.Items.Length - batch.Count);
+            for (var i = 0; i < responses.Count; i++)
+            {
+                // Read once: the backend may rewrite the slot while we look.
+                var response = responses[i];
+                // The id is the backend's word: check it names a request in flight before touching anything.
+                var id = response.Id;
+                if (id >= (ulong)_slots.Length)
+                    throw new InvalidDataException($"The backend answered request id {id}, which is not one of the {_slots.Length} ids.");
+                var slot = _slots[id];
+                // Claiming the operation makes the answer count once, even against a concurrent failure.
+                if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
+                    throw new InvalidDataException($"The backend answered request id {id}, which is not in flight.");
+                batch.Add(slot, operation, response.Status);
+            }
+        }
     }
 
     private void CompleteBatch(CompletionBatch batch)
     {
         try
         {
-            for (var i = 0; i < batch.Count; i++)
+            // The callers just completed have mostly sent their next requests: answers that came in
+            // meanwhile are completed here too, without handing them to the receive loop and through
+            // it to another work item. Bounded, so one work item does not keep a thread for ever.
+            // This never leaves the receive loop asleep past an answer: it sleeps only after its final
+            // check asked for an event on the next response, so answers taken here came with that event.
+            for (var round = 0; round < MaxRoundsPerBatch; round++)
             {
-                var (slot, operation, status) = batch.Items[i];
-                Exception? error = null;
-                if (status == BlkifStatus.Okay)
+                Complete(batch);
+                try
                 {
-                    if (!slot.ReadTarget.IsEmpty)
-                        CopyOut(slot, slot.ReadTarget.Span);
-                    if (slot.Kind == BlkifOperation.Read)
-                        Interlocked.Add(ref _counters.BytesRead, slot.Bytes);
-                    else
-                        Interlocked.Add(ref _counters.BytesWritten, slot.Bytes);
+                    Collect(batch);
                 }
-                else
+                catch (Exception e) when (e is InvalidDataException or RingProtocolException)
                 {
-                    Interlocked.Increment(ref _counters.Errors);
-                    error = new BlkifIOException(slot.Kind, status, $"The backend answered {slot.Kind} at sector {slot.Sector} with {status}.");
+                    Complete(batch);
+                    Fail(e);
+                    break;
                 }
-                Interlocked.Increment(ref _counters.Finished);
-                Release(slot);
-                operation.PieceDone(error);
+                if (batch.Count == 0)
+                    break;
             }
+            // The last round's claims (when the rounds ran out) are still owed their completion.
+            Complete(batch);
         }
         finally
         {
             ReturnBatch(batch);
             ReturnLease();
         }
+    }
+
+    private void Complete(CompletionBatch batch)
+    {
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var (slot, operation, status) = batch.Items[i];
+            Exception? error = null;
+            if (status == BlkifStatus.Okay)
+            {
+                if (!slot.ReadTarget.IsEmpty)
+                    CopyOut(slot, slot.ReadTarget.Span);
+                if (slot.Kind == BlkifOperation.Read)
+                    Interlocked.Add(ref _counters.BytesRead, slot.Bytes);
+                else
+                    Interlocked.Add(ref _counters.BytesWritten, slot.Bytes);
+            }
+            else
+            {
+                Interlocked.Increment(ref _counters.Errors);
+                error = new BlkifIOException(slot.Kind, status, $"The backend answered {slot.Kind} at sector {slot.Sector} with {status}.");
+            }
+            Interlocked.Increment(ref _counters.Finished);
+            Release(slot);
+            operation.PieceDone(error);
+        }
+        batch.Clear();
     }
 
     private void ReturnLease()
@@ -449,7 +502,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
             slot.Dispose();
     }
 
-    private CompletionBatch RentBatch(int size)
+    private CompletionBatch RentBatch()
     {
         CompletionBatch? batch;
         lock (_batches)
@@ -479,17 +532,6 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         }
 
         public void Execute() => owner.CompleteBatch(this);
-    }
-
-    private int Drain(BlkifResponse[] responses)
-    {
-        var n = 0;
-        lock (_gate)
-        {
-            while (n < responses.Length && _ring.TryReadResponse(out responses[n]))
-                n++;
-        }
-        return n;
     }
 
     // Spin briefly while requests are in flight: a busy backend answers sooner than an event round trip.
