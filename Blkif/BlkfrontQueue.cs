@@ -43,7 +43,6 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private int _largeInFlight;
     private Task _receiver = Task.CompletedTask;
     private readonly Stack<CompletionBatch> _batches = new();
-    private const int MaxRoundsPerBatch = 16;
     // Leases on the slots' pages: one for the queue until it is disposed, and one for each completion
     // batch, which copies read data out of them. Whoever gives up the last frees the pages.
     private int _leases = 1;
@@ -401,10 +400,9 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     }
 
     /// <summary>
-    /// Consumes the responses waiting on the ring (as many as the batch holds) and claims the requests
-    /// they answer into <paramref name="batch"/>. Both the receive loop and a completion batch that has
-    /// finished its own callers call it; the gate makes them take turns on the ring's consumer side.
-    /// Nothing once the queue has failed: the ring's pages may be gone.
+    /// Consumes the responses waiting on the ring (as many as the batch holds: one read of
+    /// <c>rsp_prod</c> and one update of <c>rsp_cons</c> for them all) and claims the requests they
+    /// answer into <paramref name="batch"/>. Nothing once the queue has failed.
     /// </summary>
     /// <exception cref="InvalidDataException">A response names an id that is not in flight; the
     /// requests claimed before it are in the batch.</exception>
@@ -436,62 +434,34 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     {
         try
         {
-            // The callers just completed have mostly sent their next requests: answers that came in
-            // meanwhile are completed here too, without handing them to the receive loop and through
-            // it to another work item. Bounded, so one work item does not keep a thread for ever.
-            // This never leaves the receive loop asleep past an answer: it sleeps only after its final
-            // check asked for an event on the next response, so answers taken here came with that event.
-            for (var round = 0; round < MaxRoundsPerBatch; round++)
+            for (var i = 0; i < batch.Count; i++)
             {
-                Complete(batch);
-                try
+                var (slot, operation, status) = batch.Items[i];
+                Exception? error = null;
+                if (status == BlkifStatus.Okay)
                 {
-                    Collect(batch);
+                    if (!slot.ReadTarget.IsEmpty)
+                        CopyOut(slot, slot.ReadTarget.Span);
+                    if (slot.Kind == BlkifOperation.Read)
+                        Interlocked.Add(ref _counters.BytesRead, slot.Bytes);
+                    else
+                        Interlocked.Add(ref _counters.BytesWritten, slot.Bytes);
                 }
-                catch (Exception e) when (e is InvalidDataException or RingProtocolException)
+                else
                 {
-                    Complete(batch);
-                    Fail(e);
-                    break;
+                    Interlocked.Increment(ref _counters.Errors);
+                    error = new BlkifIOException(slot.Kind, status, $"The backend answered {slot.Kind} at sector {slot.Sector} with {status}.");
                 }
-                if (batch.Count == 0)
-                    break;
+                Interlocked.Increment(ref _counters.Finished);
+                Release(slot);
+                operation.PieceDone(error);
             }
-            // The last round's claims (when the rounds ran out) are still owed their completion.
-            Complete(batch);
         }
         finally
         {
             ReturnBatch(batch);
             ReturnLease();
         }
-    }
-
-    private void Complete(CompletionBatch batch)
-    {
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var (slot, operation, status) = batch.Items[i];
-            Exception? error = null;
-            if (status == BlkifStatus.Okay)
-            {
-                if (!slot.ReadTarget.IsEmpty)
-                    CopyOut(slot, slot.ReadTarget.Span);
-                if (slot.Kind == BlkifOperation.Read)
-                    Interlocked.Add(ref _counters.BytesRead, slot.Bytes);
-                else
-                    Interlocked.Add(ref _counters.BytesWritten, slot.Bytes);
-            }
-            else
-            {
-                Interlocked.Increment(ref _counters.Errors);
-                error = new BlkifIOException(slot.Kind, status, $"The backend answered {slot.Kind} at sector {slot.Sector} with {status}.");
-            }
-            Interlocked.Increment(ref _counters.Finished);
-            Release(slot);
-            operation.PieceDone(error);
-        }
-        batch.Clear();
     }
 
     private void ReturnLease()

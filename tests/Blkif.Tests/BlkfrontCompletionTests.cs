@@ -49,23 +49,31 @@ public sealed class BlkfrontCompletionTests
     }
 
     [Fact]
-    public async Task A_completion_batch_takes_answers_that_came_while_it_ran_without_an_event()
+    public async Task An_answer_with_an_id_that_is_not_one_of_the_rings_fails_the_device()
     {
         await using var rig = new HandDrivenRing();
-        var second = await rig.AnswerWhileCompleting(id => id);
-        await second.WaitAsync(TimeSpan.FromSeconds(30));
+        var (first, second, requests) = rig.TwoReads();
+        rig.Answer(requests[0], id: 9999);
+        await AssertBrokenByBackend(first);
+        await AssertBrokenByBackend(second);
+        await AssertBrokenByBackend(rig.Front.ReadAsync(0, new byte[4096], TestData.Timeout()).AsTask());
     }
 
-    [Theory]
-    [InlineData(9999)]   // not one of the ring's ids
-    [InlineData(-1)]     // the first request's id, answered already
-    public async Task A_completion_batch_that_takes_a_hostile_answer_fails_the_device(int hostileId)
+    [Fact]
+    public async Task A_second_answer_to_the_same_request_fails_the_device()
     {
         await using var rig = new HandDrivenRing();
-        var second = await rig.AnswerWhileCompleting(id => hostileId >= 0 ? (ulong)hostileId : id - 1);
-        var e = await Assert.ThrowsAsync<BlkifIOException>(() => second.WaitAsync(TimeSpan.FromSeconds(30)));
+        var (first, second, requests) = rig.TwoReads();
+        rig.Answer(requests[0], requests[0].Id);
+        await first.WaitAsync(TimeSpan.FromSeconds(30));
+        rig.Answer(requests[0], requests[0].Id);
+        await AssertBrokenByBackend(second);
+    }
+
+    private static async Task AssertBrokenByBackend(Task read)
+    {
+        var e = await Assert.ThrowsAsync<BlkifIOException>(() => read.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.IsType<InvalidDataException>(e.InnerException);
-        await Assert.ThrowsAsync<BlkifIOException>(() => rig.Front.ReadAsync(0, new byte[4096], TestData.Timeout()).AsTask());
     }
 
     private static List<BlkifRequest> ReadRequests(BackRing<BlkifRequest, BlkifResponse> ring, int count)
@@ -110,9 +118,8 @@ public sealed class BlkfrontCompletionTests
             _back = InHeapDomain.Open(_eventHub, _grantHub, 0);
             _frontDomain = InHeapDomain.Open(_eventHub, _grantHub, 1);
             var info = new Blkback<InHeapEvents, InHeapMemory>(_back.Events, _back.Memory, _storage, new BlkbackOptions { MaxRingPageOrder = 0 }).Info;
-            // No spin: once the receive loop finds the ring empty it makes its final check and sleeps.
             Front = Blkfront<InHeapEvents, InHeapMemory>.Create(_frontDomain.Events, _frontDomain.Memory, 0, info,
-                new BlkfrontOptions { RingPageOrder = 0, SpinCount = 0 });
+                new BlkfrontOptions { RingPageOrder = 0 });
             var queue = Front.FrontendInfo.Queues[0];
             _pages = _back.Memory.MapMany(1, [.. queue.RingRefs], writable: true);
             _ring = BackRing<BlkifRequest, BlkifResponse>.Attach(_pages);
@@ -121,33 +128,20 @@ public sealed class BlkfrontCompletionTests
 
         public Blkfront<InHeapEvents, InHeapMemory> Front { get; }
 
-        /// <summary>
-        /// Sends two reads. The first is answered with an event; its caller's continuation, which runs in
-        /// the completion batch, waits until the receive loop has made its final check and gone to sleep,
-        /// then answers the second read (with the id <paramref name="answer"/> makes of its own) and sends
-        /// no event: only the completion batch, looking at the ring again when its callers are done, can
-        /// find that answer. Returns the second read.
-        /// </summary>
-        public async Task<Task> AnswerWhileCompleting(Func<ulong, ulong> answer)
+        /// <summary>Sends two 4 KiB reads and returns them with the requests they put on the ring.</summary>
+        public (Task First, Task Second, List<BlkifRequest> Requests) TwoReads()
         {
             var first = Front.ReadAsync(0, new byte[4096], TestData.Timeout()).AsTask();
             var second = Front.ReadAsync(4096, new byte[4096], TestData.Timeout()).AsTask();
-            var requests = ReadRequests(_ring, 2);
-            var answered = first.ContinueWith(_ =>
-            {
-                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                while (ResponseEvent(_pages) != 2)
-                {
-                    deadline.Token.ThrowIfCancellationRequested();
-                    Thread.Yield();
-                }
-                _ring.WriteResponse(new BlkifResponse { Id = answer(requests[1].Id), Operation = BlkifOperation.Read, Status = BlkifStatus.Okay });
-                _ring.PushResponses();
-            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            Answer(_back, _channel, _ring, requests[0]);
-            await first.WaitAsync(TimeSpan.FromSeconds(30));
-            await answered.WaitAsync(TimeSpan.FromSeconds(30));
-            return second;
+            return (first, second, ReadRequests(_ring, 2));
+        }
+
+        /// <summary>Answers <paramref name="request"/> under the id given, and sends the event.</summary>
+        public void Answer(in BlkifRequest request, ulong id)
+        {
+            _ring.WriteResponse(new BlkifResponse { Id = id, Operation = request.Operation, Status = BlkifStatus.Okay });
+            if (_ring.PushResponses())
+                _back.Events.Send(_channel);
         }
 
         public async ValueTask DisposeAsync()
