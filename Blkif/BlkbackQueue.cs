@@ -108,17 +108,26 @@ internal sealed class BlkbackQueue<TEvents, TMemory> : IDisposable
             {
                 long firstUnpushed = 0; // when the oldest response not yet pushed was started, or 0
                 // A ring's worth at most, then the wait, which checks for cancellation: a frontend
-                // that never stops producing does not pin this thread.
-                for (var taken = 0; taken < ring.Size && ring.TryReadRequest(out var request); taken++)
+                // that never stops producing does not pin this thread. The requests waiting are taken
+                // together (one read of req_prod, one update of req_cons); each is answered in its own
+                // slot, after Serve has its copy, before the next is read.
+                for (var taken = 0; taken < ring.Size;)
                 {
-                    _ring.ThrowIfFrontendGone();
-                    if (firstUnpushed == 0)
-                        firstUnpushed = Stopwatch.GetTimestamp();
-                    ring.WriteResponse(Serve(request));
-                    if (Stopwatch.GetTimestamp() - firstUnpushed >= PushInterval)
+                    var requests = ring.ConsumeRequests(ring.Size - taken);
+                    if (requests.Count == 0)
+                        break;
+                    taken += requests.Count;
+                    for (var i = 0; i < requests.Count; i++)
                     {
-                        _ring.PushResponses();
-                        firstUnpushed = 0;
+                        _ring.ThrowIfFrontendGone();
+                        if (firstUnpushed == 0)
+                            firstUnpushed = Stopwatch.GetTimestamp();
+                        ring.WriteResponse(Serve(requests[i]));
+                        if (Stopwatch.GetTimestamp() - firstUnpushed >= PushInterval)
+                        {
+                            _ring.PushResponses();
+                            firstUnpushed = 0;
+                        }
                     }
                 }
                 if (firstUnpushed != 0)

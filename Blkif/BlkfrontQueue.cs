@@ -339,24 +339,25 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
 
     private async Task ReceiveAsync()
     {
-        var responses = new BlkifResponse[_ring.Size];
         var seen = EventCounter.Initial;
         var token = _stop.Token;
         try
         {
             while (true)
             {
-                var n = Drain(responses);
-                if (n > 0)
-                {
-                    Dispatch(responses.AsSpan(0, n));
+                if (Dispatch())
                     continue;
-                }
+                if (Volatile.Read(ref _failure) is not null)
+                    return;
                 if (Spin())
                     continue;
                 bool pending;
                 lock (_gate)
+                {
+                    if (_failure is not null)
+                        return;
                     pending = _ring.FinalCheckForResponses();
+                }
                 if (pending)
                     continue;
                 // Under Xen a dead backend's channel just goes quiet; its unmap notification clears
@@ -372,26 +373,16 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         }
     }
 
-    // Claims the requests the responses answer and hands them to one thread-pool work item, which
-    // copies read data out and completes the callers inline: one thread hop per batch, not per
-    // request, and a caller that blocks in its continuation never stops this loop.
-    private void Dispatch(ReadOnlySpan<BlkifResponse> responses)
+    // Claims the requests the waiting responses answer and hands them to one thread-pool work item,
+    // which copies read data out and completes the callers inline: one thread hop per batch, not per
+    // request, and a caller that blocks in its continuation never stops this loop. False when no
+    // response was waiting.
+    private bool Dispatch()
     {
-        var batch = RentBatch(responses.Length);
+        var batch = RentBatch();
         try
         {
-            foreach (ref readonly var response in responses)
-            {
-                // The id is the backend's word: check it names a request in flight before touching anything.
-                var id = response.Id;
-                if (id >= (ulong)_slots.Length)
-                    throw new InvalidDataException($"The backend answered request id {id}, which is not one of the {_slots.Length} ids.");
-                var slot = _slots[id];
-                // Claiming the operation makes the answer count once, even against a concurrent failure.
-                if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
-                    throw new InvalidDataException($"The backend answered request id {id}, which is not in flight.");
-                batch.Add(slot, operation, response.Status);
-            }
+            Collect(batch);
         }
         finally
         {
@@ -403,6 +394,38 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
             else
             {
                 ReturnBatch(batch);
+            }
+        }
+        return batch.Count > 0;
+    }
+
+    /// <summary>
+    /// Consumes the responses waiting on the ring (as many as the batch holds: one read of
+    /// <c>rsp_prod</c> and one update of <c>rsp_cons</c> for them all) and claims the requests they
+    /// answer into <paramref name="batch"/>. Nothing once the queue has failed.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A response names an id that is not in flight; the
+    /// requests claimed before it are in the batch.</exception>
+    private void Collect(CompletionBatch batch)
+    {
+        lock (_gate)
+        {
+            if (_failure is not null)
+                return;
+            var responses = _ring.ConsumeResponses(batch.Items.Length - batch.Count);
+            for (var i = 0; i < responses.Count; i++)
+            {
+                // Read once: the backend may rewrite the slot while we look.
+                var response = responses[i];
+                // The id is the backend's word: check it names a request in flight before touching anything.
+                var id = response.Id;
+                if (id >= (ulong)_slots.Length)
+                    throw new InvalidDataException($"The backend answered request id {id}, which is not one of the {_slots.Length} ids.");
+                var slot = _slots[id];
+                // Claiming the operation makes the answer count once, even against a concurrent failure.
+                if (Interlocked.Exchange(ref slot.Operation, null) is not { } operation)
+                    throw new InvalidDataException($"The backend answered request id {id}, which is not in flight.");
+                batch.Add(slot, operation, response.Status);
             }
         }
     }
@@ -449,7 +472,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
             slot.Dispose();
     }
 
-    private CompletionBatch RentBatch(int size)
+    private CompletionBatch RentBatch()
     {
         CompletionBatch? batch;
         lock (_batches)
@@ -479,17 +502,6 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         }
 
         public void Execute() => owner.CompleteBatch(this);
-    }
-
-    private int Drain(BlkifResponse[] responses)
-    {
-        var n = 0;
-        lock (_gate)
-        {
-            while (n < responses.Length && _ring.TryReadResponse(out responses[n]))
-                n++;
-        }
-        return n;
     }
 
     // Spin briefly while requests are in flight: a busy backend answers sooner than an event round trip.

@@ -17,6 +17,8 @@ internal sealed class BlockOperation : IValueTaskSource
 
     public BlockOperation(OperationPool pool) => _pool = pool;
 
+    public OperationPool Pool => _pool;
+
     public short Version => _core.Version;
 
     public ValueTask AsValueTask() => new(this, _core.Version);
@@ -63,21 +65,39 @@ internal sealed class BlockOperation : IValueTaskSource
 /// <summary>The operations a block device reuses.</summary>
 internal sealed class OperationPool
 {
+    // One operation per thread, taken and given back without the lock: a caller's continuation runs
+    // where its operation completed and gives it back there (GetResult), and its next call, on the same
+    // thread, takes it again.
+    [ThreadStatic]
+    private static BlockOperation? t_spare;
+
     private readonly Stack<BlockOperation> _free = new();
     private readonly Lock _gate = new();
 
     public BlockOperation Rent(int pieces)
     {
-        BlockOperation? operation;
-        lock (_gate)
-            _free.TryPop(out operation);
-        operation ??= new BlockOperation(this);
+        var operation = t_spare;
+        if (operation is not null && operation.Pool == this)
+        {
+            t_spare = null;
+        }
+        else
+        {
+            lock (_gate)
+                _free.TryPop(out operation);
+            operation ??= new BlockOperation(this);
+        }
         operation.Start(pieces);
         return operation;
     }
 
     public void Return(BlockOperation operation)
     {
+        if (t_spare is null)
+        {
+            t_spare = operation;
+            return;
+        }
         lock (_gate)
             _free.Push(operation);
     }

@@ -272,10 +272,12 @@ internal static class BlkifBench
                 var random = new Random(seed);
                 var blocks = size / 4096;
                 long count = 0;
+                // The clock is read every 16 reads, not every read: its cost is the harness's, not the device's.
                 while (clock.Elapsed < time)
                 {
-                    await device.ReadAsync(random.NextInt64(blocks) * 4096, buffer, cancellationToken).ConfigureAwait(false);
-                    count++;
+                    for (var i = 0; i < 16; i++)
+                        await device.ReadAsync(random.NextInt64(blocks) * 4096, buffer, cancellationToken).ConfigureAwait(false);
+                    count += 16;
                 }
                 return count;
             }, cancellationToken);

@@ -48,6 +48,34 @@ public sealed class BlkfrontCompletionTests
         back.Events.Close(channel);
     }
 
+    [Fact]
+    public async Task An_answer_with_an_id_that_is_not_one_of_the_rings_fails_the_device()
+    {
+        await using var rig = new HandDrivenRing();
+        var (first, second, requests) = rig.TwoReads();
+        rig.Answer(requests[0], id: 9999);
+        await AssertBrokenByBackend(first);
+        await AssertBrokenByBackend(second);
+        await AssertBrokenByBackend(rig.Front.ReadAsync(0, new byte[4096], TestData.Timeout()).AsTask());
+    }
+
+    [Fact]
+    public async Task A_second_answer_to_the_same_request_fails_the_device()
+    {
+        await using var rig = new HandDrivenRing();
+        var (first, second, requests) = rig.TwoReads();
+        rig.Answer(requests[0], requests[0].Id);
+        await first.WaitAsync(TimeSpan.FromSeconds(30));
+        rig.Answer(requests[0], requests[0].Id);
+        await AssertBrokenByBackend(second);
+    }
+
+    private static async Task AssertBrokenByBackend(Task read)
+    {
+        var e = await Assert.ThrowsAsync<BlkifIOException>(() => read.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.IsType<InvalidDataException>(e.InnerException);
+    }
+
     private static List<BlkifRequest> ReadRequests(BackRing<BlkifRequest, BlkifResponse> ring, int count)
     {
         var requests = new List<BlkifRequest>();
@@ -72,4 +100,60 @@ public sealed class BlkfrontCompletionTests
 
     private static uint ResponseEvent(Xen.Gnt.Mapping pages) =>
         Volatile.Read(ref Unsafe.As<byte, uint>(ref pages.Span[SharedRingLayout.RspEventOffset]));
+
+    /// <summary>A blkfront with one single-page ring, whose backend side this test drives by hand.</summary>
+    private sealed class HandDrivenRing : IAsyncDisposable
+    {
+        private readonly InHeapEventHub _eventHub = new();
+        private readonly InHeapGrantHub _grantHub = new();
+        private readonly InHeapDomain _back;
+        private readonly InHeapDomain _frontDomain;
+        private readonly MemoryStorage _storage = new(4 << 20);
+        private readonly Xen.Gnt.Mapping _pages;
+        private readonly BackRing<BlkifRequest, BlkifResponse> _ring;
+        private readonly Xen.Evtchn.Channel _channel;
+
+        public HandDrivenRing()
+        {
+            _back = InHeapDomain.Open(_eventHub, _grantHub, 0);
+            _frontDomain = InHeapDomain.Open(_eventHub, _grantHub, 1);
+            var info = new Blkback<InHeapEvents, InHeapMemory>(_back.Events, _back.Memory, _storage, new BlkbackOptions { MaxRingPageOrder = 0 }).Info;
+            Front = Blkfront<InHeapEvents, InHeapMemory>.Create(_frontDomain.Events, _frontDomain.Memory, 0, info,
+                new BlkfrontOptions { RingPageOrder = 0 });
+            var queue = Front.FrontendInfo.Queues[0];
+            _pages = _back.Memory.MapMany(1, [.. queue.RingRefs], writable: true);
+            _ring = BackRing<BlkifRequest, BlkifResponse>.Attach(_pages);
+            _channel = _back.Events.Connect(1, queue.EventChannel);
+        }
+
+        public Blkfront<InHeapEvents, InHeapMemory> Front { get; }
+
+        /// <summary>Sends two 4 KiB reads and returns them with the requests they put on the ring.</summary>
+        public (Task First, Task Second, List<BlkifRequest> Requests) TwoReads()
+        {
+            var first = Front.ReadAsync(0, new byte[4096], TestData.Timeout()).AsTask();
+            var second = Front.ReadAsync(4096, new byte[4096], TestData.Timeout()).AsTask();
+            return (first, second, ReadRequests(_ring, 2));
+        }
+
+        /// <summary>Answers <paramref name="request"/> under the id given, and sends the event.</summary>
+        public void Answer(in BlkifRequest request, ulong id)
+        {
+            _ring.WriteResponse(new BlkifResponse { Id = id, Operation = request.Operation, Status = BlkifStatus.Okay });
+            if (_ring.PushResponses())
+                _back.Events.Send(_channel);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Front.DisposeAsync();
+            _back.Events.Close(_channel);
+            _pages.Dispose();
+            _frontDomain.Dispose();
+            _back.Dispose();
+            _storage.Dispose();
+            _grantHub.Dispose();
+            _eventHub.Dispose();
+        }
+    }
 }

@@ -171,6 +171,25 @@ public sealed class HostileFrontendTests
         AssertRefused(BlkifStatus.Error, f => RawFrontend.Request(BlkifOperation.Write, 8, RawFrontend.Segment(f.Data.Refs[0], 0, 3)), new RecordingStorage(Disk, 4096));
 
     [Fact]
+    public async Task Bad_requests_among_good_ones_taken_together_are_each_refused_and_the_good_ones_served()
+    {
+        var storage = new RecordingStorage(Disk);
+        TestData.Pattern((int)storage.Length, 1).CopyTo(storage.Bytes);
+        await using var front = new RawFrontend(storage);
+        var good = RawFrontend.Request(BlkifOperation.Read, 8, RawFrontend.Segment(front.Data.Refs[0]));
+        var responses = front.SendTogether(
+            RawFrontend.Request(BlkifOperation.Read, front.Capacity - 4, RawFrontend.Segment(front.Data.Refs[1])),
+            good,
+            RawFrontend.Request(BlkifOperation.Read, 0, RawFrontend.Segment(RawFrontend.Ungranted)),
+            RawFrontend.Request((BlkifOperation)99, 0),
+            good);
+        Assert.Equal([BlkifStatus.Error, BlkifStatus.Okay, BlkifStatus.Error, BlkifStatus.EOpNotSupp, BlkifStatus.Okay], responses.Select(r => r.Status));
+        Assert.Equal([BlkifOperation.Read, BlkifOperation.Read, BlkifOperation.Read, (BlkifOperation)99, BlkifOperation.Read], responses.Select(r => r.Operation));
+        Assert.Equal(2, storage.Calls);
+        Assert.True(front.Data.Span[..4096].SequenceEqual(storage.Bytes.Slice(4096, 4096)));
+    }
+
+    [Fact]
     public async Task A_fault_on_one_queue_stops_every_queue()
     {
         await using var front = new RawFrontend(new RecordingStorage(Disk), new BlkbackOptions { MaxQueues = 2 }, idleQueues: 1);

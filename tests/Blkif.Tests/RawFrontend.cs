@@ -120,6 +120,41 @@ internal sealed class RawFrontend : IAsyncDisposable
         return response;
     }
 
+    /// <summary>
+    /// Puts <paramref name="requests"/> on the ring with fresh ids, pushes them together (one
+    /// <c>req_prod</c> update, so the backend finds them all at once) and waits for every answer.
+    /// </summary>
+    public List<BlkifResponse> SendTogether(params BlkifRequest[] requests)
+    {
+        var ids = new List<ulong>();
+        foreach (var r in requests)
+        {
+            var request = r;
+            request.Id = _nextId++;
+            ids.Add(request.Id);
+            Ring.WriteRequest(request);
+        }
+        if (Ring.PushRequests())
+            _front.Events.Send(_channel);
+        var deadline = Environment.TickCount64 + 10_000;
+        var responses = new List<BlkifResponse>();
+        while (responses.Count < requests.Length)
+        {
+            if (Ring.TryReadResponse(out var response))
+            {
+                responses.Add(response);
+                continue;
+            }
+            if (Environment.TickCount64 > deadline)
+                throw new TimeoutException("The backend did not answer within 10 s.");
+            if (Backend.Completion.IsCompleted)
+                throw new InvalidOperationException("The backend stopped.", Backend.Completion.Exception);
+            Thread.Sleep(1);
+        }
+        Assert.Equal(ids, responses.Select(r => r.Id));
+        return responses;
+    }
+
     /// <summary>Writes <paramref name="reqProd"/> straight into the shared index and wakes the backend.</summary>
     public unsafe void CorruptRequestProducer(uint reqProd)
     {
