@@ -26,7 +26,7 @@ public static class VchanBench
     public static Command Create()
     {
         var gib = new Option<double>("--gib") { Description = "GiB to send per throughput measurement.", DefaultValueFactory = _ => 1.0 };
-        var trips = new Option<int>("--round-trips") { Description = "One-byte round trips per measurement.", DefaultValueFactory = _ => 100_000 };
+        var trips = new Option<int>("--round-trips") { Description = "One-byte round trips per measurement of the socket baseline (vchan's are timed: half a second of warm-up, a second measured).", DefaultValueFactory = _ => 100_000 };
         var peer = new Option<string[]>("--peer") { Description = "Internal: run as the second process.", Hidden = true, AllowMultipleArgumentsPerToken = true };
         var command = new Command("vchan", "Vchan over the Unix backends against a Unix domain socket between the same two processes.") { gib, trips, peer };
         command.SetAction(async (parse, cancellationToken) =>
@@ -55,9 +55,8 @@ public static class VchanBench
             var inPage1 = (await bench.VchanThroughputAsync(2048, 1024, bytes / 8).ConfigureAwait(false)).Value;    // server writes the 1 KiB ring
             Console.WriteLine($"throughput, in-page rings, 64 KiB writes: 2 KiB ring {inPage2:F0} MB/s ({inPage2 / socket:F2}x socket), 1 KiB ring {inPage1:F0} MB/s ({inPage1 / socket:F2}x socket)");
 
-            await bench.VchanRoundTripAsync(trips / 10).ConfigureAwait(false);
             await bench.SocketRoundTripAsync(trips / 10).ConfigureAwait(false);
-            var vchanTrip = (await bench.VchanRoundTripAsync(trips).ConfigureAwait(false)).Value;
+            var vchanTrip = (await bench.VchanRoundTripAsync(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1)).ConfigureAwait(false)).Value;
             var socketTrip = await bench.SocketRoundTripAsync(trips).ConfigureAwait(false);
             Console.WriteLine($"one-byte round trip: vchan {vchanTrip:F2} us, socket {socketTrip:F2} us, ratio {vchanTrip / socketTrip:F3} (goal <= 0.2)");
         }, cancellationToken);
@@ -130,25 +129,45 @@ public static class VchanBench
             return start.Until(end, bytes / start.Elapsed(end).TotalSeconds / 1e6, Math.Ceiling(bytes / (double)buffer.Length));
         }
 
-        /// <summary>Microseconds per one-byte round trip to an echoing peer.</summary>
-        public async Task<Measurement> VchanRoundTripAsync(int trips)
+        /// <summary>
+        /// Microseconds per one-byte round trip to an echoing peer, measured for <paramref name="duration"/>
+        /// after <paramref name="warmup"/> (timed, not counted: see <see cref="EvtchnBench.EventsRoundTripAsync"/>).
+        /// </summary>
+        public async Task<Measurement> VchanRoundTripAsync(TimeSpan warmup, TimeSpan duration)
         {
+            const int Batch = 256;
             var port = NextPort();
             await using var endpoint = await VchanXenstore.ListenAsync(events, memory, store, ClientDomain, port).ConfigureAwait(false);
             using var peer = StartPeer("vchan-echo", port, "0");
             await UntilConnectedAsync(endpoint.WaitForConnectionAsync().AsTask(), peer).ConfigureAwait(false);
             var one = new byte[1];
+            var until = Stopwatch.GetTimestamp() + (long)(warmup.TotalSeconds * Stopwatch.Frequency);
+            do
+                await TripsAsync().ConfigureAwait(false);
+            while (Stopwatch.GetTimestamp() < until);
             var start = Sample.Take(peer.Id);
-            for (var i = 0; i < trips; i++)
+            until = start.Timestamp + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+            long trips = 0;
+            do
             {
-                await endpoint.WriteAsync(one).ConfigureAwait(false);
-                if (await endpoint.ReadAsync(one).ConfigureAwait(false) != 1)
-                    throw new IOException("The echo peer went away.");
+                await TripsAsync().ConfigureAwait(false);
+                trips += Batch;
             }
+            while (Stopwatch.GetTimestamp() < until);
             var end = Sample.Take(peer.Id);
             await endpoint.DisposeAsync().ConfigureAwait(false);
             await peer.WaitForExitAsync().ConfigureAwait(false);
             return start.Until(end, start.Elapsed(end).TotalMicroseconds / trips, trips);
+
+            async Task TripsAsync()
+            {
+                for (var i = 0; i < Batch; i++)
+                {
+                    await endpoint.WriteAsync(one).ConfigureAwait(false);
+                    if (await endpoint.ReadAsync(one).ConfigureAwait(false) != 1)
+                        throw new IOException("The echo peer went away.");
+                }
+            }
         }
 
         /// <summary>
