@@ -83,13 +83,13 @@ internal static class AllBench
             await VchanBench.WithRunnerAsync(TimeSpan.Zero, async vchan =>
             {
                 report.Add(await RowAsync(s, "vchan-bulk", "Vchan throughput between two processes, 1 MiB rings, 64 KiB writes; items are writes.",
-                    "MB/s", true, () => SizedThroughputAsync(vchan, 1 << 20, 1 << 20, s.Seconds),
+                    "MB/s", true, () => vchan.VchanThroughputAsync(1 << 20, 1 << 20, warmup, s.Time),
                     () => c.Run("shm_ring", "1048576", "65536", t), "a busy-polling SPSC byte ring of 1 MiB in shared memory between two processes, 64 KiB writes (shm_ring.c)", Goal.RatioAtLeast(0.9)).ConfigureAwait(false));
                 report.Add(await RowAsync(s, "vchan-inpage-2k", "Vchan throughput with the in-page 2 KiB ring (the server's writes), 64 KiB writes.",
-                    "MB/s", true, () => SizedThroughputAsync(vchan, 0, 0, s.Seconds),
+                    "MB/s", true, () => vchan.VchanThroughputAsync(0, 0, warmup, s.Time),
                     () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
                 report.Add(await RowAsync(s, "vchan-inpage-1k", "Vchan throughput with the in-page 1 KiB ring (the server's writes), 64 KiB writes.",
-                    "MB/s", true, () => SizedThroughputAsync(vchan, 2048, 1024, s.Seconds),
+                    "MB/s", true, () => vchan.VchanThroughputAsync(2048, 1024, warmup, s.Time),
                     () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", Goal.RatioAtLeast(1)).ConfigureAwait(false));
                 report.Add(await RowAsync(s, "vchan-rtt-blocking", "Vchan 1-byte round trip, defaults (blocking waits); no goal of its own.",
                     "us", false, () => vchan.VchanRoundTripAsync(warmup, s.Time),
@@ -105,10 +105,10 @@ internal static class AllBench
                 // The throughput rows again with a bounded spin before each wait: no goal of their own, they
                 // show how much of the gap to C is the blocking hand-over.
                 report.Add(await RowAsync(s, "vchan-bulk-spin", "As vchan-bulk, with SpinBeforeBlock 20 us on both sides.",
-                    "MB/s", true, () => SizedThroughputAsync(vchan, 1 << 20, 1 << 20, s.Seconds),
+                    "MB/s", true, () => vchan.VchanThroughputAsync(1 << 20, 1 << 20, warmup, s.Time),
                     () => c.Run("shm_ring", "1048576", "65536", t), "a busy-polling SPSC byte ring of 1 MiB in shared memory between two processes, 64 KiB writes (shm_ring.c)", null).ConfigureAwait(false));
                 report.Add(await RowAsync(s, "vchan-inpage-1k-spin", "As vchan-inpage-1k, with SpinBeforeBlock 20 us on both sides.",
-                    "MB/s", true, () => SizedThroughputAsync(vchan, 2048, 1024, s.Seconds),
+                    "MB/s", true, () => vchan.VchanThroughputAsync(2048, 1024, warmup, s.Time),
                     () => c.Run("sock_stream", t), "a Unix stream socketpair between two processes, 64 KiB writes (sock_stream.c)", null).ConfigureAwait(false));
                 report.Add(await RowAsync(s, "vchan-rtt", "Vchan 1-byte round trip between two processes, SpinBeforeBlock 20 us on both sides.",
                     "us", false, () => vchan.VchanRoundTripAsync(warmup, s.Time),
@@ -223,22 +223,6 @@ internal static class AllBench
             "frames/s", true, () => Task.FromResult(Timed(() => (NetifBench.SocketPairRate(packets, 64, childSends: false), packets))),
             () => c.Run("sock_seqpacket", "64", t), "the same in C (sock_seqpacket.c)", null).ConfigureAwait(false));
         return report;
-    }
-
-    /// <summary>
-    /// Vchan throughput over about <paramref name="seconds"/>: the peer must know how many bytes to
-    /// expect, and the rings' speeds differ a thousandfold, so short transfers first size the measured
-    /// one. The first, of 1 MiB, runs while the code is still being compiled and the ring's pages are
-    /// first touched, and can be a hundred times slower than the steady state; the second, of a tenth
-    /// of a second at the first one's rate, gives the rate the measured transfer is sized by.
-    /// </summary>
-    private static async Task<Measurement> SizedThroughputAsync(VchanBench.Runner vchan, int leftMin, int rightMin, double seconds)
-    {
-        var warm = await vchan.VchanThroughputAsync(leftMin, rightMin, 1 << 20).ConfigureAwait(false);
-        var probe = await vchan.VchanThroughputAsync(leftMin, rightMin, Bytes(warm.Value, 0.1)).ConfigureAwait(false);
-        return await vchan.VchanThroughputAsync(leftMin, rightMin, Bytes(probe.Value, seconds)).ConfigureAwait(false);
-
-        static long Bytes(double megabytesPerSecond, double seconds) => (long)Math.Clamp(megabytesPerSecond * 1e6 * seconds, 1 << 20, 16e9);
     }
 
     /// <summary>Value and item count of a measurement that times itself, with this process's CPU and allocations around it.</summary>
