@@ -129,22 +129,31 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
         return -1;
     }
 
+    // Copies out as much as is there, up to the buffer, a piece at a time, publishing cons after each
+    // piece and looking again for bytes the writer published meanwhile; then, once, the notify step
+    // (see WriteCore).
     private int ReadCore(Span<byte> buffer)
     {
-        int n;
+        var total = 0;
         try
         {
-            n = _reader.Read(buffer);
+            while (total < buffer.Length)
+            {
+                var n = _reader.Read(buffer.Slice(total, Math.Min(_readPiece, buffer.Length - total)));
+                if (n == 0)
+                    break;
+                total += n;
+            }
         }
         catch (RingProtocolException e)
         {
             throw Fault(e);
         }
-        if (n == 0)
+        if (total == 0)
             return 0;
-        _counters.BytesRead += n;
+        _counters.BytesRead += total;
         SendNotify(VchanControlPage.NotifyRead);
-        return n;
+        return total;
     }
 
     private int ReadyToRead()
