@@ -129,31 +129,22 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
         return -1;
     }
 
-    // Copies out as much as is there, up to the buffer, a piece at a time, publishing cons after each
-    // piece and looking again for bytes the writer published meanwhile; then, once, the notify step
-    // (see WriteCore).
     private int ReadCore(Span<byte> buffer)
     {
-        var total = 0;
+        int n;
         try
         {
-            while (total < buffer.Length)
-            {
-                var n = _reader.Read(buffer.Slice(total, Math.Min(_readPiece, buffer.Length - total)));
-                if (n == 0)
-                    break;
-                total += n;
-            }
+            n = _reader.Read(buffer);
         }
         catch (RingProtocolException e)
         {
             throw Fault(e);
         }
-        if (total == 0)
+        if (n == 0)
             return 0;
-        _counters.BytesRead += total;
+        _counters.BytesRead += n;
         SendNotify(VchanControlPage.NotifyRead);
-        return total;
+        return n;
     }
 
     private int ReadyToRead()

@@ -139,32 +139,22 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
         return 0;
     }
 
-    // Copies in as much as the ring takes, a piece at a time, publishing prod after each piece and
-    // looking again for space the reader freed meanwhile; then, once, the notify step. On a small ring
-    // the reader copies one piece out while this copies the next in, where a whole ring at a time would
-    // leave each end idle while the other copies.
     private int WriteCore(ReadOnlySpan<byte> data)
     {
-        var total = 0;
+        int n;
         try
         {
-            while (total < data.Length)
-            {
-                var n = _writer.Write(data.Slice(total, Math.Min(_writePiece, data.Length - total)));
-                if (n == 0)
-                    break;
-                total += n;
-            }
+            n = _writer.Write(data);
         }
         catch (RingProtocolException e)
         {
             throw Fault(e);
         }
-        if (total == 0)
+        if (n == 0)
             return 0;
-        _counters.BytesWritten += total;
+        _counters.BytesWritten += n;
         SendNotify(VchanControlPage.NotifyWrite);
-        return total;
+        return n;
     }
 
     private int FreeToWrite()
