@@ -73,58 +73,40 @@ internal sealed unsafe class ChannelState
             ThrowIfUnusable();
             return; // offered but not connected yet: dropped, as Xen drops it
         }
-        var added = false;
+        if (Phase != Connected)
+            ThrowIfUnusable();
+        var page = link.Page;
+        Interlocked.Increment(ref *(ulong*)(page + _peerEvents));
+        // The increment is a full barrier: the peer either sees the new count before it blocks, or
+        // had already said it waits, and then gets the doorbell.
+        if (Volatile.Read(ref *(int*)(page + _peerWaiting)) != 0 && Interlocked.Exchange(ref *(int*)(page + _peerWaiting), 0) != 0)
+            RingDoorbell(link);
+        GC.KeepAlive(link); // the page stays mapped until here (see ChannelLink)
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RingDoorbell(ChannelLink link)
+    {
+        byte doorbell = Handshake.Doorbell;
         try
         {
-            link.DangerousAddRef(ref added);
+            // A full socket means the peer has doorbells it has not read yet: nothing is lost.
+            Interop.Libc.Send(link.Socket.SafeHandle, &doorbell, 1, Interop.Libc.MSG_DONTWAIT | Interop.Libc.MSG_NOSIGNAL);
         }
         catch (ObjectDisposedException)
         {
-            ThrowIfUnusable();
-            return;
-        }
-        try
-        {
-            if (Phase != Connected)
-                ThrowIfUnusable();
-            var page = link.Page;
-            Interlocked.Increment(ref *(ulong*)(page + _peerEvents));
-            // The increment is a full barrier: the peer either sees the new count before it blocks, or
-            // had already said it waits, and then gets the doorbell.
-            if (Volatile.Read(ref *(int*)(page + _peerWaiting)) != 0 && Interlocked.Exchange(ref *(int*)(page + _peerWaiting), 0) != 0)
-            {
-                byte doorbell = Handshake.Doorbell;
-                // A full socket means the peer has doorbells it has not read yet: nothing is lost.
-                Interop.Libc.Send(link.Socket.SafeHandle, &doorbell, 1, Interop.Libc.MSG_DONTWAIT | Interop.Libc.MSG_NOSIGNAL);
-            }
-        }
-        finally
-        {
-            if (added)
-                link.DangerousRelease();
+            // Closed on another thread meanwhile: the close wins.
         }
     }
 
-    /// <summary>The number of notifications received; zero before the peer connects.</summary>
+    /// <summary>The number of notifications received; zero before the peer connects, and after a close.</summary>
     private ulong ReadCounter(ChannelLink? link)
     {
         if (link is null)
             return 0;
-        var added = false;
-        try
-        {
-            link.DangerousAddRef(ref added);
-            return Volatile.Read(ref *(ulong*)(link.Page + _ownEvents));
-        }
-        catch (ObjectDisposedException)
-        {
-            return 0;
-        }
-        finally
-        {
-            if (added)
-                link.DangerousRelease();
-        }
+        var counter = Volatile.Read(ref *(ulong*)(link.Page + _ownEvents));
+        GC.KeepAlive(link);
+        return counter;
     }
 
     public ValueTask<EventCounter> RecvAsync(EventCounter lastSeen, long spinTicks, CancellationToken cancellationToken)
@@ -162,33 +144,19 @@ internal sealed unsafe class ChannelState
     // Asks the peer for a doorbell on its next send, then fences, so the counter read after it is fresh.
     private void WantDoorbell(ChannelLink link)
     {
-        var added = false;
-        try
-        {
-            link.DangerousAddRef(ref added);
-            Volatile.Write(ref *(int*)(link.Page + _ownWaiting), 1);
-            Interlocked.MemoryBarrier();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-        finally
-        {
-            if (added)
-                link.DangerousRelease();
-        }
+        Volatile.Write(ref *(int*)(link.Page + _ownWaiting), 1);
+        Interlocked.MemoryBarrier();
+        GC.KeepAlive(link);
     }
 
-    // The first look and the spin share one reference on the link: on the spinning path each round
-    // trip's locked instructions are most of what a side spends besides waiting. A channel that is
-    // no longer connected is not spun on; the caller throws.
+    // The first look and the spin take no reference on the link (see ChannelLink): on the spinning
+    // path each round trip's locked instructions are most of what a side spends besides waiting. A
+    // channel that is no longer connected is not spun on; the caller throws.
     private bool TrySpin(ChannelLink link, ulong lastSeen, long spinTicks, out ulong counter)
     {
-        var added = false;
+        var events = (ulong*)(link.Page + _ownEvents);
         try
         {
-            link.DangerousAddRef(ref added);
-            var events = (ulong*)(link.Page + _ownEvents);
             counter = Volatile.Read(ref *events);
             if (counter > lastSeen)
                 return true;
@@ -201,17 +169,13 @@ internal sealed unsafe class ChannelState
                 if (counter > lastSeen)
                     return true;
             }
-        }
-        catch (ObjectDisposedException)
-        {
+            counter = 0;
+            return false;
         }
         finally
         {
-            if (added)
-                link.DangerousRelease();
+            GC.KeepAlive(link);
         }
-        counter = 0;
-        return false;
     }
 
     /// <summary>

@@ -454,12 +454,10 @@ internal sealed unsafe class EventsDomain : IDisposable
         var link = state?.Link;
         if (state is null || link is null)
             return;
-        var added = false;
         var gone = false;
         string? detail = null;
         try
         {
-            link.DangerousAddRef(ref added);
             var buffer = stackalloc byte[64];
             while (true)
             {
@@ -495,12 +493,7 @@ internal sealed unsafe class EventsDomain : IDisposable
         }
         catch (ObjectDisposedException)
         {
-            return;
-        }
-        finally
-        {
-            if (added)
-                link.DangerousRelease();
+            return; // closed on another thread meanwhile
         }
         state.Wake(gone, detail);
     }

@@ -25,13 +25,14 @@ public static class EvtchnBench
     /// <summary>The <c>evtchn</c> command, and its hidden peer role.</summary>
     public static Command Create()
     {
-        var rounds = new Option<int>("--rounds") { Description = "Round trips per measurement.", DefaultValueFactory = _ => 100_000 };
+        var rounds = new Option<int>("--rounds") { Description = "Round trips per measurement of the socketpair baseline.", DefaultValueFactory = _ => 100_000 };
+        var seconds = new Option<double>("--seconds") { Description = "Seconds per measurement of the events round trip, after half a second of warm-up.", DefaultValueFactory = _ => 1.0 };
         var trials = new Option<int>("--trials") { Description = "Measurements per variant; the best is kept.", DefaultValueFactory = _ => 3 };
         var ringItems = new Option<int>("--ring-items") { Description = "Ring round trips per ring measurement (0 skips the ring).", DefaultValueFactory = _ => 2_000_000 };
-        var command = new Command("evtchn", "Unix event-channel round trip between two processes vs a raw socketpair ping-pong; ring throughput across two processes vs one.") { rounds, trials, ringItems };
+        var command = new Command("evtchn", "Unix event-channel round trip between two processes vs a raw socketpair ping-pong; ring throughput across two processes vs one.") { rounds, seconds, trials, ringItems };
         command.SetAction(async (result, _) =>
         {
-            await RunAsync(result.GetValue(rounds), result.GetValue(trials)).ConfigureAwait(false);
+            await RunAsync(result.GetValue(rounds), TimeSpan.FromSeconds(result.GetValue(seconds)), result.GetValue(trials)).ConfigureAwait(false);
             if (result.GetValue(ringItems) > 0)
                 await RunRingAsync(result.GetValue(ringItems), result.GetValue(trials)).ConfigureAwait(false);
             return 0;
@@ -40,9 +41,9 @@ public static class EvtchnBench
         return command;
     }
 
-    private static async Task RunAsync(int rounds, int trials)
+    private static async Task RunAsync(int rounds, TimeSpan duration, int trials)
     {
-        Console.WriteLine($"evtchn: {rounds} round trips between two processes, best of {trials} ({Environment.ProcessorCount} cores)");
+        Console.WriteLine($"evtchn: round trips between two processes for {duration.TotalSeconds} s (the baseline: {rounds}), best of {trials} ({Environment.ProcessorCount} cores)");
         var variants = new (string Name, TimeSpan Spin, bool Inline)[]
         {
             ("UnixEvents", TimeSpan.Zero, false),
@@ -58,7 +59,7 @@ public static class EvtchnBench
         {
             raw = Math.Min(raw, RawRoundTrip(rounds));
             for (var v = 0; v < variants.Length; v++)
-                best[v] = Math.Min(best[v], (await EventsRoundTripAsync(rounds, variants[v].Spin, variants[v].Inline).ConfigureAwait(false)).Value * 1000);
+                best[v] = Math.Min(best[v], (await EventsRoundTripAsync(TimeSpan.FromSeconds(0.5), duration, variants[v].Spin, variants[v].Inline).ConfigureAwait(false)).Value * 1000);
         }
         Report("socketpair 1-byte ping-pong (baseline)", raw, raw);
         for (var v = 0; v < variants.Length; v++)
@@ -151,38 +152,62 @@ public static class EvtchnBench
     }
 
     /// <summary>
-    /// Microseconds per round trip of Send then RecvAsync, the child echoing each event; with the CPU
-    /// time of both processes and this one's allocations over the measured round trips.
+    /// Microseconds per round trip of Send then RecvAsync, the child echoing each event, measured for
+    /// <paramref name="duration"/> after <paramref name="warmup"/>; with the CPU time of both processes
+    /// and this one's allocations over the measured round trips.
     /// </summary>
-    internal static async Task<Measurement> EventsRoundTripAsync(int rounds, TimeSpan spin, bool inline)
+    /// <remarks>
+    /// Timed, not counted: a spinning round trip is a thousand times shorter than a blocking one, and
+    /// the warm-up must last long enough (a few hundred milliseconds) for both processes' hot methods
+    /// to be recompiled at the runtime's full optimisation; a fixed count of spinning round trips
+    /// measured the first, unoptimised code. The clock is read once per batch of round trips, as the
+    /// C reference does.
+    /// </remarks>
+    internal static async Task<Measurement> EventsRoundTripAsync(TimeSpan warmup, TimeSpan duration, TimeSpan spin, bool inline)
     {
         if (!OperatingSystem.IsLinux())
             throw new PlatformNotSupportedException("The Unix backends run on Linux.");
+        const int Batch = 256;
         var root = Path.Combine("/dev/shm", "mirage-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
             using var events = new UnixEvents(new UnixEventsOptions { Root = root, Domain = 1, SpinBeforeBlock = spin, InlineCompletions = inline });
             var (port, channel) = events.Listen(2);
-            var warmup = Math.Min(rounds / 10, 10_000);
-            // One event more than the measured ones: the child is still running when its CPU time is read.
-            using var child = StartPeer("events", root, port.ToString(), (warmup + rounds + 1).ToString(CultureInfo.InvariantCulture),
-                spin.Ticks.ToString(CultureInfo.InvariantCulture), inline ? "1" : "0");
+            // The child echoes until this end closes the channel.
+            using var child = StartPeer("events", root, port.ToString(), spin.Ticks.ToString(CultureInfo.InvariantCulture), inline ? "1" : "0");
             // The child says hello once connected: sends before that would be dropped.
             var seen = await events.RecvAsync(channel, EventCounter.Initial).ConfigureAwait(false);
-            Sample start = default;
-            for (var i = 0; i < warmup + rounds; i++)
+            var until = Stopwatch.GetTimestamp() + (long)(warmup.TotalSeconds * Stopwatch.Frequency);
+            do
             {
-                if (i == warmup)
-                    start = Sample.Take(child.Id);
-                events.Send(channel);
-                seen = await events.RecvAsync(channel, seen).ConfigureAwait(false);
+                for (var i = 0; i < Batch; i++)
+                {
+                    events.Send(channel);
+                    seen = await events.RecvAsync(channel, seen).ConfigureAwait(false);
+                }
             }
+            while (Stopwatch.GetTimestamp() < until);
+            var start = Sample.Take(child.Id);
+            until = start.Timestamp + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+            long rounds = 0;
+            do
+            {
+                for (var i = 0; i < Batch; i++)
+                {
+                    events.Send(channel);
+                    seen = await events.RecvAsync(channel, seen).ConfigureAwait(false);
+                }
+                rounds += Batch;
+            }
+            while (Stopwatch.GetTimestamp() < until);
+            // Taken while the child still runs, so its CPU time can be read.
             var end = Sample.Take(child.Id);
-            events.Send(channel);
+            events.Close(channel);
             await child.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-            var elapsed = start.Elapsed(end);
-            return start.Until(end, elapsed.TotalMicroseconds / rounds, rounds);
+            if (child.ExitCode != 0)
+                throw new IOException($"The events peer failed with exit code {child.ExitCode}.");
+            return start.Until(end, start.Elapsed(end).TotalMicroseconds / rounds, rounds);
         }
         finally
         {
@@ -208,24 +233,29 @@ public static class EvtchnBench
             RawEcho(fd);
             return 0;
         }
-        // events <root> <port> <rounds> <spin ticks> <inline>
-        var rounds = int.Parse(args[3], CultureInfo.InvariantCulture);
+        // events <root> <port> <spin ticks> <inline>: echoes every event until the parent closes the channel.
         using var events = new UnixEvents(new UnixEventsOptions
         {
             Root = args[1],
             Domain = 2,
-            SpinBeforeBlock = TimeSpan.FromTicks(long.Parse(args[4], CultureInfo.InvariantCulture)),
-            InlineCompletions = args[5] == "1",
+            SpinBeforeBlock = TimeSpan.FromTicks(long.Parse(args[3], CultureInfo.InvariantCulture)),
+            InlineCompletions = args[4] == "1",
         });
         var channel = events.Connect(1, Port.Parse(args[2]));
         events.Send(channel); // hello
         var seen = EventCounter.Initial;
-        while (seen.Value < (ulong)rounds)
+        try
         {
-            seen = await events.RecvAsync(channel, seen).ConfigureAwait(false);
-            events.Send(channel);
+            while (true)
+            {
+                seen = await events.RecvAsync(channel, seen).ConfigureAwait(false);
+                events.Send(channel);
+            }
         }
-        return 0;
+        catch (PeerClosedException)
+        {
+            return 0;
+        }
     }
 
     private static unsafe void RawEcho(SafeFd fd)

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -25,39 +26,39 @@ public static class VchanBench
     /// <summary>Creates the command.</summary>
     public static Command Create()
     {
-        var gib = new Option<double>("--gib") { Description = "GiB to send per throughput measurement.", DefaultValueFactory = _ => 1.0 };
-        var trips = new Option<int>("--round-trips") { Description = "One-byte round trips per measurement.", DefaultValueFactory = _ => 100_000 };
+        var gib = new Option<double>("--gib") { Description = "GiB to send per throughput measurement of the socket baseline.", DefaultValueFactory = _ => 1.0 };
+        var seconds = new Option<double>("--seconds") { Description = "Seconds per vchan measurement, after half a second of warm-up.", DefaultValueFactory = _ => 1.0 };
+        var trips = new Option<int>("--round-trips") { Description = "One-byte round trips per measurement of the socket baseline (vchan's are timed: half a second of warm-up, a second measured).", DefaultValueFactory = _ => 100_000 };
         var peer = new Option<string[]>("--peer") { Description = "Internal: run as the second process.", Hidden = true, AllowMultipleArgumentsPerToken = true };
-        var command = new Command("vchan", "Vchan over the Unix backends against a Unix domain socket between the same two processes.") { gib, trips, peer };
+        var command = new Command("vchan", "Vchan over the Unix backends against a Unix domain socket between the same two processes.") { gib, seconds, trips, peer };
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (parse.GetValue(peer) is { Length: > 0 } peerArgs)
                 return await PeerAsync(peerArgs).ConfigureAwait(false);
-            await RunAsync((long)(parse.GetValue(gib) * (1L << 30)), parse.GetValue(trips), cancellationToken).ConfigureAwait(false);
+            await RunAsync((long)(parse.GetValue(gib) * (1L << 30)), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(trips), cancellationToken).ConfigureAwait(false);
             return 0;
         });
         return command;
     }
 
-    private static Task RunAsync(long bytes, int trips, CancellationToken cancellationToken) =>
+    private static Task RunAsync(long bytes, TimeSpan duration, int trips, CancellationToken cancellationToken) =>
         WithRunnerAsync(TimeSpan.Zero, async bench =>
         {
             Console.WriteLine($"vchan vs Unix domain stream socket, two processes, {Environment.ProcessorCount} CPUs");
-            // Warm up both paths (JIT, page faults) before measuring.
-            await bench.VchanThroughputAsync(1 << 20, 1 << 20, 64 << 20).ConfigureAwait(false);
+            // Warm up the socket path (JIT, page faults) before measuring; vchan's measurements warm up themselves.
+            var warmup = TimeSpan.FromSeconds(0.5);
             await bench.SocketThroughputAsync(64 << 20).ConfigureAwait(false);
 
-            var vchan = (await bench.VchanThroughputAsync(1 << 20, 1 << 20, bytes).ConfigureAwait(false)).Value;
+            var vchan = (await bench.VchanThroughputAsync(1 << 20, 1 << 20, warmup, duration).ConfigureAwait(false)).Value;
             var socket = await bench.SocketThroughputAsync(bytes).ConfigureAwait(false);
             Console.WriteLine($"throughput, 1 MiB rings, 64 KiB writes: vchan {vchan:F0} MB/s, socket {socket:F0} MB/s, ratio {vchan / socket:F2} (goal >= 1.5)");
 
-            var inPage2 = (await bench.VchanThroughputAsync(0, 0, bytes / 8).ConfigureAwait(false)).Value;          // server writes the 2 KiB ring
-            var inPage1 = (await bench.VchanThroughputAsync(2048, 1024, bytes / 8).ConfigureAwait(false)).Value;    // server writes the 1 KiB ring
+            var inPage2 = (await bench.VchanThroughputAsync(0, 0, warmup, duration).ConfigureAwait(false)).Value;          // server writes the 2 KiB ring
+            var inPage1 = (await bench.VchanThroughputAsync(2048, 1024, warmup, duration).ConfigureAwait(false)).Value;    // server writes the 1 KiB ring
             Console.WriteLine($"throughput, in-page rings, 64 KiB writes: 2 KiB ring {inPage2:F0} MB/s ({inPage2 / socket:F2}x socket), 1 KiB ring {inPage1:F0} MB/s ({inPage1 / socket:F2}x socket)");
 
-            await bench.VchanRoundTripAsync(trips / 10).ConfigureAwait(false);
             await bench.SocketRoundTripAsync(trips / 10).ConfigureAwait(false);
-            var vchanTrip = (await bench.VchanRoundTripAsync(trips).ConfigureAwait(false)).Value;
+            var vchanTrip = (await bench.VchanRoundTripAsync(warmup, duration).ConfigureAwait(false)).Value;
             var socketTrip = await bench.SocketRoundTripAsync(trips).ConfigureAwait(false);
             Console.WriteLine($"one-byte round trip: vchan {vchanTrip:F2} us, socket {socketTrip:F2} us, ratio {vchanTrip / socketTrip:F3} (goal <= 0.2)");
         }, cancellationToken);
@@ -107,48 +108,99 @@ public static class VchanBench
 
         private string NextPort() => "bench" + Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture);
 
-        /// <summary>MB/s (1e6 bytes) from this process to the peer in 64 KiB writes; items are the writes.</summary>
-        public async Task<Measurement> VchanThroughputAsync(int leftMin, int rightMin, long bytes)
+        /// <summary>
+        /// MB/s (1e6 bytes) from this process to the peer in 64 KiB writes, over about
+        /// <paramref name="duration"/>; items are the writes.
+        /// </summary>
+        /// <remarks>
+        /// One peer process and one vchan for the warm-up and the measurement: a peer started for the
+        /// measurement alone ran its first, unoptimised code through it. The bytes go in transfers, each
+        /// an 8-byte length and then the bytes, which the peer acknowledges with one byte once it has
+        /// read them all. Warm-up transfers double from 1 MiB until <paramref name="warmup"/> has passed
+        /// (the rings' speeds differ a thousandfold), and the last one's rate sizes the measured one.
+        /// </remarks>
+        public async Task<Measurement> VchanThroughputAsync(int leftMin, int rightMin, TimeSpan warmup, TimeSpan duration)
         {
             var port = NextPort();
             await using var endpoint = await VchanXenstore.ListenAsync(events, memory, store, ClientDomain, port, leftMin, rightMin).ConfigureAwait(false);
-            using var peer = StartPeer("vchan-sink", port, bytes.ToString(CultureInfo.InvariantCulture));
+            using var peer = StartPeer("vchan-sink", port, "0");
             await UntilConnectedAsync(endpoint.WaitForConnectionAsync().AsTask(), peer).ConfigureAwait(false);
             var buffer = new byte[65536];
-            var ack = new byte[1];
             Random.Shared.NextBytes(buffer);
+            var header = new byte[8];
+            var ack = new byte[1];
+            long bytes = 1 << 20;
+            var warming = Stopwatch.StartNew();
+            double rate;
+            while (true)
+            {
+                var clock = Stopwatch.StartNew();
+                await TransferAsync(bytes).ConfigureAwait(false);
+                rate = bytes / clock.Elapsed.TotalSeconds;
+                if (warming.Elapsed >= warmup)
+                    break;
+                bytes = Math.Min(bytes * 2, (long)Math.Max(1 << 20, rate * (warmup - warming.Elapsed).TotalSeconds));
+            }
+            bytes = (long)Math.Clamp(rate * duration.TotalSeconds, 1 << 20, 64e9);
             var start = Sample.Take(peer.Id);
-            for (long sent = 0; sent < bytes; sent += buffer.Length)
-                await endpoint.WriteAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, bytes - sent))).ConfigureAwait(false);
-            // The peer answers one byte once it has read everything.
-            if (await endpoint.ReadAsync(ack).ConfigureAwait(false) != 1)
-                throw new IOException("The peer did not acknowledge.");
+            await TransferAsync(bytes).ConfigureAwait(false);
             var end = Sample.Take(peer.Id);
-            // The peer waits for the close, so that the acknowledgement is read before it goes.
+            // A zero length ends the peer's loop; it then waits for the close.
+            await TransferAsync(0).ConfigureAwait(false);
             await endpoint.DisposeAsync().ConfigureAwait(false);
             await peer.WaitForExitAsync().ConfigureAwait(false);
             return start.Until(end, bytes / start.Elapsed(end).TotalSeconds / 1e6, Math.Ceiling(bytes / (double)buffer.Length));
+
+            async Task TransferAsync(long count)
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(header, count);
+                await endpoint.WriteAsync(header).ConfigureAwait(false);
+                for (long sent = 0; sent < count; sent += buffer.Length)
+                    await endpoint.WriteAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count - sent))).ConfigureAwait(false);
+                if (count > 0 && await endpoint.ReadAsync(ack).ConfigureAwait(false) != 1)
+                    throw new IOException("The peer did not acknowledge.");
+            }
         }
 
-        /// <summary>Microseconds per one-byte round trip to an echoing peer.</summary>
-        public async Task<Measurement> VchanRoundTripAsync(int trips)
+        /// <summary>
+        /// Microseconds per one-byte round trip to an echoing peer, measured for <paramref name="duration"/>
+        /// after <paramref name="warmup"/> (timed, not counted: see <see cref="EvtchnBench.EventsRoundTripAsync"/>).
+        /// </summary>
+        public async Task<Measurement> VchanRoundTripAsync(TimeSpan warmup, TimeSpan duration)
         {
+            const int Batch = 256;
             var port = NextPort();
             await using var endpoint = await VchanXenstore.ListenAsync(events, memory, store, ClientDomain, port).ConfigureAwait(false);
             using var peer = StartPeer("vchan-echo", port, "0");
             await UntilConnectedAsync(endpoint.WaitForConnectionAsync().AsTask(), peer).ConfigureAwait(false);
             var one = new byte[1];
+            var until = Stopwatch.GetTimestamp() + (long)(warmup.TotalSeconds * Stopwatch.Frequency);
+            do
+                await TripsAsync().ConfigureAwait(false);
+            while (Stopwatch.GetTimestamp() < until);
             var start = Sample.Take(peer.Id);
-            for (var i = 0; i < trips; i++)
+            until = start.Timestamp + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+            long trips = 0;
+            do
             {
-                await endpoint.WriteAsync(one).ConfigureAwait(false);
-                if (await endpoint.ReadAsync(one).ConfigureAwait(false) != 1)
-                    throw new IOException("The echo peer went away.");
+                await TripsAsync().ConfigureAwait(false);
+                trips += Batch;
             }
+            while (Stopwatch.GetTimestamp() < until);
             var end = Sample.Take(peer.Id);
             await endpoint.DisposeAsync().ConfigureAwait(false);
             await peer.WaitForExitAsync().ConfigureAwait(false);
             return start.Until(end, start.Elapsed(end).TotalMicroseconds / trips, trips);
+
+            async Task TripsAsync()
+            {
+                for (var i = 0; i < Batch; i++)
+                {
+                    await endpoint.WriteAsync(one).ConfigureAwait(false);
+                    if (await endpoint.ReadAsync(one).ConfigureAwait(false) != 1)
+                        throw new IOException("The echo peer went away.");
+                }
+            }
         }
 
         /// <summary>
@@ -277,8 +329,36 @@ public static class VchanBench
         await using var store = await domain.OpenXenstoreAsync().ConfigureAwait(false);
         await using var endpoint = await VchanXenstore.ConnectAsync(domain.Events, domain.Memory, store, ServerDomain, where, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         await using var vchan = endpoint.AsStream(ownsEndpoint: false);
-        await ServeAsync(vchan, mode, bytes).ConfigureAwait(false);
+        if (mode == "vchan-sink")
+            await SinkTransfersAsync(vchan).ConfigureAwait(false);
+        else
+            await ServeAsync(vchan, mode, bytes).ConfigureAwait(false);
         return 0;
+    }
+
+    // The peer of VchanThroughputAsync: transfers of an 8-byte length and the bytes, each acknowledged
+    // with one byte once read; a zero length ends them, and the peer then waits for the close.
+    private static async Task SinkTransfersAsync(Stream stream)
+    {
+        var buffer = new byte[65536];
+        while (true)
+        {
+            await stream.ReadExactlyAsync(buffer.AsMemory(0, 8)).ConfigureAwait(false);
+            var count = BinaryPrimitives.ReadInt64LittleEndian(buffer);
+            if (count == 0)
+                break;
+            for (long got = 0; got < count;)
+            {
+                var n = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count - got))).ConfigureAwait(false);
+                if (n == 0)
+                    throw new EndOfStreamException();
+                got += n;
+            }
+            await stream.WriteAsync(buffer.AsMemory(0, 1)).ConfigureAwait(false);
+        }
+        while (await stream.ReadAsync(buffer).ConfigureAwait(false) > 0)
+        {
+        }
     }
 
     private static async Task ServeAsync(Stream stream, string mode, long bytes)

@@ -1,5 +1,6 @@
-/* libxenvchan's shared page in plain C, busy polling: the least any vchan end that keeps the wire
- * format can do (io/libxenvchan.h; docs/vchan.md). Two modes, between two processes:
+/* libxenvchan's shared page in plain C, busy polling, used the way libxenvchan uses it (one copy and
+ * one index update per call): what that allows (io/libxenvchan.h; docs/vchan.md). Two modes, between
+ * two processes:
  *   rtt [seconds]                   a 1-byte round trip: the parent is the client (it writes the
  *                                   left ring, 1024 bytes at offset 1024), the child the server (it
  *                                   echoes into the right ring, 2048 bytes at offset 2048).

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Xen.Evtchn;
 
 namespace Xen.InHeap.Tests;
@@ -20,5 +21,20 @@ public sealed class BoundedSpinTests
         var spin = new BoundedSpin(TimeSpan.FromDays(1));
         for (var look = 1; look <= 64 * 3; look++)
             Assert.True(spin.Continue(), $"look {look}");
+    }
+
+    [Fact]
+    public void A_spins_time_counts_from_its_first_yield_not_from_when_it_was_made()
+    {
+        const long Ticks = 1000;
+        var spin = new BoundedSpin(Ticks);
+        // Past the time a spin counted from here would have had (a busy wait on the clock, not a sleep).
+        var made = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetTimestamp() - made <= Ticks)
+        {
+        }
+        for (var look = 1; look < 64; look++)
+            Assert.True(spin.Continue(), $"look {look}");
+        Assert.True(spin.Continue(), "the first yield starts the time");
     }
 }

@@ -242,6 +242,29 @@ public sealed class EventsTests : IDisposable
     }
 
     [Fact]
+    public async Task Closing_a_channel_while_a_receive_spins_on_its_page_fails_the_receive_with_channel_closed()
+    {
+        // The spin reads the counter page with no reference on it: the close must leave that address
+        // readable (a fault would take the whole test process down) and the receive must still end.
+        using var root = new TempRoot();
+        using var one = new UnixEvents(new UnixEventsOptions { Root = root.Path, Domain = 1, SpinBeforeBlock = TimeSpan.FromMilliseconds(100) });
+        using var two = UnixEvents.Create(2, root.Path);
+        var (port, server) = one.Listen(2);
+        two.Connect(1, port);
+        using var receiving = new ManualResetEventSlim();
+        var receive = Task.Run(() =>
+        {
+            receiving.Set();
+            return one.RecvAsync(server, EventCounter.Initial).AsTask();
+        });
+        receiving.Wait(Timeout);
+        // Either order ends the same way; this one gives the receive a moment to be inside its spin.
+        await Task.Delay(20);
+        one.Close(server);
+        await Assert.ThrowsAsync<ChannelClosedException>(() => receive.WaitAsync(Timeout));
+    }
+
+    [Fact]
     public void Ports_are_reused_after_close_and_never_zero()
     {
         var (first, channel) = _one.Listen(2);
