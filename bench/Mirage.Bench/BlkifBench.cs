@@ -66,10 +66,12 @@ internal static class BlkifBench
     internal static async Task Compare(string path, long size, IBlockDevice device, TimeSpan time, int rounds, Func<TimeSpan> backendCpu, CancellationToken cancellationToken)
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var small = new ReadBuffers(device, 32, 4096, shared: false);
+        using var large = new ReadBuffers(device, 4, 1 << 20, shared: false);
         // Warm up both paths.
         PreadRandom(file, size, TimeSpan.FromMilliseconds(300));
-        await DeviceRandom(device, size, 32, TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
-        await DeviceSequential(device, size, 4, TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
+        await DeviceRandom(device, size, small, TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
+        await DeviceSequential(device, size, large, TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
 
         double bestPread = 0, bestRandom = 0, bestSeqPread = 0, bestSeq1 = 0, bestSeq4 = 0, allocated = double.MaxValue;
         double preadCpu = double.MaxValue, frontCpu = double.MaxValue, backCpu = double.MaxValue;
@@ -82,7 +84,7 @@ internal static class BlkifBench
             bestPread = Math.Max(bestPread, pread);
             var before = GC.GetTotalAllocatedBytes(precise: true);
             cpu = Cpu(backendCpu);
-            var (iops, count) = await DeviceRandom(device, size, 32, time, cancellationToken).ConfigureAwait(false);
+            var (iops, count) = await DeviceRandom(device, size, small, time, cancellationToken).ConfigureAwait(false);
             var after = Cpu(backendCpu);
             allocated = Math.Min(allocated, (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)count);
             frontCpu = Math.Min(frontCpu, (after.Front - cpu.Front).TotalMicroseconds / count);
@@ -90,8 +92,9 @@ internal static class BlkifBench
             bestRandom = Math.Max(bestRandom, iops);
             ratios.Add(iops / pread);
             bestSeqPread = Math.Max(bestSeqPread, PreadSequential(file, size, time));
-            bestSeq1 = Math.Max(bestSeq1, (await DeviceSequential(device, size, 1, time, cancellationToken).ConfigureAwait(false)).PerSecond);
-            bestSeq4 = Math.Max(bestSeq4, (await DeviceSequential(device, size, 4, time, cancellationToken).ConfigureAwait(false)).PerSecond);
+            using (var one = new ReadBuffers(device, 1, 1 << 20, shared: false))
+                bestSeq1 = Math.Max(bestSeq1, (await DeviceSequential(device, size, one, time, cancellationToken).ConfigureAwait(false)).PerSecond);
+            bestSeq4 = Math.Max(bestSeq4, (await DeviceSequential(device, size, large, time, cancellationToken).ConfigureAwait(false)).PerSecond);
         }
         ratios.Sort();
         Console.WriteLine("4 KiB random reads:");
@@ -258,17 +261,38 @@ internal static class BlkifBench
         return share is not null ? (share.Memory, share) : (GC.AllocateUninitializedArray<byte>(bytes, pinned: true), null);
     }
 
-    private static async Task<(double PerSecond, long Count)> DeviceRandom(IBlockDevice device, long size, int depth, TimeSpan time, CancellationToken cancellationToken, bool shared = false)
+    /// <summary>
+    /// One buffer per reader, made before a measurement starts: they are the harness's allocation, not
+    /// the device's, and a figure's bytes allocated per item leave them out.
+    /// </summary>
+    private sealed class ReadBuffers : IDisposable
+    {
+        private readonly (Memory<byte> Buffer, IDisposable? Owner)[] _buffers;
+
+        public ReadBuffers(IBlockDevice device, int readers, int bytes, bool shared) =>
+            _buffers = [.. Enumerable.Range(0, readers).Select(_ => ReadBuffer(device, bytes, shared))];
+
+        public int Count => _buffers.Length;
+
+        public Memory<byte> this[int reader] => _buffers[reader].Buffer;
+
+        public void Dispose()
+        {
+            foreach (var (_, owner) in _buffers)
+                owner?.Dispose();
+        }
+    }
+
+    private static async Task<(double PerSecond, long Count)> DeviceRandom(IBlockDevice device, long size, ReadBuffers buffers, TimeSpan time, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var workers = new Task<long>[depth];
-        for (var w = 0; w < depth; w++)
+        var workers = new Task<long>[buffers.Count];
+        for (var w = 0; w < workers.Length; w++)
         {
             var seed = w;
+            var buffer = buffers[w];
             workers[w] = Task.Run(async () =>
             {
-                var (buffer, owner) = ReadBuffer(device, 4096, shared);
-                using var _ = owner;
                 var random = new Random(seed);
                 var blocks = size / 4096;
                 long count = 0;
@@ -287,18 +311,17 @@ internal static class BlkifBench
     }
 
     // Reads the image front to back in 1 MiB requests, 'depth' of them in flight.
-    private static async Task<(double PerSecond, long Count)> DeviceSequential(IBlockDevice device, long size, int depth, TimeSpan time, CancellationToken cancellationToken, bool shared = false)
+    private static async Task<(double PerSecond, long Count)> DeviceSequential(IBlockDevice device, long size, ReadBuffers buffers, TimeSpan time, CancellationToken cancellationToken)
     {
         var chunks = size >> 20;
         long next = -1;
         var clock = Stopwatch.StartNew();
-        var workers = new Task<long>[depth];
-        for (var w = 0; w < depth; w++)
+        var workers = new Task<long>[buffers.Count];
+        for (var w = 0; w < workers.Length; w++)
         {
+            var buffer = buffers[w];
             workers[w] = Task.Run(async () =>
             {
-                var (buffer, owner) = ReadBuffer(device, 1 << 20, shared);
-                using var _ = owner;
                 long count = 0;
                 while (clock.Elapsed < time)
                 {
@@ -316,8 +339,9 @@ internal static class BlkifBench
     /// <summary>4 KiB reads per second at random offsets, <paramref name="depth"/> in flight, with both sides' CPU time.</summary>
     internal static async Task<Measurement> MeasureRandomAsync(IBlockDevice device, long size, int depth, TimeSpan time, int? backend, CancellationToken cancellationToken, bool shared = false)
     {
+        using var buffers = new ReadBuffers(device, depth, 4096, shared);
         var start = Sample.Take(backend);
-        var (rate, count) = await DeviceRandom(device, size, depth, time, cancellationToken, shared).ConfigureAwait(false);
+        var (rate, count) = await DeviceRandom(device, size, buffers, time, cancellationToken).ConfigureAwait(false);
         var end = Sample.Take(backend);
         return start.Until(end, rate, count);
     }
@@ -325,8 +349,9 @@ internal static class BlkifBench
     /// <summary>1 MiB sequential reads per second (MiB/s), <paramref name="depth"/> in flight, with both sides' CPU time.</summary>
     internal static async Task<Measurement> MeasureSequentialAsync(IBlockDevice device, long size, int depth, TimeSpan time, int? backend, CancellationToken cancellationToken, bool shared = false)
     {
+        using var buffers = new ReadBuffers(device, depth, 1 << 20, shared);
         var start = Sample.Take(backend);
-        var (rate, count) = await DeviceSequential(device, size, depth, time, cancellationToken, shared).ConfigureAwait(false);
+        var (rate, count) = await DeviceSequential(device, size, buffers, time, cancellationToken).ConfigureAwait(false);
         var end = Sample.Take(backend);
         return start.Until(end, rate, count);
     }
