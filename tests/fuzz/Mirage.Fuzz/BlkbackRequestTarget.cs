@@ -56,12 +56,12 @@ public sealed class BlkbackRequestTarget : FuzzTarget
             {
                 ref var grefs = ref Unsafe.As<BlkifRequest, BlkifRequestIndirect>(ref request).IndirectGrefs;
                 foreach (ref var g in (Span<GrantRef>)grefs)
-                    g = InHeapPeers.Ref(g.Value, granted);
+                    g = DataRef(g.Value, granted, ringPage);
             }
             else if (request.Operation != BlkifOperation.Discard)
             {
                 foreach (ref var s in (Span<BlkifRequestSegment>)segments)
-                    s.Gref = InHeapPeers.Ref(s.Gref.Value, granted);
+                    s.Gref = DataRef(s.Gref.Value, granted, ringPage);
             }
             ring.WriteRequest(request);
             ids.Add(request.Id);
@@ -69,7 +69,7 @@ public sealed class BlkbackRequestTarget : FuzzTarget
         var page = script.Rest();
         page[..Math.Min(page.Length, indirect.Length)].CopyTo(indirect.Span);
         foreach (ref var s in MemoryMarshal.Cast<byte, BlkifRequestSegment>(indirect.Span))
-            s.Gref = InHeapPeers.Ref(s.Gref.Value, granted);
+            s.Gref = DataRef(s.Gref.Value, granted, ringPage);
 
         backend.Connect(InHeapPeers.FrontendDomain, new BlkifFrontendInfo(0, [new BlkifRingInfo(ringPage.Refs, port)], persistent));
         try
@@ -90,6 +90,15 @@ public sealed class BlkbackRequestTarget : FuzzTarget
             throw new FuzzFinding($"Blkback left {peers.Grants.LiveMappings} pages mapped after it stopped.");
     }
 
+
+    // As InHeapPeers.Ref, except that a value never names the ring's own page: a frontend that asks
+    // for a read into its ring page overwrites its own rsp_prod, and the target's check of the
+    // responses would blame the backend for it. Such a value becomes a ref nobody granted.
+    private static GrantRef DataRef(uint value, GrantRef[] granted, Share ringPage)
+    {
+        var gref = InHeapPeers.Ref(value, granted);
+        return gref == ringPage.Refs[0] ? new GrantRef(uint.MaxValue) : gref;
+    }
 
     private static void AwaitAnswers(Blkback<InHeapEvents, InHeapMemory> backend, FrontRing<BlkifRequest, BlkifResponse> ring, List<ulong> ids)
     {
