@@ -46,11 +46,7 @@ public sealed partial class XenstoreServer
             while (true)
             {
                 var socket = await listener.AcceptAsync(linked.Token).ConfigureAwait(false);
-                var stream = new NetworkStream(socket, ownsSocket: true);
-                var transport = new DuplexPipe(
-                    PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true)),
-                    PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: false)));
-                _ = ServeAsync(transport, domain, linked.Token);
+                _ = ServeAsync(new XenstoreSocketTransport(socket, "Xenstore connection"), domain, linked.Token);
             }
         }
         catch (OperationCanceledException)

@@ -72,7 +72,7 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
             socket.Dispose();
             throw;
         }
-        return Connect(new NetworkStream(socket, ownsSocket: true), logger, "socket " + path);
+        return new XenstoreClient(new XenstoreSocketTransport(socket, "Xenstore client"), logger, "socket " + path);
     }
 
     /// <summary>A client over a stream that carries <c>xs_wire.h</c> messages both ways; the client owns it.</summary>
