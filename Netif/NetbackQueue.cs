@@ -52,8 +52,12 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     private readonly nint[] _txPages = new nint[NetifConstants.TxRingSize];
     private readonly nint[] _rxPages = new nint[Frames.MaxSlots];
     private EventCounter _rxSeen;
-    // A frame taken from the link that waits in _rxFrame for the frontend to post requests, and how many it needs (0: none).
-    private ReceivedFrame _rxWaiting;
+    // A frame taken from the link that waits in _rxFrame for the frontend to post requests, and how many
+    // it needs (0: none). Kept field by field, never as a ReceivedFrame: see PumpRx.
+    private int _rxWaitingLength;
+    private FrameChecksum _rxWaitingChecksum;
+    private NetifGsoType _rxWaitingGsoType;
+    private ushort _rxWaitingGsoSize;
     private int _rxWaitingSlots;
 
     public NetbackQueue(TEvents events, TMemory memory, ushort frontendDomain, NetifQueueRefs refs,
@@ -469,16 +473,27 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             {
                 if (!_link.TryRead(_rxFrame, out var frame))
                     return RxLinkEmpty;
-                var slots = RxSlotsFor(frame);
+                // Field by field, never the struct whole: a link stores the frame's fields one at a
+                // time, and a load of the whole struct (to pass or copy it) is not forwarded from those
+                // stores, so it waits for every older store to reach the cache, the last frame's
+                // stores into the frontend's page and ring among them, whose lines the frontend's core
+                // holds: a cross-core round trip per frame, most of this loop's time in a profile.
+                var length = frame.Length;
+                var gsoType = frame.Offload.GsoType;
+                var gsoSize = frame.Offload.GsoSize;
+                var slots = RxSlotsFor(length, gsoType, gsoSize);
                 if (slots < 0)
                     continue;
-                _rxWaiting = frame;
+                _rxWaitingLength = length;
+                _rxWaitingChecksum = frame.Offload.Checksum;
+                _rxWaitingGsoType = gsoType;
+                _rxWaitingGsoSize = gsoSize;
                 _rxWaitingSlots = slots;
             }
             var needed = _rxWaitingSlots;
             if (available < needed && (available = ring.UnconsumedRequests) < needed)
                 return needed;
-            PutRxFrame(_rxWaiting, needed);
+            PutRxFrame(needed);
             available -= needed;
             _rxWaitingSlots = 0;
         }
@@ -486,21 +501,22 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     }
 
     /// <summary>The rx requests a frame takes (data slots, plus one for a GSO extra), or -1 if it is dropped.</summary>
-    private int RxSlotsFor(ReceivedFrame frame)
+    private int RxSlotsFor(int length, NetifGsoType gsoType, ushort gsoSize)
     {
+        var gso = gsoType != NetifGsoType.None;
         NetifDropReason? bad = null;
-        if (frame.Length < Frames.EthernetHeader || frame.Length > Frames.MaxFrame)
+        if (length < Frames.EthernetHeader || length > Frames.MaxFrame)
             bad = NetifDropReason.BadSize;
-        else if (frame.Length > Page && !_frontend.Sg)
+        else if (length > Page && !_frontend.Sg)
             bad = NetifDropReason.NotNegotiated;
-        else if (frame.Offload.IsGso && (!_frontend.Accepts(frame.Offload.GsoType) || frame.Offload.GsoSize == 0))
+        else if (gso && (!_frontend.Accepts(gsoType) || gsoSize == 0))
             bad = NetifDropReason.NotNegotiated;
         if (bad is { } reason)
         {
             _counters.RxDrops[(int)reason]++;
             return -1;
         }
-        return Frames.SlotsFor(frame.Length) + (frame.Offload.IsGso ? 1 : 0);
+        return Frames.SlotsFor(length) + (gso ? 1 : 0);
     }
 
     private async ValueTask WaitForRxRequestsAsync(int needed, CancellationToken cancellationToken)
@@ -521,13 +537,15 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         }
     }
 
-    private unsafe void PutRxFrame(ReceivedFrame frame, int needed)
+    /// <summary>Puts the frame waiting in <see cref="_rxFrame"/> into the next <paramref name="needed"/> requests' pages.</summary>
+    private unsafe void PutRxFrame(int needed)
     {
         var ring = _rx.Ring;
-        var gso = frame.Offload.IsGso;
+        var length = _rxWaitingLength;
+        var gso = _rxWaitingGsoType != NetifGsoType.None;
         var dataSlots = needed - (gso ? 1 : 0);
         ring.TryReadRequest(out var first);
-        if (needed == 1 && TryPutKept(frame, first))
+        if (needed == 1 && TryPutKept(length, first))
             return;
         _rxSlots[0] = first;
         for (var i = 1; i < needed; i++)
@@ -536,7 +554,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         // Map every data page first, in one call: a bad ref fails the frame before anything is answered.
         for (var d = 0; d < dataSlots; d++)
             _rxGrants[d] = _rxSlots[RequestOf(d, gso)].Gref;
-        if (!CopyIn(frame.Length, dataSlots))
+        if (!CopyIn(length, dataSlots))
         {
             for (var i = 0; i < needed; i++)
                 ring.TryWriteResponse(new NetifRxResponse { Id = _rxSlots[i].Id, Status = (short)NetifStatus.Error });
@@ -544,34 +562,34 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             return;
         }
 
-        var flags = RxFlags(frame.Offload.Checksum);
+        var flags = RxFlags(_rxWaitingChecksum);
         var at = 0;
         for (var d = 0; d < dataSlots; d++)
         {
-            var chunk = Math.Min(frame.Length - at, Page);
+            var chunk = Math.Min(length - at, Page);
             at += chunk;
             var slotFlags = (d == 0 ? flags | (gso ? NetifRxFlags.ExtraInfo : 0) : NetifRxFlags.None)
-                | (at < frame.Length ? NetifRxFlags.MoreData : NetifRxFlags.None);
+                | (at < length ? NetifRxFlags.MoreData : NetifRxFlags.None);
             ring.TryWriteResponse(new NetifRxResponse { Id = _rxSlots[RequestOf(d, gso)].Id, Offset = 0, Flags = slotFlags, Status = (short)chunk });
             if (d == 0 && gso)
             {
                 var extra = default(NetifRxResponse);
                 ref var info = ref Unsafe.As<NetifRxResponse, NetifExtraInfo>(ref extra);
                 info.Type = NetifExtraType.Gso;
-                info.Gso.Size = frame.Offload.GsoSize;
-                info.Gso.Type = frame.Offload.GsoType;
+                info.Gso.Size = _rxWaitingGsoSize;
+                info.Gso.Type = _rxWaitingGsoType;
                 ring.TryWriteResponse(extra);
             }
         }
         _counters.RxFrames++;
-        _counters.RxBytes += frame.Length;
+        _counters.RxBytes += length;
     }
 
     /// <summary>
     /// The common frame: one slot, into a kept page, answered in place. False, having written nothing,
     /// when the page is not kept or its grant is bad (then <see cref="CopyIn"/> maps it, or finds it bad).
     /// </summary>
-    private unsafe bool TryPutKept(ReceivedFrame frame, NetifRxRequest request)
+    private unsafe bool TryPutKept(int length, NetifRxRequest request)
     {
         if (_rxMaps is null)
             return false;
@@ -591,15 +609,15 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             return false;
         }
         // RxSlotsFor let through only a frame of at most a page here.
-        _rxFrame.AsSpan(0, frame.Length).CopyTo(new Span<byte>(page.Pointer, Page));
+        _rxFrame.AsSpan(0, length).CopyTo(new Span<byte>(page.Pointer, Page));
         _rxMaps.EndUse();
         ref var response = ref _rx.Ring.ProduceResponse();
         response.Id = request.Id;
         response.Offset = 0;
-        response.Flags = RxFlags(frame.Offload.Checksum);
-        response.Status = (short)frame.Length;
+        response.Flags = RxFlags(_rxWaitingChecksum);
+        response.Status = (short)length;
         _counters.RxFrames++;
-        _counters.RxBytes += frame.Length;
+        _counters.RxBytes += length;
         return true;
     }
 
