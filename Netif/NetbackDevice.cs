@@ -70,7 +70,9 @@ public sealed class NetbackDevice<TEvents, TMemory>
 
     /// <summary>
     /// Raised with the netback of a connection as soon as its end is noticed (the frontend closed, died
-    /// or went away), before its pages are released: with many mapped grants, that takes a while.
+    /// or went away, or the run was cancelled), before its pages are released: with many mapped grants,
+    /// that takes a while. Raised once for each <see cref="Connected"/> (even one whose handler threw), and
+    /// never for a connection that ended before the backend reached <see cref="XenbusState.Connected"/>.
     /// </summary>
     public event EventHandler<Netback<TEvents, TMemory>>? Disconnected;
 
@@ -120,17 +122,22 @@ public sealed class NetbackDevice<TEvents, TMemory>
                 }
                 Volatile.Write(ref _current, netback);
                 bool frontendGone;
+                // Disconnected pairs with Connected: a connection that failed or was cancelled before
+                // the backend reached Connected (the state's write threw) was never announced.
+                var announced = false;
                 try
                 {
                     await Xenbus.SetStateAsync(_store, be, XenbusState.Connected, cancellationToken).ConfigureAwait(false);
                     Interlocked.Increment(ref _connections);
+                    announced = true;
                     Connected?.Invoke(this, netback);
                     (state, frontendGone) = await WaitUntilGoneAsync(netback, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
                     Volatile.Write(ref _current, null);
-                    Disconnected?.Invoke(this, netback);
+                    if (announced)
+                        Disconnected?.Invoke(this, netback);
                     await netback.DisposeAsync().ConfigureAwait(false);
                 }
                 if (netback.Completion.IsFaulted)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using SharedMemoryRing;
 using Xen.Evtchn;
 using Xen.Gnt;
@@ -41,7 +42,12 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     // Null unless the frontend is known to keep its grants (NetbackOptions.KeepMappings).
     private readonly GrantMapCache<TMemory>? _txMaps, _rxMaps;
     private readonly byte[] _txFrame = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1, pinned: true);
-    private readonly byte[] _rxFrame = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1, pinned: true);
+    // The rx frame waits in _rxStage from _rxFrameAt on, which lies half a page from a page boundary:
+    // the copy into the frontend's page (at offset 0) loads from it right after the last frame's stores
+    // into the frontend's page, which wait for its core to hand over the line, and a load at the same
+    // offset within a page as a waiting store (4 KiB aliasing) is held back until that store is done.
+    private readonly byte[] _rxStage = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1 + Page, pinned: true);
+    private readonly int _rxFrameAt;
     // Copies of one frame's requests: a chain is never longer than the ring.
     private readonly NetifTxRequest[] _txSlots = new NetifTxRequest[NetifConstants.TxRingSize];
     private readonly NetifRxRequest[] _rxSlots = new NetifRxRequest[Frames.MaxSlots + 1];
@@ -52,8 +58,12 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     private readonly nint[] _txPages = new nint[NetifConstants.TxRingSize];
     private readonly nint[] _rxPages = new nint[Frames.MaxSlots];
     private EventCounter _rxSeen;
-    // A frame taken from the link that waits in _rxFrame for the frontend to post requests, and how many it needs (0: none).
-    private ReceivedFrame _rxWaiting;
+    // A frame taken from the link that waits in RxFrame for the frontend to post requests, and how many
+    // it needs (0: none). Kept field by field, never as a ReceivedFrame: see PumpRx.
+    private int _rxWaitingLength;
+    private FrameChecksum _rxWaitingChecksum;
+    private NetifGsoType _rxWaitingGsoType;
+    private ushort _rxWaitingGsoSize;
     private int _rxWaitingSlots;
 
     public NetbackQueue(TEvents events, TMemory memory, ushort frontendDomain, NetifQueueRefs refs,
@@ -61,6 +71,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     {
         _events = events;
         _frontendDomain = frontendDomain;
+        _rxFrameAt = HalfPageAway(_rxStage);
         _memory = memory;
         _frontend = frontend;
         _offered = offered;
@@ -450,6 +461,15 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         }
     }
 
+    private Span<byte> RxFrame => _rxStage.AsSpan(_rxFrameAt, Frames.MaxFrame + 1);
+
+    // The offset into a pinned array where its data lies half a page from a page boundary.
+    private static unsafe int HalfPageAway(byte[] pinned)
+    {
+        var address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+        return (int)((Page / 2 - address) & (Page - 1));
+    }
+
     private const int RxBatchFull = -1;
     private const int RxLinkEmpty = 0;
 
@@ -457,50 +477,78 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     /// Puts up to a batch of frames from the link on the ring, synchronously (the loop's state stays in
     /// registers, not in the async method's box), reading <c>req_prod</c> once per batch and again only
     /// when the requests known of are too few for the next frame. Returns <see cref="RxBatchFull"/>,
-    /// <see cref="RxLinkEmpty"/>, or the requests the frame waiting in <see cref="_rxFrame"/> needs.
+    /// <see cref="RxLinkEmpty"/>, or the requests the frame waiting in <see cref="RxFrame"/> needs.
     /// </summary>
     private int PumpRx()
     {
         var ring = _rx.Ring;
         var available = ring.UnconsumedRequests;
+        var result = RxBatchFull;
+        var frames = 0;
+        long bytes = 0;
         for (var batch = 0; batch < BatchLimit; batch++)
         {
             if (_rxWaitingSlots == 0)
             {
-                if (!_link.TryRead(_rxFrame, out var frame))
-                    return RxLinkEmpty;
-                var slots = RxSlotsFor(frame);
+                if (!_link.TryRead(RxFrame, out var frame))
+                {
+                    result = RxLinkEmpty;
+                    break;
+                }
+                // Field by field, never the struct whole: a link stores the frame's fields one at a
+                // time, and a load of the whole struct (to pass or copy it) is not forwarded from those
+                // stores, so it waits for every older store to reach the cache, the last frame's
+                // stores into the frontend's page and ring among them, whose lines the frontend's core
+                // holds: a cross-core round trip per frame, most of this loop's time in a profile.
+                var length = frame.Length;
+                var gsoType = frame.Offload.GsoType;
+                var gsoSize = frame.Offload.GsoSize;
+                var slots = RxSlotsFor(length, gsoType, gsoSize);
                 if (slots < 0)
                     continue;
-                _rxWaiting = frame;
+                _rxWaitingLength = length;
+                _rxWaitingChecksum = frame.Offload.Checksum;
+                _rxWaitingGsoType = gsoType;
+                _rxWaitingGsoSize = gsoSize;
                 _rxWaitingSlots = slots;
             }
             var needed = _rxWaitingSlots;
             if (available < needed && (available = ring.UnconsumedRequests) < needed)
-                return needed;
-            PutRxFrame(_rxWaiting, needed);
+            {
+                result = needed;
+                break;
+            }
+            if (PutRxFrame(needed))
+            {
+                frames++;
+                bytes += _rxWaitingLength;
+            }
             available -= needed;
             _rxWaitingSlots = 0;
         }
-        return RxBatchFull;
+        // Counted once per batch, for the same reason as the response's one store in TryPutKept.
+        _counters.RxFrames += frames;
+        _counters.RxBytes += bytes;
+        return result;
     }
 
     /// <summary>The rx requests a frame takes (data slots, plus one for a GSO extra), or -1 if it is dropped.</summary>
-    private int RxSlotsFor(ReceivedFrame frame)
+    private int RxSlotsFor(int length, NetifGsoType gsoType, ushort gsoSize)
     {
+        var gso = gsoType != NetifGsoType.None;
         NetifDropReason? bad = null;
-        if (frame.Length < Frames.EthernetHeader || frame.Length > Frames.MaxFrame)
+        if (length < Frames.EthernetHeader || length > Frames.MaxFrame)
             bad = NetifDropReason.BadSize;
-        else if (frame.Length > Page && !_frontend.Sg)
+        else if (length > Page && !_frontend.Sg)
             bad = NetifDropReason.NotNegotiated;
-        else if (frame.Offload.IsGso && (!_frontend.Accepts(frame.Offload.GsoType) || frame.Offload.GsoSize == 0))
+        else if (gso && (!_frontend.Accepts(gsoType) || gsoSize == 0))
             bad = NetifDropReason.NotNegotiated;
         if (bad is { } reason)
         {
             _counters.RxDrops[(int)reason]++;
             return -1;
         }
-        return Frames.SlotsFor(frame.Length) + (frame.Offload.IsGso ? 1 : 0);
+        return Frames.SlotsFor(length) + (gso ? 1 : 0);
     }
 
     private async ValueTask WaitForRxRequestsAsync(int needed, CancellationToken cancellationToken)
@@ -521,14 +569,16 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         }
     }
 
-    private unsafe void PutRxFrame(ReceivedFrame frame, int needed)
+    /// <summary>Puts the frame waiting in <see cref="RxFrame"/> into the next <paramref name="needed"/> requests' pages.</summary>
+    private unsafe bool PutRxFrame(int needed)
     {
         var ring = _rx.Ring;
-        var gso = frame.Offload.IsGso;
+        var length = _rxWaitingLength;
+        var gso = _rxWaitingGsoType != NetifGsoType.None;
         var dataSlots = needed - (gso ? 1 : 0);
         ring.TryReadRequest(out var first);
-        if (needed == 1 && TryPutKept(frame, first))
-            return;
+        if (needed == 1 && TryPutKept(length, first))
+            return true;
         _rxSlots[0] = first;
         for (var i = 1; i < needed; i++)
             ring.TryReadRequest(out _rxSlots[i]);
@@ -536,42 +586,41 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         // Map every data page first, in one call: a bad ref fails the frame before anything is answered.
         for (var d = 0; d < dataSlots; d++)
             _rxGrants[d] = _rxSlots[RequestOf(d, gso)].Gref;
-        if (!CopyIn(frame.Length, dataSlots))
+        if (!CopyIn(length, dataSlots))
         {
             for (var i = 0; i < needed; i++)
                 ring.TryWriteResponse(new NetifRxResponse { Id = _rxSlots[i].Id, Status = (short)NetifStatus.Error });
             _counters.RxDrops[(int)NetifDropReason.BadGrantRef]++;
-            return;
+            return false;
         }
 
-        var flags = RxFlags(frame.Offload.Checksum);
+        var flags = RxFlags(_rxWaitingChecksum);
         var at = 0;
         for (var d = 0; d < dataSlots; d++)
         {
-            var chunk = Math.Min(frame.Length - at, Page);
+            var chunk = Math.Min(length - at, Page);
             at += chunk;
             var slotFlags = (d == 0 ? flags | (gso ? NetifRxFlags.ExtraInfo : 0) : NetifRxFlags.None)
-                | (at < frame.Length ? NetifRxFlags.MoreData : NetifRxFlags.None);
+                | (at < length ? NetifRxFlags.MoreData : NetifRxFlags.None);
             ring.TryWriteResponse(new NetifRxResponse { Id = _rxSlots[RequestOf(d, gso)].Id, Offset = 0, Flags = slotFlags, Status = (short)chunk });
             if (d == 0 && gso)
             {
                 var extra = default(NetifRxResponse);
                 ref var info = ref Unsafe.As<NetifRxResponse, NetifExtraInfo>(ref extra);
                 info.Type = NetifExtraType.Gso;
-                info.Gso.Size = frame.Offload.GsoSize;
-                info.Gso.Type = frame.Offload.GsoType;
+                info.Gso.Size = _rxWaitingGsoSize;
+                info.Gso.Type = _rxWaitingGsoType;
                 ring.TryWriteResponse(extra);
             }
         }
-        _counters.RxFrames++;
-        _counters.RxBytes += frame.Length;
+        return true;
     }
 
     /// <summary>
     /// The common frame: one slot, into a kept page, answered in place. False, having written nothing,
     /// when the page is not kept or its grant is bad (then <see cref="CopyIn"/> maps it, or finds it bad).
     /// </summary>
-    private unsafe bool TryPutKept(ReceivedFrame frame, NetifRxRequest request)
+    private unsafe bool TryPutKept(int length, NetifRxRequest request)
     {
         if (_rxMaps is null)
             return false;
@@ -591,15 +640,12 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             return false;
         }
         // RxSlotsFor let through only a frame of at most a page here.
-        _rxFrame.AsSpan(0, frame.Length).CopyTo(new Span<byte>(page.Pointer, Page));
+        RxFrame[..length].CopyTo(new Span<byte>(page.Pointer, Page));
         _rxMaps.EndUse();
-        ref var response = ref _rx.Ring.ProduceResponse();
-        response.Id = request.Id;
-        response.Offset = 0;
-        response.Flags = RxFlags(frame.Offload.Checksum);
-        response.Status = (short)frame.Length;
-        _counters.RxFrames++;
-        _counters.RxBytes += frame.Length;
+        // One 8-byte store (id, offset 0, flags, status), not four: each store into the ring's line
+        // waits its turn in the store queue while the frontend's core still holds the line.
+        Unsafe.As<NetifRxResponse, ulong>(ref _rx.Ring.ProduceResponse()) =
+            request.Id | ((ulong)(ushort)RxFlags(_rxWaitingChecksum) << 32) | ((ulong)(ushort)length << 48);
         return true;
     }
 
@@ -610,7 +656,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         _ => NetifRxFlags.None,
     };
 
-    /// <summary>Copies the frame in <see cref="_rxFrame"/> into the pages of <see cref="_rxGrants"/>, a
+    /// <summary>Copies the frame in <see cref="RxFrame"/> into the pages of <see cref="_rxGrants"/>, a
     /// page each, and unmaps them before the frontend can see a response and end its grants (unless
     /// they are kept). False, having written nothing, when a grant could not be mapped.</summary>
     private unsafe bool CopyIn(int length, int dataSlots)
@@ -624,7 +670,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
                 for (var d = 0; d < dataSlots; d++)
                 {
                     var at = d * Page;
-                    _rxFrame.AsSpan(at, Math.Min(length - at, Page)).CopyTo(new Span<byte>((byte*)kept[d], Page));
+                    RxFrame.Slice(at, Math.Min(length - at, Page)).CopyTo(new Span<byte>((byte*)kept[d], Page));
                 }
                 _rxMaps!.EndUse();
                 return true;
@@ -641,7 +687,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         try
         {
             // One contiguous view: page d holds bytes d * 4096 onwards.
-            _rxFrame.AsSpan(0, length).CopyTo(new Span<byte>(pages.Pointer, length));
+            RxFrame[..length].CopyTo(new Span<byte>(pages.Pointer, length));
         }
         finally
         {

@@ -251,6 +251,48 @@ public sealed class XenbusHandshakeTests
         var e = await Assert.ThrowsAsync<NetifProtocolException>(() => NetifXenstore.ReadFrontendAsync(net.Dom0, fe, 1));
         Assert.Contains("tx-ring-ref", e.Message);
     }
+
+    [Fact]
+    public async Task A_run_cancelled_after_the_attach_but_before_Connected_raises_neither_Connected_nor_Disconnected()
+    {
+        await using var net = await XenstoreNet.CreateAsync();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        // Cancelled from inside the attach (its log line), so the backend's write of Connected is the
+        // first step to see the cancellation: the connection ends before it was announced.
+        var logger = new CancelOnAttach(stop);
+        var backend = new NetbackDevice<InHeapEvents, InHeapMemory>(net.Dom0, XenstoreNet.Device, net.BackEvents, net.BackMemory,
+            NetworkLink.CreateLoopback(), new NetbackOptions { Logger = logger });
+        int connected = 0, disconnected = 0;
+        backend.Connected += (_, _) => Interlocked.Increment(ref connected);
+        backend.Disconnected += (_, _) => Interlocked.Increment(ref disconnected);
+        var back = backend.RunAsync(stop.Token);
+        var front = net.Frontend().RunAsync(EchoSession.Create(Connections().Writer), stop.Token);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => back);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => front);
+
+        Assert.True(logger.Attached);
+        Assert.Equal(0, backend.Connections);
+        Assert.Equal((0, 0), (connected, disconnected));
+        Assert.Null(backend.Current);
+    }
+
+    private sealed class CancelOnAttach(CancellationTokenSource stop) : Microsoft.Extensions.Logging.ILogger
+    {
+        public bool Attached { get; private set; }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Name != "NetbackConnected")
+                return;
+            Attached = true;
+            stop.Cancel();
+        }
+    }
 }
 
 /// <summary>What a backend does with keys it cannot attach to.</summary>
