@@ -51,6 +51,27 @@ public sealed class BlkfrontTests
     }
 
     [Fact]
+    public async Task A_call_made_where_an_answer_completed_goes_down_that_answers_queue()
+    {
+        const int Reads = 40;
+        await using var disk = InHeapDisk.Start(new MemoryStorage(Disk), new BlkbackOptions { MaxQueues = 4 }, new BlkfrontOptions { Queues = 4 });
+        var front = disk.Frontend;
+        var buffer = new byte[4096];
+        // Each read is made by the continuation of the one before, which runs where that one's answer was
+        // completed (no context to go back to); only a read that completed before its await was reached
+        // is made from elsewhere.
+        await Task.Run(async () =>
+        {
+            for (var i = 0; i < Reads; i++)
+                await front.ReadAsync(i * 4096L, buffer, TestData.Timeout()).ConfigureAwait(false);
+        });
+        var perQueue = Enumerable.Range(0, 4).Select(q => front.RequestsOn(q)).ToArray();
+        Assert.Equal(Reads, perQueue.Sum());
+        // Handed round the queues in turn, each would have about a quarter.
+        Assert.True(perQueue.Max() >= Reads - 4, $"Requests per queue: {string.Join(", ", perQueue)}");
+    }
+
+    [Fact]
     public async Task Queue_count_is_capped_by_the_backend()
     {
         await using var disk = InHeapDisk.Start(new MemoryStorage(Disk), new BlkbackOptions { MaxQueues = 2 }, new BlkfrontOptions { Queues = 8 });
