@@ -152,6 +152,9 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
             backend.FeatureFlushCache, backend.FeatureBarrier, backend.FeatureDiscard);
     }
 
+    /// <summary>The operations this device reuses (tests).</summary>
+    internal OperationPool OperationPool => _pool;
+
     /// <summary>The requests put on queue <paramref name="queue"/>'s ring so far (tests).</summary>
     internal long RequestsOn(int queue) => _counters[queue].Requests.Sum();
 
@@ -290,6 +293,7 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
             await queue.DisposeAsync().ConfigureAwait(false);
         // No request names the pooled buffers any more: their grants can end.
         _sharedBuffers.Close();
+        _pool.Close();
         _meter.Dispose();
         Log.BlkfrontDisconnected(_logger, _name, _backendDomain);
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Blkif.Storage;
 namespace Blkif.Tests;
 
@@ -69,6 +70,37 @@ public sealed class BlkfrontTests
         Assert.Equal(Reads, perQueue.Sum());
         // Handed round the queues in turn, each would have about a quarter.
         Assert.True(perQueue.Max() >= Reads - 4, $"Requests per queue: {string.Join(", ", perQueue)}");
+    }
+
+    [Fact]
+    public void A_disposed_device_is_not_kept_alive_by_the_operation_a_thread_keeps_spare()
+    {
+        var pool = ReadOnceAndDispose();
+        // The thread that finished the disposal may still be returning through it: collect until the
+        // pool is gone or the deadline passes.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            if (!pool.IsAlive || DateTime.UtcNow > deadline)
+                break;
+            Thread.Yield();
+        }
+        Assert.False(pool.IsAlive, "a thread's spare operation still holds the disposed device's pool");
+    }
+
+    // The read's operation goes back to the spare of the thread that consumed its result: one of the
+    // thread pool's, which outlives the device.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference ReadOnceAndDispose()
+    {
+        var disk = InHeapDisk.Start(new MemoryStorage(Disk));
+        disk.Frontend.ReadAsync(0, new byte[4096], TestData.Timeout()).AsTask().Wait(TimeSpan.FromSeconds(30));
+        var pool = new WeakReference(disk.Frontend.OperationPool);
+        disk.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30));
+        return pool;
     }
 
     [Fact]
