@@ -309,17 +309,21 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
     }
 
     /// <summary>
-    /// The queue for the next call: the one whose completion batch this thread is running, if it is one
-    /// of ours with a free id, else the next in turn. A caller whose continuation runs in a queue's batch
-    /// stays on that ring, so the answers that one batch completes come back to its backend as one run of
-    /// requests; handed round all the queues instead they come in ones and twos, each backend sleeps
-    /// after nearly every request, and every wake-up costs an event and a thread-pool hop.
+    /// The queue for the next call: for one of at most a ring request's inline segments (44 KiB), the
+    /// queue whose completion batch this thread is running, if it is one of ours with a free id; else
+    /// the next in turn. A caller whose continuation runs in a queue's batch stays on that ring, so the
+    /// answers one batch completes come back to its backend as one run of requests; handed round all the
+    /// queues instead they come in ones and twos, each backend sleeps after nearly every request, and
+    /// every wake-up costs an event and a thread-pool hop. Larger calls still go round: each takes its
+    /// backend long enough that a wake-up is cheap beside it, and spread over the queues they keep
+    /// every backend thread busy.
     /// </summary>
-    private BlkfrontQueue<TEvents, TMemory> NextQueue()
+    private BlkfrontQueue<TEvents, TMemory> NextQueue(long bytes = 0)
     {
         if (_queues.Length == 1)
             return _queues[0];
-        if (BlkfrontQueue<TEvents, TMemory>.Completing is { } completing && completing.HasFreeSlot)
+        if (bytes <= BlkifConstants.MaxSegmentsPerRequest * PageBuffer.PageSize
+            && BlkfrontQueue<TEvents, TMemory>.Completing is { } completing && completing.HasFreeSlot)
         {
             foreach (var queue in _queues)
             {
@@ -335,7 +339,7 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (cancellationToken.IsCancellationRequested)
             return ValueTask.FromCanceled(cancellationToken);
-        var queue = NextQueue();
+        var queue = NextQueue(length);
         var pieces = Pieces(kind, length);
         var operation = _pool.Rent(pieces);
         var direct = Direct(data, target, out var firstPage);

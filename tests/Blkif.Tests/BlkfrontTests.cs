@@ -73,6 +73,23 @@ public sealed class BlkfrontTests
     }
 
     [Fact]
+    public async Task Calls_larger_than_a_requests_inline_segments_go_round_the_queues_wherever_they_are_made()
+    {
+        const int Reads = 40;
+        await using var disk = InHeapDisk.Start(new MemoryStorage(Disk), new BlkbackOptions { MaxQueues = 4 }, new BlkfrontOptions { Queues = 4 });
+        var front = disk.Frontend;
+        var buffer = new byte[64 << 10];
+        await Task.Run(async () =>
+        {
+            for (var i = 0; i < Reads; i++)
+                await front.ReadAsync(i * (long)buffer.Length, buffer, TestData.Timeout()).ConfigureAwait(false);
+        });
+        var perQueue = Enumerable.Range(0, 4).Select(q => front.RequestsOn(q)).ToArray();
+        Assert.Equal(Reads, perQueue.Sum());
+        Assert.True(perQueue.Min() >= Reads / 4 - 1, $"Requests per queue: {string.Join(", ", perQueue)}");
+    }
+
+    [Fact]
     public void A_disposed_device_is_not_kept_alive_by_the_operation_a_thread_keeps_spare()
     {
         var pool = ReadOnceAndDispose();
