@@ -46,6 +46,8 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
     private TMemory _memory;
 #pragma warning restore IDE0044
 
+    private readonly BlkifCounters[] _counters;
+
     private Blkfront(BlkfrontQueue<TEvents, TMemory>[] queues, BlkifCounters[] counters, int ringPageOrder, bool persistent, int wantedSegments,
         ushort backendDomain, TMemory memory, BlkfrontOptions options)
     {
@@ -55,6 +57,7 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
         _name = options.Name;
         _logger = options.Logger ?? NullLogger.Instance;
         _meter = BlkifMetrics.Create("frontend", _name, counters);
+        _counters = counters;
         _wantedSegments = wantedSegments;
         FrontendInfo = new BlkifFrontendInfo(ringPageOrder, [.. queues.Select(q => new BlkifRingInfo([.. q.RingRefs], q.Port))], persistent);
     }
@@ -148,6 +151,12 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
             backend.ReadOnly, FrontendInfo.FeaturePersistent && backend.FeaturePersistent, maxSegments,
             backend.FeatureFlushCache, backend.FeatureBarrier, backend.FeatureDiscard);
     }
+
+    /// <summary>The operations this device reuses (tests).</summary>
+    internal OperationPool OperationPool => _pool;
+
+    /// <summary>The requests put on queue <paramref name="queue"/>'s ring so far (tests).</summary>
+    internal long RequestsOn(int queue) => _counters[queue].Requests.Sum();
 
     /// <summary>What the frontend publishes for the backend: rings, event channels, features.</summary>
     public BlkifFrontendInfo FrontendInfo { get; }
@@ -284,6 +293,7 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
             await queue.DisposeAsync().ConfigureAwait(false);
         // No request names the pooled buffers any more: their grants can end.
         _sharedBuffers.Close();
+        _pool.Close();
         _meter.Dispose();
         Log.BlkfrontDisconnected(_logger, _name, _backendDomain);
     }
@@ -298,15 +308,38 @@ public sealed class Blkfront<TEvents, TMemory> : IBlockDevice, IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(offset), offset, $"{length} bytes at offset {offset} lie past the end of the {Length}-byte device.");
     }
 
-    private BlkfrontQueue<TEvents, TMemory> NextQueue() =>
-        _queues.Length == 1 ? _queues[0] : _queues[(int)((uint)Interlocked.Increment(ref _next) % (uint)_queues.Length)];
+    /// <summary>
+    /// The queue for the next call: for one of at most a ring request's inline segments (44 KiB), the
+    /// queue whose completion batch this thread is running, if it is one of ours with a free id; else
+    /// the next in turn. A caller whose continuation runs in a queue's batch stays on that ring, so the
+    /// answers one batch completes come back to its backend as one run of requests; handed round all the
+    /// queues instead they come in ones and twos, each backend sleeps after nearly every request, and
+    /// every wake-up costs an event and a thread-pool hop. Larger calls still go round: each takes its
+    /// backend long enough that a wake-up is cheap beside it, and spread over the queues they keep
+    /// every backend thread busy.
+    /// </summary>
+    private BlkfrontQueue<TEvents, TMemory> NextQueue(long bytes = 0)
+    {
+        if (_queues.Length == 1)
+            return _queues[0];
+        if (bytes <= BlkifConstants.MaxSegmentsPerRequest * PageBuffer.PageSize
+            && BlkfrontQueue<TEvents, TMemory>.Completing is { } completing && completing.HasFreeSlot)
+        {
+            foreach (var queue in _queues)
+            {
+                if (queue == completing)
+                    return queue;
+            }
+        }
+        return _queues[(int)((uint)Interlocked.Increment(ref _next) % (uint)_queues.Length)];
+    }
 
     private ValueTask Transfer(BlkifOperation kind, long offset, ReadOnlyMemory<byte> data, Memory<byte> target, int length, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (cancellationToken.IsCancellationRequested)
             return ValueTask.FromCanceled(cancellationToken);
-        var queue = NextQueue();
+        var queue = NextQueue(length);
         var pieces = Pieces(kind, length);
         var operation = _pool.Rent(pieces);
         var direct = Direct(data, target, out var firstPage);

@@ -47,6 +47,11 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     // batch, which copies read data out of them. Whoever gives up the last frees the pages.
     private int _leases = 1;
 
+    // The queue whose completion batch runs on this thread, while it runs: a caller's continuation that
+    // makes its next call from there sends it down the same ring (Blkfront.NextQueue).
+    [ThreadStatic]
+    private static BlkfrontQueue<TEvents, TMemory>? t_completing;
+
     private readonly BlkifCounters _counters;
     private readonly ILogger _logger;
     private readonly string _name;
@@ -100,6 +105,12 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
             : 0;
 
     public IReadOnlyList<GrantRef> RingRefs => _ringPages.Refs;
+
+    /// <summary>The queue whose completion batch is running on this thread, if any.</summary>
+    public static BlkfrontQueue<TEvents, TMemory>? Completing => t_completing;
+
+    /// <summary>Whether a request id is free now (a hint: another caller may take it first).</summary>
+    public bool HasFreeSlot => _available.CurrentCount > 0;
 
     public void Start() => _receiver = Task.Run(ReceiveAsync);
 
@@ -432,6 +443,8 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
 
     private void CompleteBatch(CompletionBatch batch)
     {
+        var outer = t_completing;
+        t_completing = this;
         try
         {
             for (var i = 0; i < batch.Count; i++)
@@ -459,6 +472,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         }
         finally
         {
+            t_completing = outer;
             ReturnBatch(batch);
             ReturnLease();
         }

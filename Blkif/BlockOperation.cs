@@ -8,7 +8,9 @@ namespace Blkif;
 /// </summary>
 internal sealed class BlockOperation : IValueTaskSource
 {
-    private readonly OperationPool _pool;
+    // Null once the device is disposed (OperationPool.Close): an operation left as some thread's spare
+    // then holds nothing of the device.
+    private OperationPool? _pool;
     // Continuations run inline where the last piece completes: in a completion batch on the thread
     // pool, never on the ring's receive loop (see BlkfrontQueue.Dispatch).
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = false };
@@ -17,7 +19,10 @@ internal sealed class BlockOperation : IValueTaskSource
 
     public BlockOperation(OperationPool pool) => _pool = pool;
 
-    public OperationPool Pool => _pool;
+    public OperationPool? Pool => Volatile.Read(ref _pool);
+
+    /// <summary>Lets go of the pool: the device is disposed.</summary>
+    public void Detach() => Volatile.Write(ref _pool, null);
 
     public short Version => _core.Version;
 
@@ -52,7 +57,8 @@ internal sealed class BlockOperation : IValueTaskSource
         finally
         {
             _core.Reset();
-            _pool.Return(this);
+            _error = null;
+            Pool?.Return(this);
         }
     }
 
@@ -67,12 +73,16 @@ internal sealed class OperationPool
 {
     // One operation per thread, taken and given back without the lock: a caller's continuation runs
     // where its operation completed and gives it back there (GetResult), and its next call, on the same
-    // thread, takes it again.
+    // thread, takes it again. A spare of a closed pool belongs to no pool (Close detaches every
+    // operation), so an idle thread keeps one small object, not the device's pool.
     [ThreadStatic]
     private static BlockOperation? t_spare;
 
     private readonly Stack<BlockOperation> _free = new();
+    // Every operation made, so that Close can detach them wherever they are.
+    private readonly List<BlockOperation> _all = [];
     private readonly Lock _gate = new();
+    private bool _closed;
 
     public BlockOperation Rent(int pieces)
     {
@@ -83,9 +93,20 @@ internal sealed class OperationPool
         }
         else
         {
+            // Another pool's spare stays for its own device; a closed pool's goes.
+            if (operation is not null && operation.Pool is null)
+                t_spare = null;
             lock (_gate)
-                _free.TryPop(out operation);
-            operation ??= new BlockOperation(this);
+            {
+                if (!_free.TryPop(out operation))
+                {
+                    operation = new BlockOperation(this);
+                    if (_closed)
+                        operation.Detach();
+                    else
+                        _all.Add(operation);
+                }
+            }
         }
         operation.Start(pieces);
         return operation;
@@ -93,12 +114,29 @@ internal sealed class OperationPool
 
     public void Return(BlockOperation operation)
     {
-        if (t_spare is null)
+        var spare = t_spare;
+        if (spare is null || spare.Pool is null)
         {
             t_spare = operation;
             return;
         }
         lock (_gate)
-            _free.Push(operation);
+        {
+            if (!_closed)
+                _free.Push(operation);
+        }
+    }
+
+    /// <summary>The device is disposed: detaches every operation, so that none keeps this pool alive.</summary>
+    public void Close()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+            foreach (var operation in _all)
+                operation.Detach();
+            _all.Clear();
+            _free.Clear();
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Blkif.Storage;
 namespace Blkif.Tests;
 
@@ -48,6 +49,75 @@ public sealed class BlkfrontTests
         await using var disk = InHeapDisk.Start(new MemoryStorage(Disk), new BlkbackOptions { MaxQueues = 4 }, new BlkfrontOptions { Queues = 3 });
         Assert.Equal(3, disk.Frontend.FrontendInfo.Queues.Count);
         await RoundTripsManyInFlight(disk.Frontend, 200);
+    }
+
+    [Fact]
+    public async Task A_call_made_where_an_answer_completed_goes_down_that_answers_queue()
+    {
+        const int Reads = 40;
+        await using var disk = InHeapDisk.Start(new MemoryStorage(Disk), new BlkbackOptions { MaxQueues = 4 }, new BlkfrontOptions { Queues = 4 });
+        var front = disk.Frontend;
+        var buffer = new byte[4096];
+        // Each read is made by the continuation of the one before, which runs where that one's answer was
+        // completed (no context to go back to); only a read that completed before its await was reached
+        // is made from elsewhere.
+        await Task.Run(async () =>
+        {
+            for (var i = 0; i < Reads; i++)
+                await front.ReadAsync(i * 4096L, buffer, TestData.Timeout()).ConfigureAwait(false);
+        });
+        var perQueue = Enumerable.Range(0, 4).Select(q => front.RequestsOn(q)).ToArray();
+        Assert.Equal(Reads, perQueue.Sum());
+        // Handed round the queues in turn, each would have about a quarter.
+        Assert.True(perQueue.Max() >= Reads - 4, $"Requests per queue: {string.Join(", ", perQueue)}");
+    }
+
+    [Fact]
+    public async Task Calls_larger_than_a_requests_inline_segments_go_round_the_queues_wherever_they_are_made()
+    {
+        const int Reads = 40;
+        await using var disk = InHeapDisk.Start(new MemoryStorage(Disk), new BlkbackOptions { MaxQueues = 4 }, new BlkfrontOptions { Queues = 4 });
+        var front = disk.Frontend;
+        var buffer = new byte[64 << 10];
+        await Task.Run(async () =>
+        {
+            for (var i = 0; i < Reads; i++)
+                await front.ReadAsync(i * (long)buffer.Length, buffer, TestData.Timeout()).ConfigureAwait(false);
+        });
+        var perQueue = Enumerable.Range(0, 4).Select(q => front.RequestsOn(q)).ToArray();
+        Assert.Equal(Reads, perQueue.Sum());
+        Assert.True(perQueue.Min() >= Reads / 4 - 1, $"Requests per queue: {string.Join(", ", perQueue)}");
+    }
+
+    [Fact]
+    public void A_disposed_device_is_not_kept_alive_by_the_operation_a_thread_keeps_spare()
+    {
+        var pool = ReadOnceAndDispose();
+        // The thread that finished the disposal may still be returning through it: collect until the
+        // pool is gone or the deadline passes.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            if (!pool.IsAlive || DateTime.UtcNow > deadline)
+                break;
+            Thread.Yield();
+        }
+        Assert.False(pool.IsAlive, "a thread's spare operation still holds the disposed device's pool");
+    }
+
+    // The read's operation goes back to the spare of the thread that consumed its result: one of the
+    // thread pool's, which outlives the device.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference ReadOnceAndDispose()
+    {
+        var disk = InHeapDisk.Start(new MemoryStorage(Disk));
+        disk.Frontend.ReadAsync(0, new byte[4096], TestData.Timeout()).AsTask().Wait(TimeSpan.FromSeconds(30));
+        var pool = new WeakReference(disk.Frontend.OperationPool);
+        disk.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30));
+        return pool;
     }
 
     [Fact]
