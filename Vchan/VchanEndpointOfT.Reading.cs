@@ -113,15 +113,15 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
         seen = _readSeen;
         if (buffer.IsEmpty)
             return 0;
-        var n = ReadCore(buffer);
+        var n = ReadCore(buffer, linger: true);
         if (n > 0)
             return n;
         SpinUntil(reading: true);
-        n = ReadCore(buffer);
+        n = ReadCore(buffer, linger: true);
         if (n > 0)
             return n;
         RequestNotify(VchanControlPage.NotifyWrite);
-        n = ReadCore(buffer);
+        n = ReadCore(buffer, linger: true);
         if (n > 0)
             return n;
         if (PeerClosed())
@@ -129,12 +129,34 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
         return -1;
     }
 
-    private int ReadCore(Span<byte> buffer)
+    // Copies out as much as is there, up to the buffer, a piece at a time, publishing cons after each
+    // piece and looking again for bytes the writer published meanwhile; then, once, the notify step
+    // (see WriteCore). A waiting read (`linger`) that has taken a whole ring's worth, so that the writer
+    // is plainly streaming, looks a little longer before it returns with room left in the buffer: the
+    // writer refills a small ring within a microsecond, and every return costs a call on both sides.
+    private int ReadCore(Span<byte> buffer, bool linger = false)
     {
-        int n;
+        var n = 0;
+        var notified = true;
         try
         {
-            n = _reader.Read(buffer);
+            while (n < buffer.Length)
+            {
+                var piece = _reader.Read(buffer.Slice(n, Math.Min(_readPiece, buffer.Length - n)));
+                if (piece > 0)
+                {
+                    n += piece;
+                    notified = false;
+                    continue;
+                }
+                if (!linger || n < _reader.Size)
+                    break;
+                // A writer asleep for room must hear of it before we wait for its bytes.
+                SendNotify(VchanControlPage.NotifyRead);
+                notified = true;
+                if (!LingerForBytes())
+                    break;
+            }
         }
         catch (RingProtocolException e)
         {
@@ -143,8 +165,24 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
         if (n == 0)
             return 0;
         _counters.BytesRead += n;
-        SendNotify(VchanControlPage.NotifyRead);
+        if (!notified)
+            SendNotify(VchanControlPage.NotifyRead);
         return n;
+    }
+
+    // About a microsecond: long enough for a streaming writer on another core to refill a piece, short
+    // enough that a writer that has stopped costs the reader little.
+    private const int LingerPolls = 32;
+
+    private bool LingerForBytes()
+    {
+        for (var i = 0; i < LingerPolls; i++)
+        {
+            Thread.SpinWait(1);
+            if (_reader.Available > 0)
+                return true;
+        }
+        return false;
     }
 
     private int ReadyToRead()
