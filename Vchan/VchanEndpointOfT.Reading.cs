@@ -129,49 +129,41 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
         return -1;
     }
 
-    // Copies out as much as is there, up to the buffer, a piece at a time, publishing cons after each
-    // piece and looking again for bytes the writer published meanwhile; then, once, the notify step
-    // (see WriteCore). A waiting read (`linger`) that has taken a whole ring's worth, so that the writer
-    // is plainly streaming, looks a little longer before it returns with room left in the buffer: the
-    // writer refills a small ring within a microsecond, and every return costs a call on both sides.
+    // Copies out what is there, up to the buffer, then the notify step. A waiting read (`linger`) that
+    // took a whole ring's worth, so that the writer is plainly streaming, takes the notify step at once
+    // (a writer waiting for room hears of it) and looks a little longer for the writer's next bytes
+    // before it returns with room left in the buffer: the writer refills a small ring within a
+    // microsecond, and every return costs a call on both sides.
     private int ReadCore(Span<byte> buffer, bool linger = false)
     {
-        var n = 0;
-        var notified = true;
+        int n;
         try
         {
-            while (n < buffer.Length)
+            n = _reader.Read(buffer);
+            if (n == 0)
+                return 0;
+            while (linger && n >= _reader.Size && n < buffer.Length)
             {
-                var piece = _reader.Read(buffer.Slice(n, Math.Min(_readPiece, buffer.Length - n)));
-                if (piece > 0)
-                {
-                    n += piece;
-                    notified = false;
-                    continue;
-                }
-                if (!linger || n < _reader.Size)
-                    break;
-                // A writer asleep for room must hear of it before we wait for its bytes.
                 SendNotify(VchanControlPage.NotifyRead);
-                notified = true;
                 if (!LingerForBytes())
-                    break;
+                {
+                    _counters.BytesRead += n;
+                    return n;
+                }
+                n += _reader.Read(buffer[n..]);
             }
         }
         catch (RingProtocolException e)
         {
             throw Fault(e);
         }
-        if (n == 0)
-            return 0;
         _counters.BytesRead += n;
-        if (!notified)
-            SendNotify(VchanControlPage.NotifyRead);
+        SendNotify(VchanControlPage.NotifyRead);
         return n;
     }
 
-    // About a microsecond: long enough for a streaming writer on another core to refill a piece, short
-    // enough that a writer that has stopped costs the reader little.
+    // About a microsecond: long enough for a streaming writer on another core to refill the ring,
+    // short enough that a writer that has stopped costs the reader little.
     private const int LingerPolls = 32;
 
     private bool LingerForBytes()

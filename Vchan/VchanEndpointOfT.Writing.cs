@@ -139,22 +139,12 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
         return 0;
     }
 
-    // Copies in as much as the ring takes, a piece at a time, publishing prod after each piece and
-    // looking again for room the reader freed meanwhile; then, once, the notify step. On a small ring
-    // the reader copies one piece out while this copies the next in, where a whole ring at a time
-    // leaves each end idle while the other copies.
     private int WriteCore(ReadOnlySpan<byte> data)
     {
-        var n = 0;
+        int n;
         try
         {
-            while (n < data.Length)
-            {
-                var piece = _writer.Write(data.Slice(n, Math.Min(_writePiece, data.Length - n)));
-                if (piece == 0)
-                    break;
-                n += piece;
-            }
+            n = _writer.Write(data);
         }
         catch (RingProtocolException e)
         {

@@ -47,10 +47,6 @@ public sealed partial class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
     private ByteRingReader _reader;
     private ByteRingWriter _writer;
 
-    // The most a read or write copies before it publishes its index: a quarter of its ring, so that
-    // on the in-page rings both ends copy at once (see WriteCore).
-    private readonly int _readPiece, _writePiece;
-
     private unsafe VchanEndpoint(TEvents events, TMemory memory, Channel channel, bool isServer, ushort remoteDomain, VchanRendezvous rendezvous,
         int leftOrder, int rightOrder, PageBuffer control, PageBuffer? leftPages, PageBuffer? rightPages, ILogger? logger)
     {
@@ -75,11 +71,8 @@ public sealed partial class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
         var (read, write) = isServer ? (left, right) : (right, left);
         _reader = new ByteRingReader(read, read.Cons);
         _writer = new ByteRingWriter(write, write.Prod);
-        (_readPiece, _writePiece) = (PieceSize(read.Size), PieceSize(write.Size));
         _meter = VchanMetrics.Create(isServer, remoteDomain, _counters);
     }
-
-    internal static int PieceSize(int ringSize) => Math.Max(ringSize / 4, 256);
 
     private static unsafe byte* RingPointer(PageBuffer control, int order, PageBuffer? pages)
     {
