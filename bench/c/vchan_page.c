@@ -8,6 +8,14 @@
  *   stream <ring> [seconds]         the parent writes 64 KiB at a time through an in-page ring of
  *                                   <ring> bytes (1024 at offset 1024, or 2048 at offset 2048),
  *                                   the child copies out into a 64 KiB buffer. value: MB/s.
+ *   rtt-best, stream-best <ring>    the same through the same page and protocol, by the best
+ *                                   compatible end we know: the notify step reads the byte after
+ *                                   its fence and clears it only when a bit is set; each end
+ *                                   remembers the peer's index and reads the header again only
+ *                                   when that view shows no room or no data; a call copies in
+ *                                   pieces of a quarter of the ring, publishing its index after
+ *                                   each, and goes on while the peer keeps up, with one notify
+ *                                   step per call. What the wire format leaves to any end.
  * Both ends keep every step of the protocol: a write copies, fences, moves prod, fences and
  * fetch-and-clears its own notify byte; a read fences, copies, fences, moves cons and does the
  * same. No event is ever sent, since neither end asks for one. What costs beyond the copies is the
@@ -42,6 +50,79 @@ static inline void notify(uint8_t *own, uint8_t bit)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (__atomic_fetch_and(own, (uint8_t)~bit, __ATOMIC_SEQ_CST) & bit)
         die("an event was asked for");
+}
+
+static int best;
+
+/* The best end's notify step: the fence, then a plain look at the byte; the locked clear only when
+ * the peer asked (it never does here). */
+static inline void notify_best(uint8_t *own, uint8_t bit)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(own, __ATOMIC_RELAXED) & bit)
+        notify(own, bit);
+}
+
+/* The best end's own index and its view of the peer's, kept between calls: the end never reads
+ * its own index back from the header. */
+struct view {
+    uint32_t own, peer;
+};
+
+/* Writes up to n bytes in pieces while there is room, returns how many. */
+static inline uint32_t put_best(struct ring *r, struct view *w, const unsigned char *from, uint32_t n)
+{
+    uint32_t prod = w->own, done = 0, piece = r->size / 4;
+    while (done < n) {
+        uint32_t want = n - done < piece ? n - done : piece, room = r->size - (prod - w->peer);
+        if (room < want) {
+            w->peer = __atomic_load_n(&r->shared->cons, __ATOMIC_ACQUIRE);
+            room = r->size - (prod - w->peer);
+        }
+        if (room == 0)
+            break;
+        uint32_t k = room < want ? room : want;
+        uint32_t at = prod & (r->size - 1), first = r->size - at < k ? r->size - at : k;
+        memcpy(r->data + at, from + done, first);
+        memcpy(r->data, from + done + first, k - first);
+        prod += k;
+        done += k;
+        __atomic_store_n(&r->shared->prod, prod, __ATOMIC_RELEASE);
+    }
+    w->own = prod;
+    if (done > 0)
+        notify_best(r->own_notify, NOTIFY_WRITE);
+    return done;
+}
+
+/* Reads up to n bytes in pieces while there are some, returns how many; UINT32_MAX at the end. */
+static inline uint32_t get_best(struct ring *r, struct view *w, unsigned char *to, uint32_t n)
+{
+    uint32_t cons = w->own, done = 0, piece = r->size / 4;
+    while (done < n) {
+        if (w->peer == cons)
+            w->peer = __atomic_load_n(&r->shared->prod, __ATOMIC_ACQUIRE);
+        uint32_t ready = w->peer - cons;
+        if (ready == 0)
+            break;
+        uint32_t k = n - done < piece ? n - done : piece;
+        if (k > ready)
+            k = ready;
+        uint32_t at = cons & (r->size - 1), first = r->size - at < k ? r->size - at : k;
+        memcpy(to + done, r->data + at, first);
+        memcpy(to + done + first, r->data, k - first);
+        cons += k;
+        done += k;
+        __atomic_store_n(&r->shared->cons, cons, __ATOMIC_RELEASE);
+    }
+    w->own = cons;
+    if (done > 0) {
+        notify_best(r->own_notify, NOTIFY_READ);
+        return done;
+    }
+    if (__atomic_load_n(r->writer_live, __ATOMIC_ACQUIRE) == 0 && __atomic_load_n(&r->shared->prod, __ATOMIC_ACQUIRE) == cons)
+        return UINT32_MAX;
+    return 0;
 }
 
 /* Writes up to n bytes (what fits), returns how many. */
@@ -83,9 +164,22 @@ static inline uint32_t get(struct ring *r, unsigned char *to, uint32_t n)
     return n;
 }
 
+static struct view put_view, get_view;
+
+static inline uint32_t put_any(struct ring *r, const unsigned char *from, uint32_t n)
+{
+    return best ? put_best(r, &put_view, from, n) : put(r, from, n);
+}
+
+static inline uint32_t get_any(struct ring *r, unsigned char *to, uint32_t n)
+{
+    return best ? get_best(r, &get_view, to, n) : get(r, to, n);
+}
+
 int main(int argc, char **argv)
 {
-    int stream = argc > 1 && strcmp(argv[1], "stream") == 0;
+    best = argc > 1 && strstr(argv[1], "-best") != NULL;
+    int stream = argc > 1 && strncmp(argv[1], "stream", 6) == 0;
     uint32_t ring_size = stream && argc > 2 ? (uint32_t)atol(argv[2]) : 0;
     double seconds = argc > (stream ? 3 : 2) ? atof(argv[stream ? 3 : 2]) : 1.0;
     if (stream && ring_size != 1024 && ring_size != 2048) {
@@ -111,13 +205,13 @@ int main(int argc, char **argv)
         unsigned spins = 0;
         uint32_t n;
         unsigned char b;
-        while ((n = get(&left_read, stream ? buf : &b, stream ? CHUNK : 1)) != UINT32_MAX) {
+        while ((n = get_any(&left_read, stream ? buf : &b, stream ? CHUNK : 1)) != UINT32_MAX) {
             if (n == 0) {
                 relax(&spins);
                 continue;
             }
             if (!stream)
-                while (put(&right_write, &b, 1) == 0)
+                while (put_any(&right_write, &b, 1) == 0)
                     relax(&spins);
         }
         _exit(0);
@@ -137,17 +231,17 @@ int main(int argc, char **argv)
             for (int i = 0; i < (stream ? 16 : 256); i++, items++) {
                 if (stream) {
                     for (uint32_t done = 0; done < CHUNK;) {
-                        uint32_t n = put(&left, buf + done, CHUNK - done);
+                        uint32_t n = put_any(&left, buf + done, CHUNK - done);
                         if (n == 0)
                             relax(&spins);
                         done += n;
                     }
                 } else {
                     unsigned char b = (unsigned char)items, echo;
-                    while (put(&left, &b, 1) == 0)
+                    while (put_any(&left, &b, 1) == 0)
                         relax(&spins);
                     uint32_t n;
-                    while ((n = get(&right_read, &echo, 1)) == 0)
+                    while ((n = get_any(&right_read, &echo, 1)) == 0)
                         relax(&spins);
                     if (n != 1 || echo != b)
                         die("echo");
