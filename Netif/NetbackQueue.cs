@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using SharedMemoryRing;
 using Xen.Evtchn;
 using Xen.Gnt;
@@ -42,12 +41,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     // Null unless the frontend is known to keep its grants (NetbackOptions.KeepMappings).
     private readonly GrantMapCache<TMemory>? _txMaps, _rxMaps;
     private readonly byte[] _txFrame = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1, pinned: true);
-    // The rx frame waits in _rxStage from _rxFrameAt on, which lies half a page from a page boundary:
-    // the copy into the frontend's page (at offset 0) loads from it right after the last frame's stores
-    // into the frontend's page, which wait for its core to hand over the line, and a load at the same
-    // offset within a page as a waiting store (4 KiB aliasing) is held back until that store is done.
-    private readonly byte[] _rxStage = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1 + Page, pinned: true);
-    private readonly int _rxFrameAt;
+    private readonly byte[] _rxFrame = GC.AllocateUninitializedArray<byte>(Frames.MaxFrame + 1, pinned: true);
     // Copies of one frame's requests: a chain is never longer than the ring.
     private readonly NetifTxRequest[] _txSlots = new NetifTxRequest[NetifConstants.TxRingSize];
     private readonly NetifRxRequest[] _rxSlots = new NetifRxRequest[Frames.MaxSlots + 1];
@@ -58,7 +52,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     private readonly nint[] _txPages = new nint[NetifConstants.TxRingSize];
     private readonly nint[] _rxPages = new nint[Frames.MaxSlots];
     private EventCounter _rxSeen;
-    // A frame taken from the link that waits in RxFrame for the frontend to post requests, and how many
+    // A frame taken from the link that waits in _rxFrame for the frontend to post requests, and how many
     // it needs (0: none). Kept field by field, never as a ReceivedFrame: see PumpRx.
     private int _rxWaitingLength;
     private FrameChecksum _rxWaitingChecksum;
@@ -71,7 +65,6 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     {
         _events = events;
         _frontendDomain = frontendDomain;
-        _rxFrameAt = HalfPageAway(_rxStage);
         _memory = memory;
         _frontend = frontend;
         _offered = offered;
@@ -461,15 +454,6 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         }
     }
 
-    private Span<byte> RxFrame => _rxStage.AsSpan(_rxFrameAt, Frames.MaxFrame + 1);
-
-    // The offset into a pinned array where its data lies half a page from a page boundary.
-    private static unsafe int HalfPageAway(byte[] pinned)
-    {
-        var address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
-        return (int)((Page / 2 - address) & (Page - 1));
-    }
-
     private const int RxBatchFull = -1;
     private const int RxLinkEmpty = 0;
 
@@ -477,24 +461,18 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     /// Puts up to a batch of frames from the link on the ring, synchronously (the loop's state stays in
     /// registers, not in the async method's box), reading <c>req_prod</c> once per batch and again only
     /// when the requests known of are too few for the next frame. Returns <see cref="RxBatchFull"/>,
-    /// <see cref="RxLinkEmpty"/>, or the requests the frame waiting in <see cref="RxFrame"/> needs.
+    /// <see cref="RxLinkEmpty"/>, or the requests the frame waiting in <see cref="_rxFrame"/> needs.
     /// </summary>
     private int PumpRx()
     {
         var ring = _rx.Ring;
         var available = ring.UnconsumedRequests;
-        var result = RxBatchFull;
-        var frames = 0;
-        long bytes = 0;
         for (var batch = 0; batch < BatchLimit; batch++)
         {
             if (_rxWaitingSlots == 0)
             {
-                if (!_link.TryRead(RxFrame, out var frame))
-                {
-                    result = RxLinkEmpty;
-                    break;
-                }
+                if (!_link.TryRead(_rxFrame, out var frame))
+                    return RxLinkEmpty;
                 // Field by field, never the struct whole: a link stores the frame's fields one at a
                 // time, and a load of the whole struct (to pass or copy it) is not forwarded from those
                 // stores, so it waits for every older store to reach the cache, the last frame's
@@ -514,22 +492,12 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             }
             var needed = _rxWaitingSlots;
             if (available < needed && (available = ring.UnconsumedRequests) < needed)
-            {
-                result = needed;
-                break;
-            }
-            if (PutRxFrame(needed))
-            {
-                frames++;
-                bytes += _rxWaitingLength;
-            }
+                return needed;
+            PutRxFrame(needed);
             available -= needed;
             _rxWaitingSlots = 0;
         }
-        // Counted once per batch, for the same reason as the response's one store in TryPutKept.
-        _counters.RxFrames += frames;
-        _counters.RxBytes += bytes;
-        return result;
+        return RxBatchFull;
     }
 
     /// <summary>The rx requests a frame takes (data slots, plus one for a GSO extra), or -1 if it is dropped.</summary>
@@ -569,8 +537,8 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         }
     }
 
-    /// <summary>Puts the frame waiting in <see cref="RxFrame"/> into the next <paramref name="needed"/> requests' pages.</summary>
-    private unsafe bool PutRxFrame(int needed)
+    /// <summary>Puts the frame waiting in <see cref="_rxFrame"/> into the next <paramref name="needed"/> requests' pages.</summary>
+    private unsafe void PutRxFrame(int needed)
     {
         var ring = _rx.Ring;
         var length = _rxWaitingLength;
@@ -578,7 +546,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         var dataSlots = needed - (gso ? 1 : 0);
         ring.TryReadRequest(out var first);
         if (needed == 1 && TryPutKept(length, first))
-            return true;
+            return;
         _rxSlots[0] = first;
         for (var i = 1; i < needed; i++)
             ring.TryReadRequest(out _rxSlots[i]);
@@ -591,7 +559,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             for (var i = 0; i < needed; i++)
                 ring.TryWriteResponse(new NetifRxResponse { Id = _rxSlots[i].Id, Status = (short)NetifStatus.Error });
             _counters.RxDrops[(int)NetifDropReason.BadGrantRef]++;
-            return false;
+            return;
         }
 
         var flags = RxFlags(_rxWaitingChecksum);
@@ -613,7 +581,8 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
                 ring.TryWriteResponse(extra);
             }
         }
-        return true;
+        _counters.RxFrames++;
+        _counters.RxBytes += length;
     }
 
     /// <summary>
@@ -640,12 +609,15 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             return false;
         }
         // RxSlotsFor let through only a frame of at most a page here.
-        RxFrame[..length].CopyTo(new Span<byte>(page.Pointer, Page));
+        _rxFrame.AsSpan(0, length).CopyTo(new Span<byte>(page.Pointer, Page));
         _rxMaps.EndUse();
-        // One 8-byte store (id, offset 0, flags, status), not four: each store into the ring's line
-        // waits its turn in the store queue while the frontend's core still holds the line.
-        Unsafe.As<NetifRxResponse, ulong>(ref _rx.Ring.ProduceResponse()) =
-            request.Id | ((ulong)(ushort)RxFlags(_rxWaitingChecksum) << 32) | ((ulong)(ushort)length << 48);
+        ref var response = ref _rx.Ring.ProduceResponse();
+        response.Id = request.Id;
+        response.Offset = 0;
+        response.Flags = RxFlags(_rxWaitingChecksum);
+        response.Status = (short)length;
+        _counters.RxFrames++;
+        _counters.RxBytes += length;
         return true;
     }
 
@@ -656,7 +628,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         _ => NetifRxFlags.None,
     };
 
-    /// <summary>Copies the frame in <see cref="RxFrame"/> into the pages of <see cref="_rxGrants"/>, a
+    /// <summary>Copies the frame in <see cref="_rxFrame"/> into the pages of <see cref="_rxGrants"/>, a
     /// page each, and unmaps them before the frontend can see a response and end its grants (unless
     /// they are kept). False, having written nothing, when a grant could not be mapped.</summary>
     private unsafe bool CopyIn(int length, int dataSlots)
@@ -670,7 +642,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
                 for (var d = 0; d < dataSlots; d++)
                 {
                     var at = d * Page;
-                    RxFrame.Slice(at, Math.Min(length - at, Page)).CopyTo(new Span<byte>((byte*)kept[d], Page));
+                    _rxFrame.AsSpan(at, Math.Min(length - at, Page)).CopyTo(new Span<byte>((byte*)kept[d], Page));
                 }
                 _rxMaps!.EndUse();
                 return true;
@@ -687,7 +659,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         try
         {
             // One contiguous view: page d holds bytes d * 4096 onwards.
-            RxFrame[..length].CopyTo(new Span<byte>(pages.Pointer, length));
+            _rxFrame.AsSpan(0, length).CopyTo(new Span<byte>(pages.Pointer, length));
         }
         finally
         {
