@@ -113,15 +113,15 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
         seen = _readSeen;
         if (buffer.IsEmpty)
             return 0;
-        var n = ReadCore(buffer, linger: true);
+        var n = ReadCore(buffer);
         if (n > 0)
             return n;
         SpinUntil(reading: true);
-        n = ReadCore(buffer, linger: true);
+        n = ReadCore(buffer);
         if (n > 0)
             return n;
         RequestNotify(VchanControlPage.NotifyWrite);
-        n = ReadCore(buffer, linger: true);
+        n = ReadCore(buffer);
         if (n > 0)
             return n;
         if (PeerClosed())
@@ -129,52 +129,22 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
         return -1;
     }
 
-    // Copies out what is there, up to the buffer, then the notify step. A waiting read (`linger`) that
-    // took a whole ring's worth, so that the writer is plainly streaming, takes the notify step at once
-    // (a writer waiting for room hears of it) and looks a little longer for the writer's next bytes
-    // before it returns with room left in the buffer: the writer refills a small ring within a
-    // microsecond, and every return costs a call on both sides.
-    private int ReadCore(Span<byte> buffer, bool linger = false)
+    private int ReadCore(Span<byte> buffer)
     {
         int n;
         try
         {
             n = _reader.Read(buffer);
-            if (n == 0)
-                return 0;
-            while (linger && n >= _reader.Size && n < buffer.Length)
-            {
-                SendNotify(VchanControlPage.NotifyRead);
-                if (!LingerForBytes())
-                {
-                    _counters.BytesRead += n;
-                    return n;
-                }
-                n += _reader.Read(buffer[n..]);
-            }
         }
         catch (RingProtocolException e)
         {
             throw Fault(e);
         }
+        if (n == 0)
+            return 0;
         _counters.BytesRead += n;
         SendNotify(VchanControlPage.NotifyRead);
         return n;
-    }
-
-    // About a microsecond: long enough for a streaming writer on another core to refill the ring,
-    // short enough that a writer that has stopped costs the reader little.
-    private const int LingerPolls = 32;
-
-    private bool LingerForBytes()
-    {
-        for (var i = 0; i < LingerPolls; i++)
-        {
-            Thread.SpinWait(1);
-            if (_reader.Available > 0)
-                return true;
-        }
-        return false;
     }
 
     private int ReadyToRead()
