@@ -93,9 +93,7 @@ internal sealed class OperationPool
         }
         else
         {
-            // Another pool's spare stays for its own device; a closed pool's goes.
-            if (operation is not null && operation.Pool is null)
-                t_spare = null;
+            // Another pool's spare stays for its own device.
             lock (_gate)
             {
                 if (!_free.TryPop(out operation))

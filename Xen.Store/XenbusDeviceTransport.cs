@@ -29,67 +29,46 @@ internal sealed unsafe partial class XenbusDeviceTransport : IDuplexPipe
     /// <summary>Writes to the device; completing it closes the device.</summary>
     public PipeWriter Output { get; }
 
-    private void ReadLoop()
+    private void ReadLoop() => PipeFeed.Run(_incoming.Writer, XsWireHeader.Size + XsWire.PayloadMax, ReadOnce);
+
+    private int ReadOnce(Span<byte> buffer)
     {
-        var writer = _incoming.Writer;
-        Exception? failure = null;
+        var added = false;
         try
         {
-            while (true)
+            // Holds the descriptor open for this round; a closed handle ends the loop.
+            if (_device.IsClosed)
+                return 0;
+            _device.DangerousAddRef(ref added);
+            var poll = new PollFd { Fd = (int)_device.DangerousGetHandle(), Events = PollIn };
+            var ready = Poll(ref poll, 1, PollMilliseconds);
+            if (ready < 0)
             {
-                var added = false;
-                try
-                {
-                    // Holds the descriptor open for this round; a closed handle ends the loop.
-                    if (_device.IsClosed)
-                        break;
-                    _device.DangerousAddRef(ref added);
-                    var poll = new PollFd { Fd = (int)_device.DangerousGetHandle(), Events = PollIn };
-                    var ready = Poll(ref poll, 1, PollMilliseconds);
-                    if (ready < 0)
-                    {
-                        var errno = Marshal.GetLastPInvokeError();
-                        if (errno == 4) // EINTR
-                            continue;
-                        throw new IOException($"poll on the xenbus device failed: errno {errno}.");
-                    }
-                    if (ready == 0)
-                        continue;
-                    var span = writer.GetSpan(XsWireHeader.Size + XsWire.PayloadMax);
-                    // read(2) itself: the runtime's reads want a seekable file or a blocking wait.
-                    nint read;
-                    fixed (byte* buffer = span)
-                        read = Read(poll.Fd, buffer, (nuint)span.Length);
-                    if (read < 0)
-                    {
-                        var errno = Marshal.GetLastPInvokeError();
-                        if (errno is 4 or 11) // EINTR, EAGAIN
-                            continue;
-                        throw new IOException($"read from the xenbus device failed: errno {errno}.");
-                    }
-                    if (read == 0)
-                        break;
-                    writer.Advance((int)read);
-                }
-                catch (ObjectDisposedException)
-                {
-                    break;
-                }
-                finally
-                {
-                    if (added)
-                        _device.DangerousRelease();
-                }
-                if (writer.FlushAsync().AsTask().GetAwaiter().GetResult().IsCompleted)
-                    break;
+                var errno = Marshal.GetLastPInvokeError();
+                return errno == 4 // EINTR
+                    ? -1
+                    : throw new IOException($"poll on the xenbus device failed: errno {errno}.");
             }
+            if (ready == 0)
+                return -1;
+            // read(2) itself: the runtime's reads want a seekable file or a blocking wait.
+            nint read;
+            fixed (byte* bytes = buffer)
+                read = Read(poll.Fd, bytes, (nuint)buffer.Length);
+            if (read < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                return errno is 4 or 11 // EINTR, EAGAIN
+                    ? -1
+                    : throw new IOException($"read from the xenbus device failed: errno {errno}.");
+            }
+            return (int)read;
         }
-        catch (Exception e)
+        finally
         {
-            // Whatever stops the loop reaches the client as the reason its connection closed.
-            failure = e;
+            if (added)
+                _device.DangerousRelease();
         }
-        writer.Complete(failure);
     }
 
     [StructLayout(LayoutKind.Sequential)]

@@ -40,41 +40,16 @@ internal sealed class XenstoreSocketTransport : IDuplexPipe
     /// <summary>Writes to the socket; completing it closes the socket.</summary>
     public PipeWriter Output { get; }
 
-    private void ReadLoop()
+    private void ReadLoop() => PipeFeed.Run(_incoming.Writer, ReadSize, ReceiveOnce);
+
+    private int ReceiveOnce(Span<byte> buffer)
     {
-        var writer = _incoming.Writer;
-        Exception? failure = null;
-        try
-        {
-            while (true)
-            {
-                // True on data, end of stream, an error, or the shutdown that closing the socket begins with.
-                if (!_socket.Poll(-1, SelectMode.SelectRead))
-                    continue;
-                var read = _socket.Receive(writer.GetSpan(ReadSize), SocketFlags.None, out var error);
-                if (error == SocketError.WouldBlock || error == SocketError.Interrupted)
-                    continue;
-                if (error != SocketError.Success)
-                    throw new SocketException((int)error);
-                if (read == 0)
-                    break;
-                writer.Advance(read);
-                // The reader runs inside this flush; it is pending only while the reader holds back a
-                // peer whose replies it cannot send (the pipe's pause threshold), and then this waits.
-                var flush = writer.FlushAsync();
-                var result = flush.IsCompleted ? flush.Result : flush.AsTask().GetAwaiter().GetResult();
-                if (result.IsCompleted)
-                    break;
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-            // Output was completed while this thread read: the connection is over.
-        }
-        catch (SocketException e)
-        {
-            failure = e;
-        }
-        writer.Complete(failure);
+        // True on data, end of stream, an error, or the shutdown that closing the socket begins with.
+        if (!_socket.Poll(-1, SelectMode.SelectRead))
+            return -1;
+        var read = _socket.Receive(buffer, SocketFlags.None, out var error);
+        if (error is SocketError.WouldBlock or SocketError.Interrupted)
+            return -1;
+        return error == SocketError.Success ? read : throw new SocketException((int)error);
     }
 }

@@ -10,14 +10,7 @@ public sealed class SilentDaemonTests : IDisposable
 
     public SilentDaemonTests()
     {
-        var path = Path.Combine(Path.GetTempPath(), "xs-silent-" + Guid.NewGuid().ToString("N")[..12]);
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen();
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        socket.Connect(new UnixDomainSocketEndPoint(path));
-        _daemon = listener.Accept();
-        File.Delete(path);
+        (var socket, _daemon) = SocketPair.Create();
         _client = XenstoreClient.Connect(new NetworkStream(socket, ownsSocket: true));
     }
 

@@ -13,7 +13,7 @@ public sealed class SocketTransportTests
     [Fact]
     public async Task Completing_the_output_ends_the_read_thread_while_the_peer_stays()
     {
-        var (ours, peer) = Pair();
+        var (ours, peer) = SocketPair.Create();
         using (peer)
         {
             var transport = new XenstoreSocketTransport(ours, "test transport");
@@ -33,7 +33,7 @@ public sealed class SocketTransportTests
     [Fact]
     public async Task The_peer_closing_completes_the_input_after_the_bytes_it_sent()
     {
-        var (ours, peer) = Pair();
+        var (ours, peer) = SocketPair.Create();
         var transport = new XenstoreSocketTransport(ours, "test transport");
         peer.Send("last words"u8);
         peer.Dispose();
@@ -51,18 +51,5 @@ public sealed class SocketTransportTests
         // Off the read thread: the pipe ran this continuation on it.
         Assert.True(await Task.Run(() => transport.ReadThread.Join(Bound)));
         await transport.Output.CompleteAsync();
-    }
-
-    private static (Socket Ours, Socket Peer) Pair()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "xs-pair-" + Guid.NewGuid().ToString("N")[..12]);
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen();
-        var ours = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        ours.Connect(new UnixDomainSocketEndPoint(path));
-        var peer = listener.Accept();
-        File.Delete(path);
-        return (ours, peer);
     }
 }
