@@ -51,5 +51,10 @@ public sealed partial class VchanEndpoint<TEvents, TMemory>
         {
             _peerGone = true;
         }
+        catch (ChannelClosedException) when (_closed)
+        {
+            // A read or write that was under way when this end closed: its bytes have moved, and the
+            // close has told the peer already.
+        }
     }
 }

@@ -117,6 +117,27 @@ public class EndpointTests
         pair.Client.Dispose();
     }
 
+    [Fact]
+    public async Task A_read_whose_notification_races_its_own_close_returns_its_bytes()
+    {
+        using var backends = VchanPair.CreateBackends();
+        var clientEvents = new HeldSendEvents(backends.ClientEvents);
+        using var server = VchanEndpoint.Listen(backends.ServerEvents, backends.ServerMemory, VchanPair.ClientDomain);
+        using var client = VchanEndpoint.Connect(clientEvents, backends.ClientMemory, VchanPair.ServerDomain, server.Rendezvous);
+        // More than the ring holds: the server waits for room and asks to hear of the client's reads.
+        var write = server.WriteAsync(new byte[server.WriteRingSize + 1]).AsTask();
+        await Until.TrueAsync(() => backends.EventHub.BlockedReceivers == 1, "the writer asleep on its channel");
+
+        clientEvents.HoldNextSend();
+        var read = Task.Run(() => client.Read(new byte[64]));
+        await clientEvents.Held.Task.WaitAsync(Timeout);
+        var closing = Task.Run(client.Dispose);
+
+        Assert.Equal(64, await read.WaitAsync(Timeout));
+        await closing.WaitAsync(Timeout);
+        await Assert.ThrowsAsync<IOException>(() => write.WaitAsync(Timeout));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
