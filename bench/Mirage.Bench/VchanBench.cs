@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using System.Runtime;
 using Vchan;
 using Xen.Evtchn;
 using Xen.Evtchn.Unix;
@@ -22,6 +23,11 @@ namespace Mirage.Bench;
 public static class VchanBench
 {
     private const ushort ServerDomain = 1, ClientDomain = 2;
+
+    // The vchan throughput warm-up's end: a transfer this long with no method compiled in either process
+    // (longer than the runtime's 100 ms call-counting delay, after which hot methods are queued for tier-up),
+    // or this much warm-up in all.
+    private static readonly TimeSpan QuietTransfer = TimeSpan.FromMilliseconds(250), MaxWarmup = TimeSpan.FromSeconds(10);
 
     /// <summary>Creates the command.</summary>
     public static Command Create()
@@ -115,9 +121,15 @@ public static class VchanBench
         /// <remarks>
         /// One peer process and one vchan for the warm-up and the measurement: a peer started for the
         /// measurement alone ran its first, unoptimised code through it. The bytes go in transfers, each
-        /// an 8-byte length and then the bytes, which the peer acknowledges with one byte once it has
-        /// read them all. Warm-up transfers double from 1 MiB until <paramref name="warmup"/> has passed
-        /// (the rings' speeds differ a thousandfold), and the last one's rate sizes the measured one.
+        /// an 8-byte length and then the bytes, which the peer acknowledges once it has read them all
+        /// with the number of methods its JIT has compiled. Warm-up transfers double from 1 MiB (the
+        /// rings' speeds differ a thousandfold) until <paramref name="warmup"/> has passed and one
+        /// transfer of at least <see cref="QuietTransfer"/> ran with neither process compiling a method
+        /// (unless the warm-up is shorter than that), or <see cref="MaxWarmup"/> has passed; the last
+        /// one's rate sizes the measured one. Without the quiet transfer the runtime's background tier-up
+        /// of the fresh peer's start-up code (and of this process's) ran in the measurement: perf put the
+        /// JIT threads at 7-12 % of each process's samples in the measured second of <c>vchan-bulk</c>,
+        /// on a machine whose two cores both ends spin on.
         /// </remarks>
         public async Task<Measurement> VchanThroughputAsync(int leftMin, int rightMin, TimeSpan warmup, TimeSpan duration)
         {
@@ -128,18 +140,25 @@ public static class VchanBench
             var buffer = new byte[65536];
             Random.Shared.NextBytes(buffer);
             var header = new byte[8];
-            var ack = new byte[1];
+            var ack = new byte[8];
             long bytes = 1 << 20;
             var warming = Stopwatch.StartNew();
+            long compiledHere = JitInfo.GetCompiledMethodCount(), compiledPeer = -1;
             double rate;
             while (true)
             {
                 var clock = Stopwatch.StartNew();
-                await TransferAsync(bytes).ConfigureAwait(false);
-                rate = bytes / clock.Elapsed.TotalSeconds;
-                if (warming.Elapsed >= warmup)
+                var peerCount = await TransferAsync(bytes).ConfigureAwait(false);
+                var took = clock.Elapsed;
+                rate = bytes / took.TotalSeconds;
+                var hereCount = JitInfo.GetCompiledMethodCount();
+                // A warm-up shorter than a quiet transfer (--quick) checks the rows, not the speed: it does not wait.
+                var quiet = warmup < QuietTransfer || (took >= QuietTransfer && peerCount == compiledPeer && hereCount == compiledHere);
+                (compiledPeer, compiledHere) = (peerCount, hereCount);
+                if ((warming.Elapsed >= warmup && quiet) || warming.Elapsed >= MaxWarmup)
                     break;
-                bytes = Math.Min(bytes * 2, (long)Math.Max(1 << 20, rate * (warmup - warming.Elapsed).TotalSeconds));
+                var next = TimeSpan.FromTicks(Math.Max((warmup - warming.Elapsed).Ticks, QuietTransfer.Ticks));
+                bytes = Math.Min(bytes * 2, (long)Math.Max(1 << 20, rate * next.TotalSeconds));
             }
             bytes = (long)Math.Clamp(rate * duration.TotalSeconds, 1 << 20, 64e9);
             var start = Sample.Take(peer.Id);
@@ -151,14 +170,23 @@ public static class VchanBench
             await peer.WaitForExitAsync().ConfigureAwait(false);
             return start.Until(end, bytes / start.Elapsed(end).TotalSeconds / 1e6, Math.Ceiling(bytes / (double)buffer.Length));
 
-            async Task TransferAsync(long count)
+            // Returns the peer's count of compiled methods from its acknowledgement (0 for a zero count).
+            async Task<long> TransferAsync(long count)
             {
                 BinaryPrimitives.WriteInt64LittleEndian(header, count);
                 await endpoint.WriteAsync(header).ConfigureAwait(false);
                 for (long sent = 0; sent < count; sent += buffer.Length)
                     await endpoint.WriteAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count - sent))).ConfigureAwait(false);
-                if (count > 0 && await endpoint.ReadAsync(ack).ConfigureAwait(false) != 1)
-                    throw new IOException("The peer did not acknowledge.");
+                if (count == 0)
+                    return 0;
+                for (var got = 0; got < ack.Length;)
+                {
+                    var n = await endpoint.ReadAsync(ack.AsMemory(got)).ConfigureAwait(false);
+                    if (n == 0)
+                        throw new IOException("The peer did not acknowledge.");
+                    got += n;
+                }
+                return BinaryPrimitives.ReadInt64LittleEndian(ack);
             }
         }
 
@@ -337,7 +365,8 @@ public static class VchanBench
     }
 
     // The peer of VchanThroughputAsync: transfers of an 8-byte length and the bytes, each acknowledged
-    // with one byte once read; a zero length ends them, and the peer then waits for the close.
+    // once read with the number of methods this process's JIT has compiled (8 bytes), so that the warm-up
+    // can wait for the peer's tier-up to finish; a zero length ends them, and the peer then waits for the close.
     private static async Task SinkTransfersAsync(Stream stream)
     {
         var buffer = new byte[65536];
@@ -354,7 +383,8 @@ public static class VchanBench
                     throw new EndOfStreamException();
                 got += n;
             }
-            await stream.WriteAsync(buffer.AsMemory(0, 1)).ConfigureAwait(false);
+            BinaryPrimitives.WriteInt64LittleEndian(buffer, JitInfo.GetCompiledMethodCount());
+            await stream.WriteAsync(buffer.AsMemory(0, 8)).ConfigureAwait(false);
         }
         while (await stream.ReadAsync(buffer).ConfigureAwait(false) > 0)
         {
