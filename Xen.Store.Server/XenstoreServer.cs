@@ -98,18 +98,22 @@ public sealed partial class XenstoreServer : IDisposable
         finally
         {
             Disconnect(connection);
+            Exception? unsent = null;
             try
             {
                 await pump.ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or System.Net.Sockets.SocketException or InvalidOperationException)
             {
+                unsent = e;
             }
             await transport.Input.CompleteAsync().ConfigureAwait(false);
             try
             {
-                // Completing flushes whatever a failed send left buffered; a client that is gone cannot take it.
-                await transport.Output.CompleteAsync().ConfigureAwait(false);
+                // Completing without an error flushes what a failed or cancelled send left buffered:
+                // with one, the transport drops it, or a peer that does not read would hold the
+                // connection open for ever. A client that is gone cannot take it either way.
+                await transport.Output.CompleteAsync(unsent).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
             {
