@@ -76,6 +76,11 @@ internal static class AllBench
         report.Add(await RowAsync(s, "evtchn-rtt-spin", "The same with SpinBeforeBlock 20 us on both sides.",
             "us", false, () => EvtchnBench.EventsRoundTripAsync(warmup, s.Time, TimeSpan.FromMicroseconds(20), inline: false),
             () => c.Run("shm_rtt", t), "a round trip of two counters in shared memory between two processes, spinning (shm_rtt.c)", Goal.RatioAtMost(1.5)).ConfigureAwait(false));
+        // What evtchn-rtt's goal leaves to a wait that truly blocks: plain C waking its peer with a futex
+        // on a shared word, no socket and no spinning. A bound for that goal, as the -c vchan rows are for theirs.
+        report.Add(await RowAsync(s, "evtchn-rtt-c", "C, not C#: a round trip between two processes that each wake the other with a futex on a shared counter word and sleep on their own, no spinning (futex_rtt.c); no goal: what a blocking wait allows.",
+            "us", false, () => Task.FromResult(c.Run("futex_rtt", t)),
+            () => c.Run("sock_rtt", "1", "1", t), "1-byte round trip on a Unix stream socketpair between two processes (sock_rtt.c)", null).ConfigureAwait(false));
 
         // ---- vchan (Unix backends, two processes, meeting through Xenstore) ----
         if (s.Wants("vchan-bulk", "vchan-inpage-2k", "vchan-inpage-1k", "vchan-rtt-blocking", "idle-cpu"))
