@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using Xen.Store.Server;
 
 namespace Xen.Store.Tests;
 
@@ -9,35 +8,27 @@ public sealed class UnreadSocketTests
     [Fact]
     public async Task A_watcher_that_never_reads_its_socket_holds_up_no_other_client()
     {
-        var dir = Directory.CreateTempSubdirectory("xs-unread-");
-        var socketPath = Path.Combine(dir.FullName, "socket");
         // The default output limit (1 MiB) is far above what the socket's buffer takes, so the daemon's
         // sends to the idle peer find the buffer full long before it drops the peer.
-        using var server = new XenstoreServer();
-        using var stop = new CancellationTokenSource();
-        var ready = new TaskCompletionSource();
-        var listening = server.ListenAsync(socketPath, ready.SetResult, stop.Token);
-        await ready.Task.Within();
+        var daemon = await SocketDaemon.StartAsync();
 
         using var idle = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        idle.Connect(new UnixDomainSocketEndPoint(socketPath));
+        idle.Connect(new UnixDomainSocketEndPoint(daemon.Socket));
         idle.Send(Raw.Message(XsMessageType.Watch, 1, 0, Raw.Args("/flood", "t")));
-        await using (var writer = await XenstoreClient.ConnectAsync(socketPath))
+        await using (var writer = await XenstoreClient.ConnectAsync(daemon.Socket))
         {
             // Every write sends the idle peer an event of 2 KiB, under the daemon's lock: 300 of them
             // are more than its socket's buffer holds.
             var path = "/flood/" + new string('x', 2000);
             for (var i = 0; i < 300; i++)
                 await writer.WriteAsync(path, "v").Within();
-            await using var reader = await XenstoreClient.ConnectAsync(socketPath);
+            await using var reader = await XenstoreClient.ConnectAsync(daemon.Socket);
             Assert.Equal("v", await reader.ReadAsync(path).Within());
         }
 
         // Stopping ends the idle peer's connection too, though the daemon's send to it still waits for
         // room: the peer, still not reading, finds its socket closed at the other end.
-        await stop.CancelAsync();
-        await listening.Within();
-        server.Dispose();
+        await daemon.DisposeAsync();
         var waited = System.Diagnostics.Stopwatch.StartNew();
         idle.Blocking = false;
         while (true)
@@ -48,6 +39,5 @@ public sealed class UnreadSocketTests
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the daemon still holds the connection whose send waits");
             await Task.Delay(10);
         }
-        dir.Delete(recursive: true);
     }
 }
