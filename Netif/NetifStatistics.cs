@@ -56,7 +56,8 @@ public sealed record NetifStatistics
 
 /// <summary>
 /// One queue's counters. Each field has one writer (the tx side or the rx side of the queue), so
-/// increments are plain; readers see a value at most a few frames old.
+/// increments are plain; readers see a value at most a batch old (netback's rx pump adds its frames
+/// once per batch, before it pushes their responses).
 /// </summary>
 internal sealed class NetifCounters
 {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Xen.Gnt;
 
@@ -92,6 +93,22 @@ public sealed class GrantMapCache<TMemory> : IDisposable
         }
         entry.LastUse = _use;
         return entry.Mapping;
+    }
+
+    /// <summary>
+    /// The page <paramref name="grant"/> names if it is kept and was the last got for its slot of the
+    /// recent table (the common case of a peer that names the same pages over and over), else null,
+    /// having mapped nothing: then <see cref="Get"/> it. Unlike <see cref="Get"/> it does not hold the page
+    /// for the current use, so it stays mapped only until the next <see cref="Get"/>, which may evict
+    /// it: for a use of this one page, done with it before getting another. It never throws, and
+    /// inlines.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Mapping? Peek(GrantRef grant)
+    {
+        var recent = _recent;
+        var entry = recent[(int)(grant.Value & (uint)(recent.Length - 1))];
+        return entry is not null && entry.Grant == grant ? entry.Mapping : null;
     }
 
     /// <summary>The current use is over: the pages it got may be evicted from now on.</summary>

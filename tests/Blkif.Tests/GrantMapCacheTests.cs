@@ -60,6 +60,36 @@ public sealed class GrantMapCacheTests : IDisposable
     }
 
     [Fact]
+    public void Peek_returns_a_kept_page_and_maps_nothing_for_one_not_kept()
+    {
+        using var cache = Cache(4, GrantMapCacheFull.EvictOldestHalf);
+        var kept = cache.Get(Page(3));
+        cache.EndUse();
+
+        Assert.Same(kept, cache.Peek(Page(3)));
+        Assert.Null(cache.Peek(Page(5)));
+        Assert.Equal(1, _back.Maps);
+        Assert.Equal(1, cache.Count);
+    }
+
+    [Fact]
+    public void Peek_never_returns_an_evicted_page()
+    {
+        using var cache = Cache(4, GrantMapCacheFull.EvictOldestHalf);
+        for (var i = 0; i < 4; i++)
+            cache.Get(Page(i));
+        cache.EndUse();
+        cache.Get(Page(4));
+        cache.EndUse();
+
+        Assert.Equal([Page(0), Page(1)], _back.Unmapped);
+        Assert.Null(cache.Peek(Page(0)));
+        Assert.Null(cache.Peek(Page(1)));
+        Assert.NotNull(cache.Peek(Page(2)));
+        Assert.NotNull(cache.Peek(Page(4)));
+    }
+
+    [Fact]
     public void A_grant_that_cannot_be_mapped_throws_and_is_not_kept()
     {
         using var cache = Cache(4, GrantMapCacheFull.EvictOldestHalf);
