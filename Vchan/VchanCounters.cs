@@ -11,5 +11,8 @@ internal sealed class VchanCounters
     // Times a reader or writer found nothing to do after spinning and blocked on the event channel.
     public long ReadWaits;
     public long WriteWaits;
+    // Spins that yielded at once because the peer had answered only past a yield (see SpinHabit).
+    public long ReadSpinsYieldingAtOnce;
+    public long WriteSpinsYieldingAtOnce;
     public long Faults;
 }

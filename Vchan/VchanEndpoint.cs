@@ -32,6 +32,9 @@ public abstract class VchanEndpoint : IDisposable, IAsyncDisposable
     /// <summary>This end's instruments, on the <see cref="VchanMetrics.MeterName"/> meter; disposed when the end closes.</summary>
     internal abstract System.Diagnostics.Metrics.Meter Meter { get; }
 
+    /// <summary>This end's plain counters, for tests.</summary>
+    internal abstract VchanCounters Counters { get; }
+
     /// <summary>Whether this end is the server (it shared the pages) rather than the client.</summary>
     public abstract bool IsServer { get; }
 

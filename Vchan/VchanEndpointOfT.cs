@@ -99,6 +99,8 @@ public sealed partial class VchanEndpoint<TEvents, TMemory> : VchanEndpoint
 
     internal override Meter Meter => _meter;
 
+    internal override VchanCounters Counters => _counters;
+
     /// <summary>The control page, for tests that play a hostile peer.</summary>
     internal PageBuffer ControlPage => _control;
 

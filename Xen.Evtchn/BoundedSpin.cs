@@ -18,29 +18,58 @@ namespace Xen.Evtchn;
 /// <para>The time counts from the first yield, after 63 looks: most spins end sooner (a peer on another
 /// core answers within a microsecond), and those then read no clock at all, which on a spinning round
 /// trip was an eighth of the CPU time. A mutable struct: keep it in a local.</para>
+/// <para>A caller that knows its peer shares its core (the peer answered only after a yield, spin after
+/// spin) can ask for a spin that yields at every call instead: the 63 looks before the first yield
+/// cannot be answered then, and they were a third of each side's CPU time per hand-over of a vchan
+/// ring whose two ends the scheduler had put on one core.</para>
 /// </remarks>
 public struct BoundedSpin
 {
     private const int PollsPerYield = 64;
 
     private readonly long _ticks;
+    // Looks between yields, less one: a power of two less one, so the hot test is a mask.
+    private readonly int _pollMask;
     private long _until;
     private int _polls;
 
     /// <summary>A spin of <paramref name="ticks"/> <see cref="Stopwatch"/> ticks, counted from its first yield.</summary>
-    public BoundedSpin(long ticks) => _ticks = ticks;
+    public BoundedSpin(long ticks)
+        : this(ticks, yieldAtOnce: false)
+    {
+    }
 
     /// <summary>A spin of <paramref name="time"/>, counted from its first yield.</summary>
     public BoundedSpin(TimeSpan time)
-        : this((long)(time.TotalSeconds * Stopwatch.Frequency))
+        : this(time, yieldAtOnce: false)
     {
     }
+
+    /// <summary>
+    /// A spin of <paramref name="ticks"/> <see cref="Stopwatch"/> ticks, counted from its first yield;
+    /// with <paramref name="yieldAtOnce"/> every call yields (and reads the clock), for a peer that can
+    /// only answer once this thread gives its core away.
+    /// </summary>
+    public BoundedSpin(long ticks, bool yieldAtOnce)
+    {
+        _ticks = ticks;
+        _pollMask = yieldAtOnce ? 0 : PollsPerYield - 1;
+    }
+
+    /// <summary>A spin of <paramref name="time"/>, counted from its first yield; see <see cref="BoundedSpin(long, bool)"/>.</summary>
+    public BoundedSpin(TimeSpan time, bool yieldAtOnce)
+        : this((long)(time.TotalSeconds * Stopwatch.Frequency), yieldAtOnce)
+    {
+    }
+
+    /// <summary>Whether the spin has come to its first yield (or, out of time, to where it would have yielded).</summary>
+    public readonly bool HasYielded => _polls > _pollMask;
 
     /// <summary>Waits a moment; false once the time is up (the caller then looks one last time and blocks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Continue()
     {
-        if ((++_polls & (PollsPerYield - 1)) != 0)
+        if ((++_polls & _pollMask) != 0)
         {
             Thread.SpinWait(1);
             return true;
@@ -53,7 +82,7 @@ public struct BoundedSpin
     private bool YieldAndCheck()
     {
         var now = Stopwatch.GetTimestamp();
-        if (_polls == PollsPerYield)
+        if (_polls == _pollMask + 1)
             _until = now + _ticks;
         if (now >= _until)
             return false;

@@ -37,4 +37,36 @@ public sealed class BoundedSpinTests
             Assert.True(spin.Continue(), $"look {look}");
         Assert.True(spin.Continue(), "the first yield starts the time");
     }
+
+    [Fact]
+    public void A_spin_that_looks_first_comes_to_its_first_yield_at_its_64th_call()
+    {
+        var spin = new BoundedSpin(TimeSpan.FromDays(1));
+        for (var look = 1; look < 64; look++)
+        {
+            Assert.True(spin.Continue(), $"look {look}");
+            Assert.False(spin.HasYielded, $"look {look}");
+        }
+        Assert.True(spin.Continue());
+        Assert.True(spin.HasYielded);
+    }
+
+    [Fact]
+    public void A_spin_that_yields_at_once_comes_to_its_first_yield_at_its_first_call()
+    {
+        var spin = new BoundedSpin(ticks: 0, yieldAtOnce: true);
+        Assert.False(spin.HasYielded);
+        // No time: the first call is where the time starts and ends.
+        Assert.False(spin.Continue());
+        Assert.True(spin.HasYielded);
+    }
+
+    [Fact]
+    public void A_spin_that_yields_at_once_goes_on_while_it_has_time()
+    {
+        var spin = new BoundedSpin(TimeSpan.FromDays(1), yieldAtOnce: true);
+        for (var look = 1; look <= 10; look++)
+            Assert.True(spin.Continue(), $"look {look}");
+        Assert.True(spin.HasYielded);
+    }
 }
