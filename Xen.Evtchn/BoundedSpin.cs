@@ -33,31 +33,19 @@ public struct BoundedSpin
     private long _until;
     private int _polls;
 
-    /// <summary>A spin of <paramref name="ticks"/> <see cref="Stopwatch"/> ticks, counted from its first yield.</summary>
-    public BoundedSpin(long ticks)
-        : this(ticks, yieldAtOnce: false)
-    {
-    }
-
-    /// <summary>A spin of <paramref name="time"/>, counted from its first yield.</summary>
-    public BoundedSpin(TimeSpan time)
-        : this(time, yieldAtOnce: false)
-    {
-    }
-
     /// <summary>
     /// A spin of <paramref name="ticks"/> <see cref="Stopwatch"/> ticks, counted from its first yield;
     /// with <paramref name="yieldAtOnce"/> every call yields (and reads the clock), for a peer that can
     /// only answer once this thread gives its core away.
     /// </summary>
-    public BoundedSpin(long ticks, bool yieldAtOnce)
+    public BoundedSpin(long ticks, bool yieldAtOnce = false)
     {
         _ticks = ticks;
         _pollMask = yieldAtOnce ? 0 : PollsPerYield - 1;
     }
 
     /// <summary>A spin of <paramref name="time"/>, counted from its first yield; see <see cref="BoundedSpin(long, bool)"/>.</summary>
-    public BoundedSpin(TimeSpan time, bool yieldAtOnce)
+    public BoundedSpin(TimeSpan time, bool yieldAtOnce = false)
         : this((long)(time.TotalSeconds * Stopwatch.Frequency), yieldAtOnce)
     {
     }
