@@ -71,7 +71,11 @@ public abstract class VchanEndpoint : IDisposable, IAsyncDisposable
     /// </summary>
     public abstract int BufferSpace { get; }
 
-    /// <summary>How long a read or write that cannot proceed spins, watching the ring, before it blocks on the event channel.</summary>
+    /// <summary>
+    /// How long a read or write that cannot proceed spins, watching the ring, before it blocks on the
+    /// event channel. A side whose peer keeps answering only after the spin has yielded its core (the
+    /// two ends share one) yields at once in later spins.
+    /// </summary>
     public TimeSpan SpinTime { get; set; } = TimeSpan.FromMicroseconds(50);
 
     /// <summary>Reads what is ready, up to <paramref name="buffer"/>'s length, without waiting.</summary>
