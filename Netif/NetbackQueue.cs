@@ -584,12 +584,6 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         var ring = _rx.Ring;
         var gso = gsoType != NetifGsoType.None;
         var dataSlots = needed - (gso ? 1 : 0);
-        if (needed == 1 && TryPutKept(length, checksum, first))
-        {
-            _counters.RxFrames++;
-            _counters.RxBytes += length;
-            return;
-        }
         _rxSlots[0] = first;
         for (var i = 1; i < needed; i++)
             ring.TryReadRequest(out _rxSlots[i]);
@@ -626,37 +620,6 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         }
         _counters.RxFrames++;
         _counters.RxBytes += length;
-    }
-
-    /// <summary>
-    /// A frame in one slot, into a kept page, answered in place; the caller counts it. False, having
-    /// written nothing, when the page is not kept or its grant is bad (then <see cref="CopyIn"/> maps
-    /// it, or finds it bad).
-    /// </summary>
-    private unsafe bool TryPutKept(int length, FrameChecksum checksum, in NetifRxRequest request)
-    {
-        if (_rxMaps is null)
-            return false;
-        Mapping? page;
-        try
-        {
-            page = _rxMaps.Get(request.Gref);
-        }
-        catch (GrantException)
-        {
-            _rxMaps.EndUse();
-            return false;
-        }
-        if (page is null)
-        {
-            _rxMaps.EndUse();
-            return false;
-        }
-        // At most a page: PumpRx and RxSlotsFor let through no more here.
-        _rxFrame.AsSpan(0, length).CopyTo(new Span<byte>(page.Pointer, Page));
-        _rxMaps.EndUse();
-        AnswerWhole(ref _rx.Ring.ProduceResponse(), request.Id, checksum, length);
-        return true;
     }
 
     /// <summary>Writes the response of a frame whole in one slot at offset 0: in one store where the
