@@ -78,26 +78,15 @@ internal sealed unsafe class ChannelState
         var page = link.Page;
         Interlocked.Increment(ref *(ulong*)(page + _peerEvents));
         // The increment is a full barrier: the peer either sees the new count before it blocks, or
-        // had already said it waits, and then gets the doorbell.
+        // had already said it waits, and then its doorbell rings.
         if (Volatile.Read(ref *(int*)(page + _peerWaiting)) != 0 && Interlocked.Exchange(ref *(int*)(page + _peerWaiting), 0) != 0)
             RingDoorbell(link);
         GC.KeepAlive(link); // the page stays mapped until here (see ChannelLink)
     }
 
+    // Not inlined: the common send, to a peer that spins or is busy, rings nothing.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void RingDoorbell(ChannelLink link)
-    {
-        byte doorbell = Handshake.Doorbell;
-        try
-        {
-            // A full socket means the peer has doorbells it has not read yet: nothing is lost.
-            Interop.Libc.Send(link.Socket.SafeHandle, &doorbell, 1, Interop.Libc.MSG_DONTWAIT | Interop.Libc.MSG_NOSIGNAL);
-        }
-        catch (ObjectDisposedException)
-        {
-            // Closed on another thread meanwhile: the close wins.
-        }
-    }
+    private static void RingDoorbell(ChannelLink link) => Doorbell.Ring(link.PeerDoorbell);
 
     /// <summary>The number of notifications received; zero before the peer connects, and after a close.</summary>
     private ulong ReadCounter(ChannelLink? link)
@@ -141,7 +130,7 @@ internal sealed unsafe class ChannelState
         return wait;
     }
 
-    // Asks the peer for a doorbell on its next send, then fences, so the counter read after it is fresh.
+    // Asks the peer to ring the doorbell on its next send, then fences, so the counter read after it is fresh.
     private void WantDoorbell(ChannelLink link)
     {
         Volatile.Write(ref *(int*)(link.Page + _ownWaiting), 1);
@@ -179,8 +168,9 @@ internal sealed unsafe class ChannelState
     }
 
     /// <summary>
-    /// Called by the event thread after the socket was drained: completes the waiters whose count has
-    /// moved, and asks for another doorbell for the rest; a peer that went away ends the waits.
+    /// Called by the doorbell thread after a ring, and by the event thread when the peer's socket ends:
+    /// completes the waiters whose count has moved, and asks for another ring for the rest; a peer that
+    /// went away ends the waits.
     /// </summary>
     public void Wake(bool peerGone, string? detail)
     {

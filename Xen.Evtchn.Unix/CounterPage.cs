@@ -3,17 +3,15 @@ namespace Xen.Evtchn.Unix;
 /// <summary>
 /// The layout of a channel's counter page, one 4096-byte page shared by the two ends (see
 /// <c>docs/unix-backend.md</c>): for each end, how many notifications it has received and whether it
-/// is waiting. A sender bumps the peer's counter and rings the socket only if the peer is waiting,
-/// so a receiver that spins never needs a system call.
+/// is waiting. A sender bumps the peer's counter and rings the peer's <see cref="Doorbell"/> only if
+/// the peer is waiting, so a receiver that spins never needs a system call.
 /// </summary>
 internal static class CounterPage
 {
-    public const int Size = 4096;
-
     /// <summary>The listening end's received-notification counter (<c>u64</c>).</summary>
     public const int ListenerEvents = 0;
 
-    /// <summary>Non-zero while the listening end is blocked, or about to block, on the socket (<c>u32</c>).</summary>
+    /// <summary>Non-zero while the listening end is blocked, or about to block (<c>u32</c>).</summary>
     public const int ListenerWaiting = 8;
 
     /// <summary>The connecting end's received-notification counter (<c>u64</c>), on its own cache line.</summary>

@@ -8,8 +8,9 @@ namespace Xen.Evtchn.Unix;
 
 /// <summary>
 /// The state behind <see cref="UnixEvents"/>: this process's claim on its domain id, the listening
-/// socket other domains connect to, the table of local ports, and one event thread that waits on every
-/// socket of the process with <c>epoll</c> (no thread per channel).
+/// socket other domains connect to, the table of local ports, the process's <see cref="Doorbell"/>
+/// (whose thread wakes receivers), and one event thread that waits on every socket of the process with
+/// <c>epoll</c> for connections and for peers that go (no thread per channel).
 /// </summary>
 internal sealed unsafe class EventsDomain : IDisposable
 {
@@ -35,6 +36,7 @@ internal sealed unsafe class EventsDomain : IDisposable
     private readonly SafeFd _epoll;
     private readonly SafeFd _wake;
     private readonly Thread _thread;
+    private readonly Doorbell _doorbell;
     private readonly object _gate = new();
     private readonly Dictionary<uint, Socket> _handshakes = [];
     private readonly long _spinTicks;
@@ -70,9 +72,12 @@ internal sealed unsafe class EventsDomain : IDisposable
                 throw Interop.Errno.Fail("eventfd");
             Register(_wake, TagWake << 32);
             Register(_listener.SafeHandle, TagListener << 32);
+            _doorbell = new Doorbell(_folder.Path, domain, WakeWaiting);
         }
         catch
         {
+            _epoll?.Dispose();
+            _wake?.Dispose();
             _listener?.Dispose();
             _claim?.Dispose();
             _folder.Dispose();
@@ -225,17 +230,25 @@ internal sealed unsafe class EventsDomain : IDisposable
                 throw new PortNotBoundException(remoteDomain, remotePort, "the listener's reply is not a handshake");
             if (status != Handshake.Okay)
                 throw new PortNotBoundException(remoteDomain, remotePort, Handshake.Reason(status));
-            byte* page;
+            byte* page = null, doorbell = null;
+            var pagePath = Path.Combine(remoteFolder, PagePrefix + remotePort.Value.ToString(CultureInfo.InvariantCulture));
             try
             {
-                page = MapCounterPage(Path.Combine(remoteFolder, PagePrefix + remotePort.Value.ToString(CultureInfo.InvariantCulture)), create: false);
+                page = PageFile.Open(pagePath);
+                doorbell = PageFile.Open(Path.Combine(remoteFolder, Doorbell.FileName));
             }
             catch (IOException e)
             {
-                throw new PortNotBoundException(remoteDomain, remotePort, "the channel's counter page cannot be used: " + e.Message);
+                if (page != null)
+                    PageFile.Unmap(page);
+                throw new PortNotBoundException(remoteDomain, remotePort, "the channel's pages cannot be used: " + e.Message);
+            }
+            finally
+            {
+                Interop.Libc.Unlink(pagePath); // nothing stays on disk
             }
             socket.Blocking = false;
-            var link = new ChannelLink(socket, page);
+            var link = new ChannelLink(socket, page, doorbell);
             if (!state.Attach(link))
             {
                 link.Dispose();
@@ -253,47 +266,6 @@ internal sealed unsafe class EventsDomain : IDisposable
                 Unbind(state);
             }
             throw;
-        }
-    }
-
-    /// <summary>
-    /// Maps a channel's counter page. The listener creates it (zeroed) before it answers; the
-    /// connector maps it and then removes the name, so nothing stays on disk.
-    /// </summary>
-    private static byte* MapCounterPage(string path, bool create)
-    {
-        SafeFd fd;
-        if (create)
-        {
-            Interop.Libc.Unlink(path);
-            fd = Interop.Libc.Open(path, Interop.Libc.O_RDWR | Interop.Libc.O_CREAT | Interop.Libc.O_EXCL, Convert.ToInt32("600", 8));
-            if (fd.IsInvalid)
-                throw Interop.Errno.Fail("open", path);
-            if (Interop.Libc.FTruncate(fd, CounterPage.Size) != 0)
-            {
-                fd.Dispose();
-                throw Interop.Errno.Fail("ftruncate", path);
-            }
-        }
-        else
-        {
-            fd = Interop.Libc.Open(path, Interop.Libc.O_RDWR);
-            if (fd.IsInvalid)
-                throw new IOException(Interop.Errno.Message("open", path));
-            Interop.Libc.Unlink(path);
-            // A page of another size would fault on access.
-            if (Interop.Libc.FStatx(fd).stx_size != CounterPage.Size)
-            {
-                fd.Dispose();
-                throw new IOException($"the counter page {path} is not {CounterPage.Size} bytes");
-            }
-        }
-        using (fd)
-        {
-            var address = Interop.Libc.MMap(0, CounterPage.Size, Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE, Interop.Libc.MAP_SHARED, fd, 0);
-            if (address == Interop.Libc.MAP_FAILED)
-                throw Interop.Errno.Fail("mmap", path);
-            return (byte*)address;
         }
     }
 
@@ -351,7 +323,7 @@ internal sealed unsafe class EventsDomain : IDisposable
                             Answer((uint)tag);
                             break;
                         case TagChannel:
-                            Ring((uint)tag, flags);
+                            Drain((uint)tag, flags);
                             break;
                     }
                 }
@@ -417,17 +389,26 @@ internal sealed unsafe class EventsDomain : IDisposable
             Refuse(socket, Handshake.AlreadyConnected, port);
             return;
         }
-        byte* page;
+        // The counter page is created before the reply, and the connector's doorbell mapped: an okay
+        // means the channel can be used at once.
+        var pagePath = Path.Combine(_folder.Path, PagePrefix + port.ToString(CultureInfo.InvariantCulture));
+        byte* page = null, doorbell;
         try
         {
-            page = MapCounterPage(Path.Combine(_folder.Path, PagePrefix + port.ToString(CultureInfo.InvariantCulture)), create: true);
+            page = PageFile.Create(pagePath);
+            doorbell = PageFile.Open(Path.Combine(XenRoot.DomainPath(Root, from), Doorbell.FileName));
         }
         catch (IOException)
         {
+            if (page != null)
+            {
+                PageFile.Unmap(page);
+                Interop.Libc.Unlink(pagePath);
+            }
             Refuse(socket, Handshake.BadRequest, port);
             return;
         }
-        var link = new ChannelLink(socket, page);
+        var link = new ChannelLink(socket, page, doorbell);
         if (!state.Attach(link))
         {
             link.Dispose();
@@ -447,55 +428,48 @@ internal sealed unsafe class EventsDomain : IDisposable
         socket.Dispose();
     }
 
-    /// <summary>A channel's socket is readable: drain the doorbells, notice a closed peer, wake waiters.</summary>
-    private void Ring(uint port, uint flags)
+    /// <summary>
+    /// A channel's socket is readable. After the handshake it carries nothing but its end, so this reads
+    /// what a peer sent anyway (one message per report: level-triggered <c>epoll</c> reports any left) and
+    /// ends the waits if the peer has gone.
+    /// </summary>
+    private void Drain(uint port, uint flags)
     {
         var state = Find(port);
         var link = state?.Link;
         if (state is null || link is null)
             return;
-        var gone = false;
-        string? detail = null;
+        string? gone = null;
         try
         {
             var buffer = stackalloc byte[64];
-            while (true)
-            {
-                // One doorbell per readable report: a sender rings only after taking the waiting word,
-                // so there is rarely a second, and level-triggered epoll reports one left behind again.
-                // Reading until EAGAIN would cost a second system call on every wake-up.
-                var n = Interop.Libc.Recv(link.Socket.SafeHandle, buffer, 64, Interop.Libc.MSG_DONTWAIT);
-                if (n > 0)
-                    break;
-                if (n == 0)
-                {
-                    gone = true;
-                    detail = "its socket was closed";
-                }
-                else if (Interop.Errno.Last == Interop.Errno.EINTR)
-                {
-                    continue;
-                }
-                else if (Interop.Errno.Last != Interop.Errno.EAGAIN)
-                {
-                    gone = true;
-                    detail = Interop.Errno.Message("recv");
-                }
-                break;
-            }
-            if ((flags & (Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR | Interop.Libc.EPOLLRDHUP)) != 0 && !gone)
-            {
-                gone = true;
-                detail = "its socket was closed";
-            }
-            if (gone)
-                Unregister(link.Socket.SafeHandle);
+            nint n;
+            do
+                n = Interop.Libc.Recv(link.Socket.SafeHandle, buffer, 64, Interop.Libc.MSG_DONTWAIT);
+            while (n < 0 && Interop.Errno.Last == Interop.Errno.EINTR);
+            if (n == 0 || (flags & (Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR | Interop.Libc.EPOLLRDHUP)) != 0)
+                gone = "its socket was closed";
+            else if (n < 0 && Interop.Errno.Last != Interop.Errno.EAGAIN)
+                gone = Interop.Errno.Message("recv");
+            if (gone is null)
+                return;
+            Unregister(link.Socket.SafeHandle);
         }
         catch (ObjectDisposedException)
         {
             return; // closed on another thread meanwhile
         }
-        state.Wake(gone, detail);
+        state.Wake(peerGone: true, gone);
+    }
+
+    /// <summary>The doorbell rang: every channel with receivers looks at its counter.</summary>
+    private void WakeWaiting()
+    {
+        foreach (var state in Volatile.Read(ref _channels))
+        {
+            if (state is not null && state.WaiterCount > 0)
+                state.Wake(peerGone: false, null);
+        }
     }
 
     public void Dispose()
@@ -515,6 +489,7 @@ internal sealed unsafe class EventsDomain : IDisposable
         Interop.Libc.Write(_wake, (byte*)&one, 8);
         if (Thread.CurrentThread != _thread)
             _thread.Join();
+        _doorbell.Dispose();
         lock (_gate)
         {
             foreach (var socket in _handshakes.Values)

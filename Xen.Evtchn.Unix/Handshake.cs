@@ -13,10 +13,8 @@ internal static class Handshake
     /// <summary>"XEVT" read as a little-endian <c>u32</c>.</summary>
     public const uint Magic = 0x54564558;
 
-    public const ushort Version = 1;
-
-    /// <summary>The doorbell message: one byte, any value.</summary>
-    public const byte Doorbell = 1;
+    /// <summary>2 since peers ring each other's <see cref="Unix.Doorbell"/>; version 1 rang the channel's socket.</summary>
+    public const ushort Version = 2;
 
     public const short Okay = 0;
     public const short NoSuchPort = -1;

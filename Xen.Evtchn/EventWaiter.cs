@@ -18,7 +18,7 @@ namespace Xen.Evtchn;
 /// pool when the caller consumes the result, and only then; so a steady receiver allocates nothing, and
 /// the returned task must be awaited (or its result read) exactly once, as every value task must.</para>
 /// <para>Completions run outside the list's lock. Continuations run asynchronously unless the backend
-/// asks for them inline (a dedicated event thread that runs receivers itself).</para>
+/// asks for them inline (a dedicated thread that runs receivers itself).</para>
 /// </remarks>
 public sealed partial class EventWaiter
 {

@@ -73,6 +73,9 @@ internal static class AllBench
         report.Add(await RowAsync(s, "evtchn-rtt", "Event round trip between two processes over the Unix events backend, defaults (blocking waits).",
             "us", false, () => EvtchnBench.EventsRoundTripAsync(warmup, s.Time, TimeSpan.Zero, inline: false),
             () => c.Run("sock_rtt", "1", "1", t), "1-byte round trip on a Unix stream socketpair between two processes (sock_rtt.c)", Goal.RatioAtMost(0.5)).ConfigureAwait(false));
+        report.Add(await RowAsync(s, "evtchn-rtt-inline", "The same with InlineCompletions on both sides: the doorbell thread runs the woken receive, so a wake-up is one thread hop, not two; no goal of its own.",
+            "us", false, () => EvtchnBench.EventsRoundTripAsync(warmup, s.Time, TimeSpan.Zero, inline: true),
+            () => c.Run("sock_rtt", "1", "1", t), "1-byte round trip on a Unix stream socketpair between two processes (sock_rtt.c)", null).ConfigureAwait(false));
         report.Add(await RowAsync(s, "evtchn-rtt-spin", "The same with SpinBeforeBlock 20 us on both sides.",
             "us", false, () => EvtchnBench.EventsRoundTripAsync(warmup, s.Time, TimeSpan.FromMicroseconds(20), inline: false),
             () => c.Run("shm_rtt", t), "a round trip of two counters in shared memory between two processes, spinning (shm_rtt.c)", Goal.RatioAtMost(1.5)).ConfigureAwait(false));

@@ -18,6 +18,7 @@ public sealed partial class HostilePeerTests : IDisposable
     [Theory]
     [InlineData(new byte[] { 1, 2, 3 })]
     [InlineData(new byte[] { 0x58, 0x45, 0x56, 0x54, 9, 0, 2, 0, 1, 0, 0, 0, 1, 0, 0, 0 })] // right magic, wrong version
+    [InlineData(new byte[] { 0x58, 0x45, 0x56, 0x54, 1, 0, 2, 0, 1, 0, 0, 0, 1, 0, 0, 0 })] // version 1, which rang the socket
     public async Task A_garbage_handshake_is_refused_and_the_listener_keeps_serving(byte[] request)
     {
         using var one = UnixEvents.Create(1, _root.Path);
@@ -122,11 +123,14 @@ public sealed partial class HostilePeerTests : IDisposable
     {
         using var one = UnixEvents.Create(1, _root.Path);
         var (port, server) = one.Listen(2);
+        // The rogue plays domain 2 by hand: the listener maps a connector's doorbell before it answers.
+        Directory.CreateDirectory(Path.Combine(_root.Path, "2"));
+        File.WriteAllBytes(Path.Combine(_root.Path, "2", "evtchn-doorbell"), new byte[4096]);
         using var rogue = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
         rogue.Connect(new UnixDomainSocketEndPoint(Path.Combine(_root.Path, "1", "evtchn")));
         var request = new byte[16];
         BitConverter.TryWriteBytes(request.AsSpan(0), 0x54564558u);
-        BitConverter.TryWriteBytes(request.AsSpan(4), (ushort)1);
+        BitConverter.TryWriteBytes(request.AsSpan(4), (ushort)2);
         BitConverter.TryWriteBytes(request.AsSpan(6), (ushort)2);
         BitConverter.TryWriteBytes(request.AsSpan(8), port.Value);
         BitConverter.TryWriteBytes(request.AsSpan(12), 1u);
@@ -137,12 +141,85 @@ public sealed partial class HostilePeerTests : IDisposable
         var junk = new byte[200];
         for (var i = 0; i < 2_000; i++)
             rogue.Send(junk.AsSpan(0, 1 + (i % junk.Length)), SocketFlags.None, out _);
-        // The backend has read every doorbell (none of the rogue's bytes is left unread), and still
-        // waits: doorbells without a count are not events.
-        await Until.TrueAsync(() => UnreadBytes(rogue) == 0, "the backend read every doorbell");
+        // The backend has read every message (none of the rogue's bytes is left unread), and still
+        // waits: the socket carries no events.
+        await Until.TrueAsync(() => UnreadBytes(rogue) == 0, "the backend read every message");
         Assert.False(wait.IsCompleted);
         rogue.Close();
         await Assert.ThrowsAsync<PeerClosedException>(() => wait.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task A_peer_ringing_or_overwriting_the_doorbell_wakes_nobody_falsely_and_hides_no_other_ring()
+    {
+        using var one = UnixEvents.Create(1, _root.Path);
+        using var two = UnixEvents.Create(2, _root.Path);
+        using var three = UnixEvents.Create(3, _root.Path);
+        var (fromTwo, atTwo) = one.Listen(2);
+        two.Connect(1, fromTwo);
+        var (fromThree, atThree) = one.Listen(3);
+        var toOne = three.Connect(1, fromThree);
+        var waitTwo = one.RecvAsync(atTwo, EventCounter.Initial).AsTask();
+        var waitThree = one.RecvAsync(atThree, EventCounter.Initial).AsTask();
+        // Domain 2 turns rogue: it maps domain 1's doorbell, as every peer of domain 1 does.
+        using var doorbell = new PageView(Path.Combine(_root.Path, "1", "evtchn-doorbell"));
+
+        // Rings with no event behind them are no events.
+        await doorbell.WhileAsync(ring: true, TimeSpan.FromMilliseconds(300));
+        Assert.False(waitTwo.IsCompleted);
+        Assert.False(waitThree.IsCompleted);
+
+        // A word kept at zero hides no honest ring: the ring wakes the thread, whatever the word says.
+        // (The rogue rings once first, so that the thread goes back to sleep having read zero.)
+        var rogue = doorbell.WhileAsync(ring: false, TimeSpan.FromSeconds(2));
+        await Until.TrueAsync(() => doorbell.Word == 0, "the rogue keeps the word at zero");
+        await Task.Delay(200);
+        three.Send(toOne);
+        Assert.Equal(1UL, (await waitThree.WaitAsync(TimeSpan.FromSeconds(10))).Value);
+        await rogue;
+        Assert.False(waitTwo.IsCompleted);
+    }
+
+    /// <summary>A page file mapped shared, as a peer maps it.</summary>
+    private sealed unsafe class PageView : IDisposable
+    {
+        private readonly System.IO.MemoryMappedFiles.MemoryMappedFile _file;
+        private readonly System.IO.MemoryMappedFiles.MemoryMappedViewAccessor _view;
+        private readonly byte* _page;
+
+        public PageView(string path)
+        {
+            _file = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0);
+            _view = _file.CreateViewAccessor(0, 4096);
+            _view.SafeMemoryMappedViewHandle.AcquirePointer(ref _page);
+        }
+
+        public uint Word => Volatile.Read(ref *(uint*)_page);
+
+        /// <summary>For <paramref name="time"/>, as fast as a thread can: rings the doorbell, or (after one
+        /// ring) stores 0 in its word.</summary>
+        public Task WhileAsync(bool ring, TimeSpan time) => Task.Run(() =>
+        {
+            Doorbell.Ring(_page);
+            var until = DateTime.UtcNow + time;
+            while (DateTime.UtcNow < until)
+            {
+                for (var i = 0; i < 1000; i++)
+                {
+                    if (ring)
+                        Doorbell.Ring(_page);
+                    else
+                        Volatile.Write(ref *(uint*)_page, 0);
+                }
+            }
+        });
+
+        public void Dispose()
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+            _file.Dispose();
+        }
     }
 
     // Bytes a socket sent that its peer has not read yet (SIOCOUTQ, include/uapi/asm-generic/ioctls.h).

@@ -2,9 +2,10 @@
  * for programs linked against Xen's own libraries, such as the real libxenvchan.
  *
  * The process owns its domain's event channels (evtchn.lock) from the first xenevtchn_open to the
- * last xenevtchn_close. A thread plays the hypervisor's part: it answers connection requests on
- * the domain's listening socket. Each handle's file descriptor is an epoll set of its channels'
- * sockets and of an eventfd, so it polls readable when xenevtchn_pending has something to say.
+ * last xenevtchn_close. Two threads play the hypervisor's part: one answers connection requests on
+ * the domain's listening socket, one sleeps on the domain's doorbell and kicks the handles that have
+ * something to deliver. Each handle's file descriptor is an epoll set of its channels' sockets (for
+ * their ends) and of that eventfd, so it polls readable when xenevtchn_pending has something to say.
  *
  * Xen's semantics kept here: a port returned by xenevtchn_pending is masked until xenevtchn_unmask;
  * events while masked are remembered (the counter) and delivered on unmask; sends on a port whose
@@ -14,16 +15,19 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <linux/futex.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <xenevtchn.h>
 
 #define LIB "libxenevtchn"
 #define MAX_PORTS 4096
 #define MAGIC 0x54564558u /* "XEVT" */
+#define VERSION 2
 #define KICK UINT64_MAX   /* epoll tag of a handle's eventfd */
 
 /* The counter page: the listener's counter and waiting word, then the connector's. */
@@ -41,6 +45,7 @@ struct port {
     int listener;         /* this side created the counter page */
     int sock;
     unsigned char *page;
+    uint32_t *peer_bell;  /* the peer's doorbell word */
     uint64_t seen;        /* the own counter when the port was last delivered */
     int masked;
     int hangup;           /* the peer's socket ended */
@@ -60,11 +65,42 @@ static struct {
     int listen_fd;
     int stop[2];
     pthread_t thread;
+    uint32_t *bell;       /* the own doorbell word */
+    int bell_stop;
+    pthread_t bell_thread;
     struct port ports[MAX_PORTS];
 } g = { .lock = PTHREAD_MUTEX_INITIALIZER, .life = PTHREAD_MUTEX_INITIALIZER };
 
 static uint64_t *counter(struct port *p, int own) { return (uint64_t *)(p->page + ((p->listener == own) ? LISTENER_COUNT : CONNECTOR_COUNT)); }
 static uint32_t *waiting(struct port *p, int own) { return (uint32_t *)(p->page + ((p->listener == own) ? LISTENER_WAITING : CONNECTOR_WAITING)); }
+
+static void ring(uint32_t *bell)
+{
+    __atomic_fetch_add(bell, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, bell, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Maps an existing page file of exactly one page. */
+static void *map_page(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size != XU_PAGE) {
+        if (fd >= 0)
+            close(fd);
+        return MAP_FAILED;
+    }
+    void *page = mmap(NULL, XU_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    return page;
+}
+
+static void *map_doorbell(uint16_t domain)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%u/evtchn-doorbell", g.dom.root, (unsigned)domain);
+    return map_page(path);
+}
 
 static void kick(xenevtchn_handle *h)
 {
@@ -120,6 +156,8 @@ static void free_port(int i)
     }
     if (p->page != NULL)
         munmap(p->page, XU_PAGE);
+    if (p->peer_bell != NULL)
+        munmap(p->peer_bell, XU_PAGE);
     if (p->listener) {
         char path[PATH_MAX + 32];
         counter_page_path(path, sizeof path, g.dom.dir, (unsigned)i);
@@ -133,7 +171,7 @@ static void free_port(int i)
 
 static int16_t accept_request(int sock, const unsigned char *req)
 {
-    if (xu_get32(req) != MAGIC || xu_get16(req + 4) != 1)
+    if (xu_get32(req) != MAGIC || xu_get16(req + 4) != VERSION)
         return -4;
     uint16_t domain = xu_get16(req + 6);
     uint32_t port = xu_get32(req + 8);
@@ -156,12 +194,16 @@ static int16_t accept_request(int sock, const unsigned char *req)
     if (ftruncate(fd, XU_PAGE) == 0)
         page = mmap(NULL, XU_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
-    if (page == MAP_FAILED) {
+    void *peer_bell = page == MAP_FAILED ? MAP_FAILED : map_doorbell(domain);
+    if (peer_bell == MAP_FAILED) {
+        if (page != MAP_FAILED)
+            munmap(page, XU_PAGE);
         unlink(path);
         return -4;
     }
     p->listener = 1;
     p->page = page;
+    p->peer_bell = peer_bell;
     p->sock = sock;
     p->seen = 0;
     p->state = CONNECTED;
@@ -182,7 +224,7 @@ static void serve_connector(int sock)
     pthread_mutex_lock(&g.lock);
     int16_t status = n == 16 ? accept_request(sock, req) : -4;
     xu_put32(reply, MAGIC);
-    xu_put16(reply + 4, 1);
+    xu_put16(reply + 4, VERSION);
     xu_put16(reply + 6, (uint16_t)status);
     if (n >= 12)
         xu_put32(reply + 8, xu_get32(req + 8));
@@ -214,7 +256,37 @@ static void *listener_thread(void *arg)
     return NULL;
 }
 
+/* After each ring: kick the handles with something to deliver (a futex cannot join their epoll sets). */
+static void *doorbell_thread(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&g.bell_stop, __ATOMIC_SEQ_CST)) {
+        uint32_t seen = __atomic_load_n(g.bell, __ATOMIC_SEQ_CST);
+        pthread_mutex_lock(&g.lock);
+        for (int i = 1; i < MAX_PORTS; i++) {
+            if (deliverable(&g.ports[i]))
+                kick(g.ports[i].owner);
+        }
+        pthread_mutex_unlock(&g.lock);
+        /* Returns at once if a ring came since `seen` was read. */
+        syscall(SYS_futex, g.bell, FUTEX_WAIT, seen, NULL, NULL, 0);
+    }
+    return NULL;
+}
+
 /* ---- owning the domain's event channels, from the first open to the last close ---- */
+
+static void stop_doorbell(void)
+{
+    if (g.bell == NULL)
+        return;
+    if (!__atomic_exchange_n(&g.bell_stop, 1, __ATOMIC_SEQ_CST)) {
+        ring(g.bell);
+        pthread_join(g.bell_thread, NULL);
+    }
+    munmap(g.bell, XU_PAGE);
+    g.bell = NULL;
+}
 
 static int claim_domain(void)
 {
@@ -238,6 +310,27 @@ static int claim_domain(void)
     if (ftruncate(g.claim_fd, 0) != 0 || pwrite(g.claim_fd, pid, (size_t)len, 0) != len)
         xu_log(LIB, "cannot write the pid into %s", path);
     struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    char bell_path[PATH_MAX + 32];
+    snprintf(bell_path, sizeof bell_path, "%s/evtchn-doorbell", g.dom.dir);
+    unlink(bell_path);
+    int bell_fd = open(bell_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (bell_fd < 0 || ftruncate(bell_fd, XU_PAGE) != 0) {
+        if (bell_fd >= 0)
+            close(bell_fd);
+        goto fail;
+    }
+    g.bell = mmap(NULL, XU_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, bell_fd, 0);
+    close(bell_fd);
+    if (g.bell == MAP_FAILED) {
+        g.bell = NULL;
+        goto fail;
+    }
+    g.bell_stop = 0;
+    if (pthread_create(&g.bell_thread, NULL, doorbell_thread, NULL) != 0) {
+        munmap(g.bell, XU_PAGE);
+        g.bell = NULL;
+        goto fail;
+    }
     if ((size_t)snprintf(sun.sun_path, sizeof sun.sun_path, "%s/evtchn", g.dom.dir) >= sizeof sun.sun_path) {
         xu_log(LIB, "the socket path under %s is too long for a Unix socket: choose a shorter XEN_ROOT", g.dom.dir);
         errno = ENAMETOOLONG;
@@ -257,6 +350,8 @@ static int claim_domain(void)
     return 0;
 fail:
     xu_log(LIB, "cannot listen for event channels of domain %u: %s", (unsigned)g.dom.id, strerror(errno));
+    stop_doorbell();
+    unlink(bell_path);
     if (g.listen_fd >= 0)
         close(g.listen_fd);
     unlink(sun.sun_path);
@@ -276,6 +371,9 @@ static void release_domain(void)
     close(g.stop[1]);
     close(g.listen_fd);
     snprintf(path, sizeof path, "%s/evtchn", g.dom.dir);
+    unlink(path);
+    stop_doorbell();
+    snprintf(path, sizeof path, "%s/evtchn-doorbell", g.dom.dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/evtchn.lock", g.dom.dir);
     unlink(path);
@@ -365,6 +463,7 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *h, uint32
         return -1;
     int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     unsigned char *page = MAP_FAILED;
+    void *peer_bell = MAP_FAILED;
     struct sockaddr_un sun = { .sun_family = AF_UNIX };
     if (sock < 0)
         goto fail;
@@ -379,7 +478,7 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *h, uint32
     }
     unsigned char msg[64] = { 0 };
     xu_put32(msg, MAGIC);
-    xu_put16(msg + 4, 1);
+    xu_put16(msg + 4, VERSION);
     xu_put16(msg + 6, g.dom.id);
     xu_put32(msg + 8, remote_port);
     xu_put32(msg + 12, (uint32_t)port);
@@ -392,7 +491,7 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *h, uint32
         goto fail;
     }
     ssize_t n = recv(sock, msg, sizeof msg, 0);
-    if (n != 16 || xu_get32(msg) != MAGIC || xu_get16(msg + 4) != 1) {
+    if (n != 16 || xu_get32(msg) != MAGIC || xu_get16(msg + 4) != VERSION) {
         errno = EPROTO;
         goto fail;
     }
@@ -405,22 +504,17 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *h, uint32
     }
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/%u/evtchn-%u", g.dom.root, (unsigned)domid, remote_port);
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size != XU_PAGE) {
-        if (fd >= 0)
-            close(fd);
+    page = map_page(path);
+    unlink(path);
+    peer_bell = page == MAP_FAILED ? MAP_FAILED : map_doorbell((uint16_t)domid);
+    if (peer_bell == MAP_FAILED) {
         errno = EPROTO;
         goto fail;
     }
-    page = mmap(NULL, XU_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (page == MAP_FAILED)
-        goto fail;
-    unlink(path);
     pthread_mutex_lock(&g.lock);
     struct port *p = &g.ports[port];
     p->page = page;
+    p->peer_bell = peer_bell;
     p->sock = sock;
     p->listener = 0;
     p->state = CONNECTED;
@@ -433,6 +527,8 @@ fail:;
     int saved = errno;
     if (sock >= 0)
         close(sock);
+    if (page != MAP_FAILED)
+        munmap(page, XU_PAGE);
     pthread_mutex_lock(&g.lock);
     g.ports[port].sock = -1;
     free_port(port);
@@ -456,11 +552,8 @@ static int notify_locked(struct port *p)
     if (p->state != CONNECTED || p->hangup)
         return 0; /* dropped, as Xen drops a send on an unconnected port */
     __atomic_fetch_add(counter(p, 0), 1, __ATOMIC_SEQ_CST);
-    if (__atomic_exchange_n(waiting(p, 0), 0, __ATOMIC_SEQ_CST) != 0) {
-        char bell = 1;
-        if (send(p->sock, &bell, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            p->hangup = 1;
-    }
+    if (__atomic_exchange_n(waiting(p, 0), 0, __ATOMIC_SEQ_CST) != 0)
+        ring(p->peer_bell);
     return 0;
 }
 
@@ -509,7 +602,7 @@ int xenevtchn_unmask(xenevtchn_handle *h, evtchn_port_t port)
     return p == NULL ? -1 : 0;
 }
 
-/* Takes in a doorbell or a hang-up from a channel's socket. */
+/* Takes in a hang-up from a channel's socket (after the handshake it carries nothing else). */
 static void drain(xenevtchn_handle *h, uint32_t port, uint32_t events)
 {
     struct port *p = &g.ports[port];
