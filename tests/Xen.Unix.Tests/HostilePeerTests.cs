@@ -150,6 +150,34 @@ public sealed partial class HostilePeerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_connector_with_no_doorbell_is_refused_and_the_port_stays_offered()
+    {
+        using var one = UnixEvents.Create(1, _root.Path);
+        var (port, server) = one.Listen(7);
+        using (var rogue = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified))
+        {
+            // Claims to be domain 7, which has no doorbell: nobody could wake it.
+            rogue.Connect(new UnixDomainSocketEndPoint(Path.Combine(_root.Path, "1", "evtchn")));
+            var request = new byte[16];
+            BitConverter.TryWriteBytes(request.AsSpan(0), 0x54564558u);
+            BitConverter.TryWriteBytes(request.AsSpan(4), (ushort)2);
+            BitConverter.TryWriteBytes(request.AsSpan(6), (ushort)7);
+            BitConverter.TryWriteBytes(request.AsSpan(8), port.Value);
+            BitConverter.TryWriteBytes(request.AsSpan(12), 1u);
+            rogue.Send(request);
+            rogue.ReceiveTimeout = 10_000;
+            var reply = new byte[64];
+            Assert.Equal(16, rogue.Receive(reply));
+            Assert.Equal(-4, BitConverter.ToInt16(reply, 6)); // bad request
+        }
+        Assert.False(File.Exists(Path.Combine(_root.Path, "1", "evtchn-" + port.Value)), "the refused channel's counter page is left behind");
+        using var seven = UnixEvents.Create(7, _root.Path);
+        var client = seven.Connect(1, port);
+        seven.Send(client);
+        Assert.Equal(1UL, (await one.RecvAsync(server, EventCounter.Initial).AsTask().WaitAsync(TimeSpan.FromSeconds(10))).Value);
+    }
+
+    [Fact]
     public async Task A_peer_ringing_or_overwriting_the_doorbell_wakes_nobody_falsely_and_hides_no_other_ring()
     {
         using var one = UnixEvents.Create(1, _root.Path);
