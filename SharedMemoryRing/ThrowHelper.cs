@@ -42,10 +42,4 @@ internal static class ThrowHelper
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void NoRequestToAnswer() =>
         throw new InvalidOperationException("Every consumed request already has its response: a response needs the slot of a consumed request.");
-
-    // Not NoInlining, unlike the others: the JIT then sees that it never returns and moves the call out of
-    // the per-slot loops, which keep their locals in registers instead of spilling them around the call.
-    [DoesNotReturn]
-    public static void SlotOutOfWindow(int index, int count) =>
-        throw new ArgumentOutOfRangeException("i", index, $"The window holds {count} slots.");
 }

@@ -222,6 +222,51 @@ public sealed unsafe class RingBehaviourTests
     }
 
     [Fact]
+    public void A_batch_refuses_an_index_outside_its_window()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, TestRings.SmallRingBytes);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, TestRings.SmallRingBytes);
+        var slots = front.ProduceRequests(3);
+        Assert.Equal([false, true, true, true], [Refused(slots, 2), Refused(slots, 3), Refused(slots, -1), Refused(slots, int.MinValue)]);
+        for (var i = 0; i < slots.Count; i++)
+            slots[i] = new TestRequest((uint)i, 0, 0);
+        front.PushRequests();
+        var requests = back.ConsumeRequests();
+        Assert.Equal([false, true, true], [RefusedEntry(requests, 2), RefusedEntry(requests, 3), RefusedEntry(requests, -1)]);
+        var answers = back.ProduceResponses(2);
+        Assert.Equal([false, true, true], [Refused(answers, 1), Refused(answers, 2), Refused(answers, -1)]);
+
+        static bool Refused<T>(RingSlots<T> window, int i)
+            where T : unmanaged
+        {
+            try
+            {
+                _ = window[i];
+                return false;
+            }
+            catch (IndexOutOfRangeException)
+            {
+                return true;
+            }
+        }
+
+        static bool RefusedEntry<T>(RingEntries<T> window, int i)
+            where T : unmanaged
+        {
+            try
+            {
+                _ = window[i];
+                return false;
+            }
+            catch (IndexOutOfRangeException)
+            {
+                return true;
+            }
+        }
+    }
+
+    [Fact]
     public void Claiming_a_slot_in_a_full_ring_fails()
     {
         using var pages = new GuardedPages(1);
