@@ -59,17 +59,18 @@ internal static class AllBench
         using var c = CReferences.Compile();
         var t = s.SecondsArgument;
 
+        // Timed measurements warm up long enough for the runtime to finish optimising the hot methods.
+        var warmup = TimeSpan.FromSeconds(Math.Min(0.5, s.Seconds));
+
         // ---- ring (in-heap, two threads) ----
         var ringItems = s.Items(20_000_000, 100_000);
         report.Add(await RowAsync(s, "ring-12b", "12-byte requests and 4-byte responses through a 16-page shared ring between two threads (in-heap backends); CPU is the whole process.",
-            "round trips/s", true, () => RingBench.MeasureSmallAsync(ringItems, 1, cancellationToken),
+            "round trips/s", true, () => RingBench.MeasureSmallAsync(ringItems, 1, warmup, cancellationToken),
             () => c.Run("spsc_entries", RingBench.SmallEntries.ToString(CultureInfo.InvariantCulture), ringItems.ToString(CultureInfo.InvariantCulture)),
             $"the same ring of {RingBench.SmallEntries} 12-byte entries between two threads, busy polling (spsc_entries.c)", Goal.RatioAtLeast(0.8)).ConfigureAwait(false));
 
         // ---- event channels (Unix backends, two processes) ----
         var rtts = s.Items(50_000, 500);
-        // Timed round trips warm up long enough for the runtime to finish optimising the hot methods.
-        var warmup = TimeSpan.FromSeconds(Math.Min(0.5, s.Seconds));
         report.Add(await RowAsync(s, "evtchn-rtt", "Event round trip between two processes over the Unix events backend, defaults (blocking waits).",
             "us", false, () => EvtchnBench.EventsRoundTripAsync(warmup, s.Time, TimeSpan.Zero, inline: false),
             () => c.Run("sock_rtt", "1", "1", t), "1-byte round trip on a Unix stream socketpair between two processes (sock_rtt.c)", Goal.RatioAtMost(0.5)).ConfigureAwait(false));
