@@ -126,17 +126,8 @@ public sealed partial class HostilePeerTests : IDisposable
         // The rogue plays domain 2 by hand: the listener maps a connector's doorbell before it answers.
         Directory.CreateDirectory(Path.Combine(_root.Path, "2"));
         File.WriteAllBytes(Path.Combine(_root.Path, "2", "evtchn-doorbell"), new byte[4096]);
-        using var rogue = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
-        rogue.Connect(new UnixDomainSocketEndPoint(Path.Combine(_root.Path, "1", "evtchn")));
-        var request = new byte[16];
-        BitConverter.TryWriteBytes(request.AsSpan(0), 0x54564558u);
-        BitConverter.TryWriteBytes(request.AsSpan(4), (ushort)2);
-        BitConverter.TryWriteBytes(request.AsSpan(6), (ushort)2);
-        BitConverter.TryWriteBytes(request.AsSpan(8), port.Value);
-        BitConverter.TryWriteBytes(request.AsSpan(12), 1u);
-        rogue.Send(request);
-        rogue.ReceiveTimeout = 10_000;
-        Assert.Equal(16, rogue.Receive(new byte[64]));
+        using var rogue = ConnectByHand(fromDomain: 2, port, out var status);
+        Assert.Equal(0, status);
         var wait = one.RecvAsync(server, EventCounter.Initial).AsTask();
         var junk = new byte[200];
         for (var i = 0; i < 2_000; i++)
@@ -154,22 +145,9 @@ public sealed partial class HostilePeerTests : IDisposable
     {
         using var one = UnixEvents.Create(1, _root.Path);
         var (port, server) = one.Listen(7);
-        using (var rogue = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified))
-        {
-            // Claims to be domain 7, which has no doorbell: nobody could wake it.
-            rogue.Connect(new UnixDomainSocketEndPoint(Path.Combine(_root.Path, "1", "evtchn")));
-            var request = new byte[16];
-            BitConverter.TryWriteBytes(request.AsSpan(0), 0x54564558u);
-            BitConverter.TryWriteBytes(request.AsSpan(4), (ushort)2);
-            BitConverter.TryWriteBytes(request.AsSpan(6), (ushort)7);
-            BitConverter.TryWriteBytes(request.AsSpan(8), port.Value);
-            BitConverter.TryWriteBytes(request.AsSpan(12), 1u);
-            rogue.Send(request);
-            rogue.ReceiveTimeout = 10_000;
-            var reply = new byte[64];
-            Assert.Equal(16, rogue.Receive(reply));
-            Assert.Equal(-4, BitConverter.ToInt16(reply, 6)); // bad request
-        }
+        // Claims to be domain 7, which has no doorbell: nobody could wake it.
+        using (ConnectByHand(fromDomain: 7, port, out var status))
+            Assert.Equal(-4, status); // bad request
         Assert.False(File.Exists(Path.Combine(_root.Path, "1", "evtchn-" + port.Value)), "the refused channel's counter page is left behind");
         using var seven = UnixEvents.Create(7, _root.Path);
         var client = seven.Connect(1, port);
@@ -206,6 +184,26 @@ public sealed partial class HostilePeerTests : IDisposable
         Assert.Equal(1UL, (await waitThree.WaitAsync(TimeSpan.FromSeconds(10))).Value);
         await rogue;
         Assert.False(waitTwo.IsCompleted);
+    }
+
+    /// <summary>Asks domain 1 for <paramref name="port"/> as domain <paramref name="fromDomain"/>, by hand
+    /// (docs/unix-backend.md, "Opening a channel"); the reply's status comes back.</summary>
+    private Socket ConnectByHand(ushort fromDomain, Port port, out short status)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        socket.Connect(new UnixDomainSocketEndPoint(Path.Combine(_root.Path, "1", "evtchn")));
+        var request = new byte[16];
+        BitConverter.TryWriteBytes(request.AsSpan(0), 0x54564558u);
+        BitConverter.TryWriteBytes(request.AsSpan(4), (ushort)2);
+        BitConverter.TryWriteBytes(request.AsSpan(6), fromDomain);
+        BitConverter.TryWriteBytes(request.AsSpan(8), port.Value);
+        BitConverter.TryWriteBytes(request.AsSpan(12), 1u);
+        socket.Send(request);
+        socket.ReceiveTimeout = 10_000;
+        var reply = new byte[64];
+        Assert.Equal(16, socket.Receive(reply));
+        status = BitConverter.ToInt16(reply, 6);
+        return socket;
     }
 
     /// <summary>A page file mapped shared, as a peer maps it.</summary>
