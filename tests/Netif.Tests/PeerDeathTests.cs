@@ -54,7 +54,10 @@ public sealed class PeerDeathTests
             // The dead frontend's granted pages went with the backend's last mapping of them.
             await WaitUntilAsync(() => GrantedPages(scene, 1) == 0, "the frontend's pages to be released", netfront, ReleaseBound, () => Leftovers(scene, 1));
             Assert.True(noticed < ReleaseBound, $"let go after {noticed.TotalMilliseconds:F0} ms");
-            // The end was reported once, with the dead connection's counters still readable.
+            // The end was reported once, with the dead connection's counters still readable. The device
+            // reports it just after it stops naming the connection current (and the pages may have gone
+            // before either), so the report is waited for, not expected at once.
+            await WaitUntilAsync(() => { lock (ended) return ended.Count > 0; }, "the end to be reported", netfront, NoticeBound);
             lock (ended)
                 Assert.True(ended is [{ TxFrames: > 1000 }], $"{ended.Count} ends reported");
         }
