@@ -23,16 +23,8 @@ public sealed partial class HostilePeerTests : IDisposable
     {
         using var one = UnixEvents.Create(1, _root.Path);
         using var two = UnixEvents.Create(2, _root.Path);
-        using (var rogue = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified))
-        {
-            rogue.Connect(new UnixDomainSocketEndPoint(Path.Combine(_root.Path, "1", "evtchn")));
-            rogue.Send(request);
-            rogue.ReceiveTimeout = 10_000;
-            var reply = new byte[64];
-            var n = rogue.Receive(reply);
-            Assert.Equal(16, n);
-            Assert.Equal(-4, BitConverter.ToInt16(reply, 6)); // bad request
-        }
+        using (SendByHand(request, out var status))
+            Assert.Equal(-4, status); // bad request
         var (port, server) = one.Listen(2);
         var client = two.Connect(1, port);
         two.Send(client);
@@ -190,14 +182,21 @@ public sealed partial class HostilePeerTests : IDisposable
     /// (docs/unix-backend.md, "Opening a channel"); the reply's status comes back.</summary>
     private Socket ConnectByHand(ushort fromDomain, Port port, out short status)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
-        socket.Connect(new UnixDomainSocketEndPoint(Path.Combine(_root.Path, "1", "evtchn")));
         var request = new byte[16];
         BitConverter.TryWriteBytes(request.AsSpan(0), 0x54564558u);
         BitConverter.TryWriteBytes(request.AsSpan(4), (ushort)2);
         BitConverter.TryWriteBytes(request.AsSpan(6), fromDomain);
         BitConverter.TryWriteBytes(request.AsSpan(8), port.Value);
         BitConverter.TryWriteBytes(request.AsSpan(12), 1u);
+        return SendByHand(request, out status);
+    }
+
+    /// <summary>Sends <paramref name="request"/> on a new connection to domain 1's <c>evtchn</c> socket; the
+    /// 16-byte reply's status comes back.</summary>
+    private Socket SendByHand(byte[] request, out short status)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        socket.Connect(new UnixDomainSocketEndPoint(Path.Combine(_root.Path, "1", "evtchn")));
         socket.Send(request);
         socket.ReceiveTimeout = 10_000;
         var reply = new byte[64];
