@@ -213,6 +213,11 @@ public sealed class BlkifXenbusTests : IAsyncLifetime
     public async Task A_frontend_whose_backend_closes_before_connecting_fails_with_eio()
     {
         var front = BlkifXenbus.ConnectFrontendAsync(_frontClient, Device, _front.Events, _front.Memory, null, TestData.Timeout());
+        // The backend offers itself, lets the frontend publish its rings, then closes instead of connecting.
+        // It closes only once the frontend waits for Connected: a backend already Closed when the frontend
+        // first looks is an earlier connection's, and is asked to start again instead.
+        await Xenbus.SetStateAsync(_backClient, Device.BackendPath, XenbusState.InitWait);
+        await Xenbus.WaitForStateAsync(_backClient, Device.FrontendPath, s => s == XenbusState.Initialised, TestData.Timeout());
         await Xenbus.SetStateAsync(_backClient, Device.BackendPath, XenbusState.Closed);
         var e = await Assert.ThrowsAsync<XenstoreException>(() => front);
         Assert.Equal(XsError.EIO, e.Error);
