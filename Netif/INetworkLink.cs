@@ -18,7 +18,11 @@ public interface INetworkLink
     ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Copies the next frame from the outside into <paramref name="destination"/>. False when none
-    /// is waiting. A frame longer than the destination is dropped by the link.</summary>
+    /// is waiting (<paramref name="frame"/>'s length 0), or when the next is longer than the destination: then
+    /// it stays next, <paramref name="frame"/> says how long it is, and a read with room takes it. A link's
+    /// frames are at most <see cref="Frames.MaxFrame"/> bytes, so a destination that long always has room.</summary>
+    /// <remarks>A netback offers the page of the frontend's next request first, so that a frame that fits
+    /// is copied once, straight into the page, and a longer one next into its own buffer.</remarks>
     bool TryRead(Span<byte> destination, out ReceivedFrame frame);
 
     /// <summary>Completes with true when a frame is waiting, false when the link is closed and drained.</summary>

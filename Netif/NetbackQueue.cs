@@ -464,12 +464,14 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     /// <see cref="RxLinkEmpty"/>, or the requests the frame waiting in <see cref="_rxFrame"/> needs.
     /// </summary>
     /// <remarks>
-    /// The common frame (one page, no GSO, its request known of, its page kept) is put and answered
-    /// here without a store it does not need: this loop's stores into the frontend's pages wait for
-    /// their cache lines, which the frontend's core holds, and the core commits stores in order, so
-    /// every other store of a frame (a counter, a field, a register saved by a call) queues behind
-    /// them. A call per frame for this, with a response written field by field and two counters,
-    /// measured a third more CPU per frame (docs/netif.md). The counters are added once per batch.
+    /// The common frame (one page, no GSO, the next request known of and its page kept) is read by the
+    /// link straight into that page, which is peeked first and consumed only once the frame is in it, and
+    /// answered here without a store it does not need: this loop's stores into the frontend's pages wait
+    /// for their cache lines, which the frontend's core holds, and the core commits stores in order, so
+    /// every other store of a frame (a counter, a field, a register saved by a call) queues behind them.
+    /// A call per frame for this, with a response written field by field and two counters, measured a
+    /// third more CPU per frame (docs/netif.md). The counters are added once per batch. Any other frame
+    /// goes through <see cref="_rxFrame"/>.
     /// </remarks>
     private unsafe int PumpRx()
     {
@@ -482,45 +484,54 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         {
             if (_rxWaitingSlots == 0)
             {
-                if (!_link.TryRead(_rxFrame, out var frame))
-                {
-                    result = RxLinkEmpty;
-                    break;
-                }
                 // Field by field, never the struct whole: a link stores the frame's fields one at a
                 // time, and a load of the whole struct (to pass or copy it) is not forwarded from those
                 // stores, so it waits for every older store to reach the cache, the last frame's
                 // stores into the frontend's page and ring among them, whose lines the frontend's core
                 // holds: a cross-core round trip per frame, most of this loop's time in a profile.
-                var length = frame.Length;
-                var gsoType = frame.Offload.GsoType;
-                var gsoSize = frame.Offload.GsoSize;
-                var checksum = frame.Offload.Checksum;
-                if (gsoType == NetifGsoType.None && length >= Frames.EthernetHeader && length <= Page
-                    && (available > 0 || (available = ring.UnconsumedRequests) > 0))
+                ReceivedFrame frame = default;
+                var inPage = false;
+                if (_rxMaps is not null && (available > 0 || (available = ring.UnconsumedRequests) > 0)
+                    && ring.TryPeekRequest(out var next) && _rxMaps.Peek(next.Gref) is { } kept)
                 {
-                    ring.TryReadRequest(out var request);
-                    available--;
-                    if (_rxMaps?.Peek(request.Gref) is { } page)
+                    // Nothing gets another page before this frame is answered, so the peeked page stays.
+                    if (_link.TryRead(new Span<byte>(kept.Pointer, Page), out frame))
                     {
-                        // Nothing gets another page before this copy is done, so the peeked page stays.
-                        _rxFrame.AsSpan(0, length).CopyTo(new Span<byte>(page.Pointer, Page));
-                        AnswerWhole(ref ring.ProduceResponse(), request.Id, checksum, length);
-                        frames++;
-                        bytes += length;
-                        continue;
+                        var length = frame.Length;
+                        if (frame.Offload.GsoType == NetifGsoType.None && length >= Frames.EthernetHeader)
+                        {
+                            ring.TryReadRequest(out _);
+                            available--;
+                            AnswerWhole(ref ring.ProduceResponse(), next.Id, frame.Offload.Checksum, length);
+                            frames++;
+                            bytes += length;
+                            continue;
+                        }
+                        // A GSO frame or a runt: the general way takes it from _rxFrame. The bytes come back
+                        // out of the frontend's page, and a frontend that changes them spoils only its own frame.
+                        new Span<byte>(kept.Pointer, length).CopyTo(_rxFrame);
+                        inPage = true;
                     }
-                    // Not peeked: kept after all, mapped for this frame, or found bad.
-                    PutRxFrame(request, 1, length, checksum, NetifGsoType.None, 0);
-                    continue;
+                    else if (frame.Length == 0)
+                    {
+                        result = RxLinkEmpty;
+                        break;
+                    }
                 }
-                var slots = RxSlotsFor(length, gsoType, gsoSize);
+                if (!inPage && !_link.TryRead(_rxFrame, out frame))
+                {
+                    if (frame.Length > 0)
+                        throw new InvalidOperationException($"The link offers a frame of {frame.Length} bytes; a link's frames are at most {Frames.MaxFrame} (INetworkLink.TryRead).");
+                    result = RxLinkEmpty;
+                    break;
+                }
+                var slots = RxSlotsFor(frame.Length, frame.Offload.GsoType, frame.Offload.GsoSize);
                 if (slots < 0)
                     continue;
-                _rxWaitingLength = length;
-                _rxWaitingChecksum = checksum;
-                _rxWaitingGsoType = gsoType;
-                _rxWaitingGsoSize = gsoSize;
+                _rxWaitingLength = frame.Length;
+                _rxWaitingChecksum = frame.Offload.Checksum;
+                _rxWaitingGsoType = frame.Offload.GsoType;
+                _rxWaitingGsoSize = frame.Offload.GsoSize;
                 _rxWaitingSlots = slots;
             }
             var needed = _rxWaitingSlots;

@@ -89,6 +89,22 @@ public sealed unsafe class BackRing<TRequest, TResponse>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReadRequest(out TRequest request)
     {
+        if (!TryPeekRequest(out request))
+            return false;
+        _c.Consumer++;
+        return true;
+    }
+
+    /// <summary>
+    /// Copies the next request out of shared memory without consuming it; false when there is none. For a
+    /// backend that takes a request only once something else has worked (netback's rx lets its link write a
+    /// frame straight into the request's page): it decides on this copy, then consumes the request with
+    /// <see cref="TryReadRequest"/>, whose second copy it need not look at.
+    /// </summary>
+    /// <exception cref="RingProtocolException">The frontend's <c>req_prod</c> is out of range.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPeekRequest(out TRequest request)
+    {
         var cons = _c.Consumer;
         if (cons == _c.Seen && cons == ReadRequestProducer())
         {
@@ -96,7 +112,6 @@ public sealed unsafe class BackRing<TRequest, TResponse>
             return false;
         }
         request = Unsafe.ReadUnaligned<TRequest>(Slot(cons));
-        _c.Consumer = cons + 1;
         return true;
     }
 

@@ -56,14 +56,14 @@ public sealed class QueueLink : INetworkLink, IDisposable
         _in = incoming;
     }
 
-    /// <summary>Frames dropped on read because the reader's buffer was too small.</summary>
-    public long Dropped => Volatile.Read(ref _dropped);
-
-    private long _dropped;
+    private readonly Lock _reading = new();
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">The frame is longer than <see cref="Frames.MaxFrame"/>.</exception>
     public bool TryWrite(ReadOnlySpan<byte> frame, FrameOffload offload)
     {
+        if (frame.Length > Frames.MaxFrame)
+            throw new ArgumentException($"A frame of {frame.Length} bytes is longer than a link carries ({Frames.MaxFrame}).", nameof(frame));
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(frame.Length, 1));
         frame.CopyTo(buffer);
         if (_out.Writer.TryWrite(new QueuedFrame(buffer, frame.Length, offload)))
@@ -88,32 +88,33 @@ public sealed class QueueLink : INetworkLink, IDisposable
         _out.Writer.WaitToWriteAsync(cancellationToken);
 
     /// <inheritdoc />
-    public bool TryRead(Span<byte> destination, out ReceivedFrame frame) => TryReadFrom(_in.Reader, destination, out frame, ref _dropped);
+    public bool TryRead(Span<byte> destination, out ReceivedFrame frame) => TryReadFrom(_in.Reader, _reading, destination, out frame);
 
-    internal static bool TryReadFrom(ChannelReader<QueuedFrame> reader, Span<byte> destination, out ReceivedFrame frame, ref long dropped)
+    /// <summary>Takes the next frame of <paramref name="reader"/> if it fits <paramref name="destination"/>
+    /// (<see cref="INetworkLink.TryRead"/>). Every reader looks and takes under <paramref name="reading"/>, so
+    /// a frame found too long is still the next for the next reader.</summary>
+    internal static bool TryReadFrom(ChannelReader<QueuedFrame> reader, Lock reading, Span<byte> destination, out ReceivedFrame frame)
     {
-        while (reader.TryRead(out var queued))
+        QueuedFrame queued;
+        lock (reading)
         {
-            try
+            if (!reader.TryPeek(out queued))
             {
-                if (queued.Length <= destination.Length)
-                {
-                    queued.Buffer.AsSpan(0, queued.Length).CopyTo(destination);
-                    frame = new ReceivedFrame(queued.Length, queued.Offload);
-                    return true;
-                }
-                Interlocked.Increment(ref dropped);
+                frame = default;
+                return false;
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(queued.Buffer);
-            }
+            frame = new ReceivedFrame(queued.Length, queued.Offload);
+            if (queued.Length > destination.Length)
+                return false;
+            reader.TryRead(out _);
         }
-        frame = default;
-        return false;
+        queued.Buffer.AsSpan(0, queued.Length).CopyTo(destination);
+        ArrayPool<byte>.Shared.Return(queued.Buffer);
+        return true;
     }
 
     /// <summary>Reads a frame, waiting until one comes.</summary>
+    /// <exception cref="ArgumentException">The next frame is longer than <paramref name="destination"/>; it stays next.</exception>
     /// <exception cref="ChannelClosedException">The link was closed and drained.</exception>
     public async ValueTask<ReceivedFrame> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
@@ -121,6 +122,8 @@ public sealed class QueueLink : INetworkLink, IDisposable
         {
             if (TryRead(destination.Span, out var frame))
                 return frame;
+            if (frame.Length > 0)
+                throw new ArgumentException($"The next frame is {frame.Length} bytes, longer than the destination ({destination.Length}); it stays next.", nameof(destination));
             if (!await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
                 throw new ChannelClosedException("The link is closed.");
         }

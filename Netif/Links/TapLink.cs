@@ -22,6 +22,7 @@ public sealed unsafe class TapLink : INetworkLink, IDisposable
     private readonly SafeFd _fd;
     private readonly Channel<QueuedFrame> _in;
     private readonly Thread _reader;
+    private readonly Lock _reading = new();
     private volatile bool _stopping;
     private long _dropped, _writeErrors;
 
@@ -37,7 +38,7 @@ public sealed unsafe class TapLink : INetworkLink, IDisposable
     /// <summary>The interface's name.</summary>
     public string Name { get; }
 
-    /// <summary>Frames from the kernel dropped because the queue was full or the reader's buffer too small.</summary>
+    /// <summary>Frames from the kernel dropped because the queue was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
     /// <summary>Frames the kernel refused.</summary>
@@ -140,7 +141,7 @@ public sealed unsafe class TapLink : INetworkLink, IDisposable
     public ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(!_stopping);
 
     /// <inheritdoc />
-    public bool TryRead(Span<byte> destination, out ReceivedFrame frame) => QueueLink.TryReadFrom(_in.Reader, destination, out frame, ref _dropped);
+    public bool TryRead(Span<byte> destination, out ReceivedFrame frame) => QueueLink.TryReadFrom(_in.Reader, _reading, destination, out frame);
 
     /// <inheritdoc />
     public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => _in.Reader.WaitToReadAsync(cancellationToken);

@@ -187,11 +187,13 @@ internal static class NetifBench
             frame = default;
             if (sink || _done == count)
                 return false;
+            frame = new ReceivedFrame(size, default);
+            if (size > destination.Length)
+                return false;
             if (_done == _warmUp)
                 First = Sample.Take(Peer);
             _frame.CopyTo(destination);
             _done++;
-            frame = new ReceivedFrame(size, default);
             return true;
         }
 

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Netif.Tests;
 
 /// <summary>
@@ -48,6 +51,58 @@ public sealed class KeptMappingsTests
             Assert.Equal(frame, received);
             Assert.Equal(4, f.BackendMappings);
         }
+    }
+
+    // Gives the backend the frontend's rx page 0 to keep: one frame through a request on it, answered.
+    private static async Task KeepRxPage0Async(RawFrontend f)
+    {
+        f.Rx.WriteRequest(new NetifRxRequest { Id = 1, Gref = f.RxPageRef(0) });
+        f.Push();
+        await f.Outside.WriteAsync(TestFrames.Make(60, 1), cancellationToken: Timeouts.Short);
+        Assert.Equal(60, (await f.RxResponsesAsync(1))[0].Status);
+    }
+
+    [Fact]
+    public async Task A_received_frame_longer_than_the_kept_page_it_is_offered_first_arrives_whole()
+    {
+        await using var f = new RawFrontend(options: TwoKept);
+        await KeepRxPage0Async(f);
+        // The next request's page is kept, so the link is offered that page first: too small for the frame.
+        f.Rx.WriteRequest(new NetifRxRequest { Id = 2, Gref = f.RxPageRef(0) });
+        f.Rx.WriteRequest(new NetifRxRequest { Id = 3, Gref = f.RxPageRef(1) });
+        f.Push();
+        var frame = TestFrames.Make(6000, 2);
+        await f.Outside.WriteAsync(frame, cancellationToken: Timeouts.Short);
+
+        var responses = await f.RxResponsesAsync(2);
+
+        Assert.Equal([(2, 4096), (3, 6000 - 4096)], responses.Select(r => ((int)r.Id, (int)r.Status)));
+        byte[] received = [.. f.RxPage(0), .. f.RxPage(1)[..(6000 - 4096)]];
+        Assert.Equal(frame, received);
+    }
+
+    [Fact]
+    public async Task A_gso_frame_that_fits_a_kept_page_still_gets_its_extra_slot_and_a_runt_keeps_its_request()
+    {
+        await using var f = new RawFrontend(options: TwoKept);
+        await KeepRxPage0Async(f);
+        f.Rx.WriteRequest(new NetifRxRequest { Id = 2, Gref = f.RxPageRef(0) });
+        f.Rx.WriteRequest(new NetifRxRequest { Id = 3, Gref = f.RxPageRef(1) });
+        f.Push();
+        // Both are written into the kept page first; the runt is dropped there, its request left for the GSO frame.
+        await f.Outside.WriteAsync(TestFrames.Make(10, 3), cancellationToken: Timeouts.Short);
+        var frame = TestFrames.Make(3000, 4);
+        await f.Outside.WriteAsync(frame, new FrameOffload(FrameChecksum.Blank, NetifGsoType.TcpV4, 1448), Timeouts.Short);
+
+        var responses = await f.RxResponsesAsync(2);
+
+        Assert.Equal(2, responses[0].Id);
+        Assert.Equal(3000, responses[0].Status);
+        Assert.True(responses[0].Flags.HasFlag(NetifRxFlags.ExtraInfo));
+        var extra = Unsafe.As<NetifRxResponse, NetifExtraInfo>(ref CollectionsMarshal.AsSpan(responses)[1]);
+        Assert.Equal((NetifExtraType.Gso, NetifGsoType.TcpV4, (ushort)1448), (extra.Type, extra.Gso.Type, extra.Gso.Size));
+        Assert.Equal(frame, f.RxPage(0)[..3000].ToArray());
+        Assert.Equal(1, f.Netback.Statistics.DropsFor(NetifDropReason.BadSize));
     }
 
     [Fact]

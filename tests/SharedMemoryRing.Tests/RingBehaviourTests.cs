@@ -80,6 +80,30 @@ public sealed unsafe class RingBehaviourTests
     }
 
     [Fact]
+    public void A_peeked_request_stays_the_next_to_read_and_an_empty_ring_peeks_nothing()
+    {
+        using var pages = PageBuffer.Allocate(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, pages.Length);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages);
+        Assert.False(back.TryPeekRequest(out _));
+        front.WriteRequest(new TestRequest(1, 10, 1));
+        front.WriteRequest(new TestRequest(2, 20, 2));
+        front.PushRequests();
+
+        Assert.True(back.TryPeekRequest(out var peeked));
+        Assert.True(back.TryPeekRequest(out var again));
+        Assert.Equal(2, back.UnconsumedRequests);
+        Assert.True(back.TryReadRequest(out var read));
+        Assert.Equal(new TestRequest(1, 10, 1), peeked);
+        Assert.Equal(peeked, again);
+        Assert.Equal(peeked, read);
+        Assert.True(back.TryPeekRequest(out var second));
+        Assert.Equal(new TestRequest(2, 20, 2), second);
+        Assert.True(back.TryReadRequest(out _));
+        Assert.False(back.TryPeekRequest(out _));
+    }
+
+    [Fact]
     public void A_backend_refuses_to_attach_to_a_ring_with_more_unanswered_requests_than_slots()
     {
         using var pages = PageBuffer.Allocate(1);
