@@ -142,20 +142,73 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     /// state stays in registers, not in the async method's box). False when the link refused the frame
     /// of <paramref name="length"/> bytes now in <see cref="_txFrame"/>.
     /// </summary>
-    private bool PumpTx(out int length, out FrameOffload offload)
+    /// <remarks>
+    /// The common frame (one slot, no extras, in bounds, its page kept and found by the cache's
+    /// <see cref="GrantMapCache{TMemory}.Peek"/>) goes to the link straight from the page, which saves a
+    /// copy (the link copies it, or refuses it whole), and is answered with one store; the counters are
+    /// added once per batch, as the rx pump does. It is checked on the copy of the request, as the chain
+    /// checks any other frame.
+    /// </remarks>
+    private unsafe bool PumpTx(out int length, out FrameOffload offload)
     {
+        var ring = _tx.Ring;
         // One read of req_prod per batch: the header's cache line is the one both ends write.
-        var available = _tx.Ring.UnconsumedRequests;
-        for (var batch = 0; batch < BatchLimit && available > 0; batch++)
-        {
-            length = TakeTxFrame(available, out var used, out offload, out var delivered);
-            available -= used;
-            if (length >= 0 && !delivered && !_link.TryWrite(_txFrame.AsSpan(0, length), offload))
-                return false;
-        }
+        var available = ring.UnconsumedRequests;
+        var frames = 0;
+        var bytes = 0L;
+        var refused = false;
         length = 0;
         offload = default;
-        return true;
+        for (var batch = 0; batch < BatchLimit && available > 0; batch++)
+        {
+            ring.TryReadRequest(out var first);
+            offload = new FrameOffload((first.Flags & NetifTxFlags.CsumBlank) != 0 ? FrameChecksum.Blank
+                : (first.Flags & NetifTxFlags.DataValidated) != 0 ? FrameChecksum.Validated : FrameChecksum.None);
+            if ((first.Flags & (NetifTxFlags.ExtraInfo | NetifTxFlags.MoreData)) == 0 && first.Size >= Frames.EthernetHeader
+                && first.Offset + first.Size <= Page && _txMaps?.Peek(first.Gref) is { } page)
+            {
+                // Nothing gets another page before the link has copied the frame, so the peeked page
+                // stays. The frontend can still write it: the link sees bytes, never sizes, from it.
+                var frame = new ReadOnlySpan<byte>(page.Pointer + first.Offset, first.Size);
+                if (!_link.TryWrite(frame, offload))
+                {
+                    frame.CopyTo(_txFrame);
+                    length = first.Size;
+                    refused = true;
+                }
+                AnswerOkay(ref ring.ProduceResponse(), first.Id);
+                available--;
+                frames++;
+                bytes += first.Size;
+                if (refused)
+                    break;
+                continue;
+            }
+            length = TakeTxChain(first, available, out var used, ref offload, out var delivered);
+            available -= used;
+            if (length >= 0 && !delivered && !_link.TryWrite(_txFrame.AsSpan(0, length), offload))
+            {
+                refused = true;
+                break;
+            }
+        }
+        _counters.TxFrames += frames;
+        _counters.TxBytes += bytes;
+        return !refused;
+    }
+
+    /// <summary>Writes a tx response of <see cref="NetifStatus.Okay"/> (0) in one store where the layout
+    /// allows, not one per field (see <see cref="PumpRx"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AnswerOkay(ref NetifTxResponse response, ushort id)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            Unsafe.As<NetifTxResponse, uint>(ref response) = id;
+            return;
+        }
+        response.Id = id;
+        response.Status = NetifStatus.Okay;
     }
 
     private void PushTxResponses()
@@ -165,38 +218,16 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     }
 
     /// <summary>
-    /// Consumes one frame's requests, checks them, copies the frame into <see cref="_txFrame"/> and
-    /// writes its responses. Returns the frame's length, or -1 when it was dropped; <paramref name="used"/>
+    /// Takes any frame but the common one (see <see cref="PumpTx"/>), <paramref name="first"/> already
+    /// consumed: consumes the rest of its requests, checks them, copies the frame into <see cref="_txFrame"/>
+    /// and writes its responses. Returns the frame's length, or -1 when it was dropped; <paramref name="used"/>
     /// is the requests it took of the <paramref name="available"/> ones. A frame whole in one kept page
     /// goes to the link straight from that page (<paramref name="delivered"/>) unless the link is full.
     /// </summary>
-    private int TakeTxFrame(int available, out int used, out FrameOffload offload, out bool delivered)
+    private int TakeTxChain(in NetifTxRequest first, int available, out int used, ref FrameOffload offload, out bool delivered)
     {
         delivered = false;
-        var ring = _tx.Ring;
-        ring.TryReadRequest(out var first);
         used = 1;
-        offload = new FrameOffload((first.Flags & NetifTxFlags.CsumBlank) != 0 ? FrameChecksum.Blank
-            : (first.Flags & NetifTxFlags.DataValidated) != 0 ? FrameChecksum.Validated : FrameChecksum.None);
-        // The common frame: one slot, no extras, in bounds, its page kept. Checked on the copy of the
-        // request, as the chain below checks it; anything else (or a page not kept) takes the chain.
-        if ((first.Flags & (NetifTxFlags.ExtraInfo | NetifTxFlags.MoreData)) == 0 && first.Size >= Frames.EthernetHeader
-            && first.Offset + first.Size <= Page && TryWriteKept(first, first.Size, offload, out delivered))
-        {
-            ref var response = ref ring.ProduceResponse();
-            response.Id = first.Id;
-            response.Status = NetifStatus.Okay;
-            _counters.TxFrames++;
-            _counters.TxBytes += first.Size;
-            return first.Size;
-        }
-        return TakeTxChain(first, available, ref used, ref offload, out delivered);
-    }
-
-    /// <summary>The rest of <see cref="TakeTxFrame"/> for any frame, <paramref name="first"/> already consumed.</summary>
-    private int TakeTxChain(in NetifTxRequest first, int available, ref int used, ref FrameOffload offload, out bool delivered)
-    {
-        delivered = false;
         var ring = _tx.Ring;
         NetifDropReason? bad = null;
 
@@ -265,9 +296,9 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
         if (first.Offset + firstOwn > Page)
             bad ??= NetifDropReason.SlotCrossesPage;
 
-        // Copy out of the frontend's pages, which are unmapped again before any response. A one-slot
-        // frame without extras came here only because its page is not kept (or its grant is bad).
-        if (bad is null && !(frags == 0 && extras > 0 && TryWriteKept(first, length, offload, out delivered)) && !CopyOut(first, firstOwn, frags))
+        // A frame in one slot goes to the link from its page if that is kept (or can be, now); any other is
+        // copied out of the frontend's pages, which are unmapped again before any response.
+        if (bad is null && !(frags == 0 && TryWriteKept(first, length, offload, out delivered)) && !CopyOut(first, firstOwn, frags))
             bad = NetifDropReason.BadGrantRef;
 
         // Answer every slot: the first, a null per extra, then the others.
