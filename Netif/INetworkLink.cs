@@ -21,8 +21,9 @@ public interface INetworkLink
     /// is waiting (<paramref name="frame"/>'s length 0), or when the next is longer than the destination: then
     /// it stays next, <paramref name="frame"/> says how long it is, and a read with room takes it. A link's
     /// frames are at most <see cref="Frames.MaxFrame"/> bytes, so a destination that long always has room.</summary>
-    /// <remarks>A netback offers the page of the frontend's next request first, so that a frame that fits
-    /// is copied once, straight into the page, and a longer one next into its own buffer.</remarks>
+    /// <remarks>A netback that keeps the frontend's pages mapped offers the page of its next request first,
+    /// so that a frame that fits is copied once, straight into the page, and a longer one next into its own
+    /// buffer.</remarks>
     bool TryRead(Span<byte> destination, out ReceivedFrame frame);
 
     /// <summary>Completes with true when a frame is waiting, false when the link is closed and drained.</summary>
