@@ -53,24 +53,26 @@ public sealed class KeptMappingsTests
         }
     }
 
-    // Gives the backend the frontend's rx page 0 to keep: one frame through a request on it, answered.
-    private static async Task KeepRxPage0Async(RawFrontend f)
+    // A frontend whose rx page 0 the backend keeps (one frame went through a request on it), with two
+    // more requests posted: id 2 on page 0, then id 3 on page 1. The link is offered page 0 first.
+    private static async Task<RawFrontend> Page0KeptAndTwoRequestsAsync()
     {
+        var f = new RawFrontend(options: TwoKept);
         f.Rx.WriteRequest(new NetifRxRequest { Id = 1, Gref = f.RxPageRef(0) });
         f.Push();
         await f.Outside.WriteAsync(TestFrames.Make(60, 1), cancellationToken: Timeouts.Short);
         Assert.Equal(60, (await f.RxResponsesAsync(1))[0].Status);
+        f.Rx.WriteRequest(new NetifRxRequest { Id = 2, Gref = f.RxPageRef(0) });
+        f.Rx.WriteRequest(new NetifRxRequest { Id = 3, Gref = f.RxPageRef(1) });
+        f.Push();
+        return f;
     }
 
     [Fact]
     public async Task A_received_frame_longer_than_the_kept_page_it_is_offered_first_arrives_whole()
     {
-        await using var f = new RawFrontend(options: TwoKept);
-        await KeepRxPage0Async(f);
-        // The next request's page is kept, so the link is offered that page first: too small for the frame.
-        f.Rx.WriteRequest(new NetifRxRequest { Id = 2, Gref = f.RxPageRef(0) });
-        f.Rx.WriteRequest(new NetifRxRequest { Id = 3, Gref = f.RxPageRef(1) });
-        f.Push();
+        // The kept page the link is offered first is too small for the frame.
+        await using var f = await Page0KeptAndTwoRequestsAsync();
         var frame = TestFrames.Make(6000, 2);
         await f.Outside.WriteAsync(frame, cancellationToken: Timeouts.Short);
 
@@ -84,11 +86,7 @@ public sealed class KeptMappingsTests
     [Fact]
     public async Task A_gso_frame_that_fits_a_kept_page_still_gets_its_extra_slot_and_a_runt_keeps_its_request()
     {
-        await using var f = new RawFrontend(options: TwoKept);
-        await KeepRxPage0Async(f);
-        f.Rx.WriteRequest(new NetifRxRequest { Id = 2, Gref = f.RxPageRef(0) });
-        f.Rx.WriteRequest(new NetifRxRequest { Id = 3, Gref = f.RxPageRef(1) });
-        f.Push();
+        await using var f = await Page0KeptAndTwoRequestsAsync();
         // Both are written into the kept page first; the runt is dropped there, its request left for the GSO frame.
         await f.Outside.WriteAsync(TestFrames.Make(10, 3), cancellationToken: Timeouts.Short);
         var frame = TestFrames.Make(3000, 4);
