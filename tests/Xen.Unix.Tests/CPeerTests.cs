@@ -6,6 +6,7 @@ using Xen.Gnt.Unix;
 namespace Xen.Unix.Tests;
 
 /// <summary>A C program written only from docs/unix-backend.md talks to these backends.</summary>
+[Collection(nameof(NoForksBeside))]
 public sealed class CPeerTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using Xunit.Abstractions;
 namespace Xen.Unix.Tests;
 
 /// <summary>This process is domain 1; a real second process (the peer program) is domain 2.</summary>
+[Collection(nameof(NoForksBeside))]
 public sealed class CrossProcessTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);

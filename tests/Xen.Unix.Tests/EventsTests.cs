@@ -5,6 +5,7 @@ using Xen.Evtchn.Unix;
 namespace Xen.Unix.Tests;
 
 /// <summary>Unix event channels between two domains in one process (each with its own backend).</summary>
+[Collection(nameof(NoForksBeside))]
 public sealed class EventsTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);

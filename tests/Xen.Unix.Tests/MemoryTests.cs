@@ -4,6 +4,7 @@ using Xen.Gnt.Unix;
 namespace Xen.Unix.Tests;
 
 /// <summary>Unix grant tables between two domains in one process (each with its own backend).</summary>
+[Collection(nameof(NoForksBeside))]
 public sealed class MemoryTests : IDisposable
 {
     private readonly TempRoot _root = new();
