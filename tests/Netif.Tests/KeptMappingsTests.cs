@@ -104,6 +104,29 @@ public sealed class KeptMappingsTests
     }
 
     [Fact]
+    public async Task Sent_frames_in_a_kept_page_are_answered_by_their_ids_counted_and_passed_whole()
+    {
+        await using var f = new RawFrontend(options: TwoKept);
+        var buffer = new byte[Frames.MaxFrame];
+        // The first frame keeps the page; the next find it kept and are taken in the pump itself.
+        for (var n = 0; n < 3; n++)
+        {
+            var frame = TestFrames.Make(100 + n, n);
+            frame.CopyTo(f.Page(0));
+            f.Write(new NetifTxRequest { Gref = f.PageRef(0), Id = (ushort)(40 + n), Size = (ushort)frame.Length });
+            f.Push();
+
+            var response = (await f.TxResponsesAsync(1))[0];
+
+            Assert.Equal(((ushort)(40 + n), NetifStatus.Okay), (response.Id, response.Status));
+            var got = await f.Outside.ReadAsync(buffer, Timeouts.Short);
+            Assert.Equal(frame, buffer[..got.Length]);
+            Assert.Equal(n + 1, f.Netback.Statistics.TxFrames);
+        }
+        Assert.Equal(3, f.BackendMappings);
+    }
+
+    [Fact]
     public async Task A_sent_frame_of_more_pages_than_are_kept_arrives_whole()
     {
         await using var f = new RawFrontend(options: TwoKept);
