@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using System.Net;
 using Netif.Ipv4;
 using Netif.Links;
@@ -56,16 +58,21 @@ public sealed class TapPingTests
                 {
                 }
             });
-            // Exactly 20 requests (no -w, which keeps sending until 20 replies and then counts the
-            // ones still in flight as lost): on a loaded 2-core machine replies can stall for a
-            // second; a reply is lost only if it never comes. On a thread of its own, so that the
-            // blocking wait takes no pool thread from the drivers.
-            var ping = await Task.Factory.StartNew(() => Shell.Run($"ip netns exec {ns} ping -c 20 -i 0.05 -W 5 10.0.0.2"), TaskCreationOptions.LongRunning);
+            // Until 20 replies have come (-w 30), not 20 requests then a wait: once it has replies, ping waits
+            // only twice the slowest round trip for the last ones (-W matters only before the first) and
+            // counts a later one as lost, and on a loaded 2-core machine a reply can stall longer than that.
+            // Ping sends more requests while it waits, so a lost one shows as a missing sequence number among
+            // the first 20, and the last few may be in flight when it stops. On a thread of its own, so that
+            // the blocking wait takes no pool thread from the drivers.
+            var ping = await Task.Factory.StartNew(() => Shell.Run($"ip netns exec {ns} ping -c 20 -w 30 -i 0.05 10.0.0.2"), TaskCreationOptions.LongRunning);
             await stop.CancelAsync();
             await answering;
             Assert.True(ping.Code == 0, ping.Output);
-            Assert.True(ping.Output.Contains(" 0% packet loss", StringComparison.Ordinal), ping.Output);
-            Assert.Equal(20, responder.EchoReplies);
+            var answered = Regex.Matches(ping.Output, @"bytes from 10\.0\.0\.2: icmp_seq=(\d+)").Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+            Assert.True(Enumerable.Range(1, 20).All(answered.Contains), ping.Output);
+            Assert.DoesNotContain("DUP!", ping.Output, StringComparison.Ordinal);
+            var sent = int.Parse(Regex.Match(ping.Output, @"(\d+) packets transmitted").Groups[1].Value, CultureInfo.InvariantCulture);
+            Assert.InRange(responder.EchoReplies, answered.Count, sent);
         }
         finally
         {
