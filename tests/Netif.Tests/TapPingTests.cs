@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using System.Net;
+using System.Text.RegularExpressions;
 using Netif.Ipv4;
 using Netif.Links;
 using Xen.Evtchn.InHeap;
