@@ -169,10 +169,8 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             {
                 // Nothing gets another page before the link has copied the frame, so the peeked page
                 // stays. The frontend can still write it: the link sees bytes, never sizes, from it.
-                var frame = new ReadOnlySpan<byte>(page.Pointer + first.Offset, first.Size);
-                if (!_link.TryWrite(frame, offload))
+                if (!WriteOrHold(new ReadOnlySpan<byte>(page.Pointer + first.Offset, first.Size), offload))
                 {
-                    frame.CopyTo(_txFrame);
                     length = first.Size;
                     refused = true;
                 }
@@ -345,16 +343,23 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
                 return false;
             // The frontend can still write the page: the link sees bytes, never sizes, from it (the
             // size and offset are the request's copy, checked against the page).
-            var frame = new ReadOnlySpan<byte>(page.Pointer + first.Offset, length);
-            delivered = _link.TryWrite(frame, offload);
-            if (!delivered)
-                frame.CopyTo(_txFrame);
+            delivered = WriteOrHold(new ReadOnlySpan<byte>(page.Pointer + first.Offset, length), offload);
             return true;
         }
         finally
         {
             _txMaps.EndUse();
         }
+    }
+
+    /// <summary>Hands a frame in a frontend page to the link; when the link is full, copies it into
+    /// <see cref="_txFrame"/> to wait there (the page may be gone by the retry). False when held.</summary>
+    private bool WriteOrHold(ReadOnlySpan<byte> frame, FrameOffload offload)
+    {
+        if (_link.TryWrite(frame, offload))
+            return true;
+        frame.CopyTo(_txFrame);
+        return false;
     }
 
     /// <summary>Maps the pages of the frame's slots that hold data (one call, or from the kept
