@@ -103,8 +103,7 @@ public static class VchanXenstore
         {
             await store.WaitUntilAsync(path, async c =>
             {
-                ringRef = await c.TryReadAsync(path + "/ring-ref", deadline.Token).ConfigureAwait(false);
-                eventChannel = await c.TryReadAsync(path + "/event-channel", deadline.Token).ConfigureAwait(false);
+                (ringRef, eventChannel) = await ReadRendezvousAsync(c, path, deadline.Token).ConfigureAwait(false);
                 return ringRef is not null && eventChannel is not null;
             }, deadline.Token).ConfigureAwait(false);
         }
@@ -116,6 +115,15 @@ public static class VchanXenstore
             ParseNonZero(eventChannel!, path + "/event-channel", static t => Port.Parse(t).Value, static v => new Port(v)));
         return VchanEndpoint.Connect(events, memory, serverDomain, rendezvous, logger);
     }
+
+    /// <summary>
+    /// The server's <c>ring-ref</c> and <c>event-channel</c> at <paramref name="path"/> (null where missing), read in
+    /// one transaction: a server that starts again on the same port rewrites both in one, so two plain
+    /// reads could take the dead server's control page with the new server's port.
+    /// </summary>
+    internal static Task<(string? RingRef, string? EventChannel)> ReadRendezvousAsync(XenstoreClient store, string path, CancellationToken cancellationToken) =>
+        store.TransactionAsync(async tx => (await tx.TryReadAsync(path + "/ring-ref", cancellationToken).ConfigureAwait(false),
+            await tx.TryReadAsync(path + "/event-channel", cancellationToken).ConfigureAwait(false)), cancellationToken);
 
     /// <summary>
     /// Opens Xenstore at <paramref name="socketPath"/> (<see cref="XenstoreClient.OpenAsync"/>; null: <c>XENSTORED_PATH</c> and
