@@ -193,6 +193,29 @@ public sealed unsafe class BackRing<TRequest, TResponse>
     }
 
     /// <summary>
+    /// Consumes up to <paramref name="count"/> of the requests the frontend has published and claims their
+    /// slots for their responses, at once, for a backend that answers each as it reads it: one checked read
+    /// of <c>req_prod</c>, then each request is read from, and its response written into, the same slot
+    /// (<see cref="RingExchange{TRequest, TResponse}.Answer"/>). The frontend sees the responses after
+    /// <see cref="PushResponses"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">A request consumed before has no response yet: its
+    /// response's slot comes first.</exception>
+    /// <exception cref="RingProtocolException">The frontend's <c>req_prod</c> is out of range.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public RingExchange<TRequest, TResponse> ConsumeAndAnswer(int count = int.MaxValue)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var cons = _c.Consumer;
+        if (_c.Producer != cons)
+            ThrowHelper.RequestsUnanswered(cons - _c.Producer);
+        var taken = Math.Min(ReadRequestProducer() - cons, (uint)count);
+        _c.Consumer = _c.Producer = cons + taken;
+        return new RingExchange<TRequest, TResponse>(_c.Entries, cons, _c.Size - 1, (uint)SharedRingLayout.SlotSize<TRequest, TResponse>(), (int)taken);
+    }
+
+    /// <summary>
     /// Publishes the written responses (<c>RING_PUSH_RESPONSES_AND_CHECK_NOTIFY</c>) and returns whether the
     /// frontend asked to be notified of them: then send it an event.
     /// </summary>

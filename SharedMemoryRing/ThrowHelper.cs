@@ -40,6 +40,10 @@ internal static class ThrowHelper
         throw new InvalidOperationException("The ring has no free request slot: wait for responses and consume them first.");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void RequestsUnanswered(uint unanswered) =>
+        throw new InvalidOperationException($"{unanswered} consumed requests have no response yet: answer them before answering requests in place.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void NoRequestToAnswer() =>
         throw new InvalidOperationException("Every consumed request already has its response: a response needs the slot of a consumed request.");
 }

@@ -222,11 +222,13 @@ internal static class RingBench
     {
         var ring = back.Ring;
         // Every published request is consumed at once and answered in its own slot, then pushed once.
-        var requests = ring.ConsumeRequests();
-        var answers = ring.ProduceResponses(requests.Count);
-        for (var i = 0; i < requests.Count; i++)
-            requests[i].AnswerInto(ref answers[i]);
-        side.Done += requests.Count;
+        var exchange = ring.ConsumeAndAnswer();
+        for (var i = 0; i < exchange.Count; i++)
+        {
+            ref var answer = ref exchange.Answer(i, out var request);
+            request.AnswerInto(ref answer);
+        }
+        side.Done += exchange.Count;
         if (back.PushResponses())
             side.Notifications++;
     }

@@ -291,6 +291,44 @@ public sealed unsafe class RingBehaviourTests
     }
 
     [Fact]
+    public void Requests_answered_in_place_reach_the_frontend_in_order_and_only_once_every_earlier_one_is_answered()
+    {
+        using var pages = new GuardedPages(1);
+        var front = FrontRing<TestRequest, TestResponse>.Initialise(pages.Pointer, TestRings.SmallRingBytes);
+        var back = BackRing<TestRequest, TestResponse>.Attach(pages.Pointer, TestRings.SmallRingBytes);
+        for (var i = 0u; i < 4; i++)
+            front.WriteRequest(new TestRequest(i, i, 10));
+        front.PushRequests();
+
+        // One answered on its own and left unanswered: the slot its response needs comes first.
+        Assert.True(back.TryReadRequest(out var first));
+        Assert.Throws<InvalidOperationException>(() => back.ConsumeAndAnswer());
+        Assert.Equal(3, back.UnconsumedRequests);
+        back.WriteResponse(TestResponse.To(first));
+
+        var exchange = back.ConsumeAndAnswer(2);
+        Assert.Equal((2, 1u), (exchange.Count, exchange.FirstIndex));
+        for (var i = 0; i < exchange.Count; i++)
+        {
+            ref var response = ref exchange.Answer(i, out var request);
+            Assert.Equal(new TestRequest((uint)i + 1, (uint)i + 1, 10), request);
+            response = TestResponse.To(request);
+        }
+        Assert.Throws<IndexOutOfRangeException>(() => back.ConsumeAndAnswer(0).Answer(0, out _));
+        var last = back.ConsumeAndAnswer();
+        Assert.Equal(1, last.Count);
+        last.Answer(0, out var fourth) = TestResponse.To(fourth);
+        back.PushResponses();
+
+        for (var i = 0u; i < 4; i++)
+        {
+            Assert.True(front.TryReadResponse(out var response));
+            Assert.Equal(new TestResponse(i, i + 10), response);
+        }
+        Assert.False(front.TryReadResponse(out _));
+    }
+
+    [Fact]
     public void Claiming_a_slot_in_a_full_ring_fails()
     {
         using var pages = new GuardedPages(1);

@@ -92,6 +92,7 @@ public sealed class RingModelTests
                 (2, Gen.Zip(Gen.Choose(0, 10), Gen.Choose(1, 3)).Select(t => (Operation<Rings, Model>)new ProduceRequests(t.Item1, (uint)t.Item2))),
                 (2, Gen.Choose(0, 10).Select(n => (Operation<Rings, Model>)new ConsumeRequests(n))),
                 (2, Gen.Choose(0, 10).Select(n => (Operation<Rings, Model>)new ProduceResponses(n))),
+                (2, Gen.Choose(0, 10).Select(n => (Operation<Rings, Model>)new ConsumeAndAnswer(n))),
                 (2, Gen.Choose(0, 10).Select(n => (Operation<Rings, Model>)new ConsumeResponses(n))));
     }
 
@@ -322,6 +323,56 @@ public sealed class RingModelTests
         }
 
         public override string ToString() => $"ProduceResponses({n})";
+    }
+
+    // Only when every consumed request has its response: otherwise it refuses, changing nothing.
+    private sealed class ConsumeAndAnswer(int n) : Operation<Rings, Model>
+    {
+        public override Model Run(Model m)
+        {
+            if (!m.Unanswered.IsEmpty)
+                return m with { Expected = null };
+            var taken = m.Pushed.Take(n).ToList();
+            var responses = taken.Select(TestResponse.To).ToList();
+            return m with
+            {
+                Pushed = taken.Aggregate(m.Pushed, (q, _) => q.Dequeue()),
+                RequestsConsumed = m.RequestsConsumed + taken.Count,
+                ResponsesWritten = responses.Aggregate(m.ResponsesWritten, (q, x) => q.Enqueue(x)),
+                ResponsesWrittenTotal = m.ResponsesWrittenTotal + responses.Count,
+                Expected = taken,
+            };
+        }
+
+        public override Property Check(Rings r, Model m)
+        {
+            if (m.Expected is not List<TestRequest> expected)
+            {
+                try
+                {
+                    r.Back.ConsumeAndAnswer(n);
+                    return false.Label("took requests while others are unanswered");
+                }
+                catch (InvalidOperationException)
+                {
+                    return Counters(r, m);
+                }
+            }
+            var before = r.Back.ReqCons;
+            var exchange = r.Back.ConsumeAndAnswer(n);
+            var got = new List<TestRequest>();
+            for (var i = 0; i < exchange.Count; i++)
+            {
+                ref var response = ref exchange.Answer(i, out var request);
+                got.Add(request);
+                response = TestResponse.To(request);
+            }
+            return got.SequenceEqual(expected).Label($"consumed [{string.Join(", ", got)}], expected [{string.Join(", ", expected)}]")
+                .And((exchange.FirstIndex == before).Label($"first entry {exchange.FirstIndex}, req_cons was {before}"))
+                .And(Counters(r, m));
+        }
+
+        public override string ToString() => $"ConsumeAndAnswer({n})";
     }
 
     private sealed class ConsumeResponses(int n) : Operation<Rings, Model>
