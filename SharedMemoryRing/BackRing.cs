@@ -212,7 +212,7 @@ public sealed unsafe class BackRing<TRequest, TResponse>
             ThrowHelper.RequestsUnanswered(cons - _c.Producer);
         var taken = Math.Min(ReadRequestProducer() - cons, (uint)count);
         _c.Consumer = _c.Producer = cons + taken;
-        return new RingExchange<TRequest, TResponse>(_c.Entries, cons, _c.Size - 1, (uint)SharedRingLayout.SlotSize<TRequest, TResponse>(), (int)taken);
+        return new RingExchange<TRequest, TResponse>(new RingSlots<TResponse>(_c.Entries, cons, _c.Size - 1, (uint)SharedRingLayout.SlotSize<TRequest, TResponse>(), (int)taken));
     }
 
     /// <summary>

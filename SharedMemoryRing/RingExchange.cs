@@ -17,32 +17,20 @@ namespace SharedMemoryRing;
 /// </remarks>
 /// <typeparam name="TRequest">The request struct.</typeparam>
 /// <typeparam name="TResponse">The response struct.</typeparam>
-public readonly unsafe ref struct RingExchange<TRequest, TResponse>
+public readonly ref struct RingExchange<TRequest, TResponse>
     where TRequest : unmanaged
     where TResponse : unmanaged
 {
-    private readonly byte* _entries;
-    private readonly uint _first;
-    private readonly uint _mask;
-    private readonly uint _slotSize;
-    // Count is this span's length, so that the JIT drops the check from a loop that runs i from 0
-    // while i < Count, as in RingEntries.
-    private readonly ReadOnlySpan<byte> _bound;
+    // The slots hold the requests until their responses are written over them.
+    private readonly RingSlots<TResponse> _slots;
 
-    internal RingExchange(byte* entries, uint first, uint mask, uint slotSize, int count)
-    {
-        _entries = entries;
-        _first = first;
-        _mask = mask;
-        _slotSize = slotSize;
-        _bound = new ReadOnlySpan<byte>(entries, count);
-    }
+    internal RingExchange(RingSlots<TResponse> slots) => _slots = slots;
 
     /// <summary>How many requests were consumed.</summary>
-    public int Count => _bound.Length;
+    public int Count => _slots.Count;
 
     /// <summary>The free-running ring index of entry 0.</summary>
-    public uint FirstIndex => _first;
+    public uint FirstIndex => _slots.FirstIndex;
 
     /// <summary>Copies request <paramref name="i"/> out of shared memory into <paramref name="request"/> and
     /// returns its slot, to be filled in place with its response.</summary>
@@ -50,9 +38,8 @@ public readonly unsafe ref struct RingExchange<TRequest, TResponse>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref TResponse Answer(int i, out TRequest request)
     {
-        _ = _bound[i];
-        var slot = _entries + (nuint)((_first + (uint)i) & _mask) * _slotSize;
-        request = Unsafe.ReadUnaligned<TRequest>(slot);
-        return ref Unsafe.AsRef<TResponse>(slot);
+        ref var slot = ref _slots[i];
+        request = Unsafe.ReadUnaligned<TRequest>(ref Unsafe.As<TResponse, byte>(ref slot));
+        return ref slot;
     }
 }

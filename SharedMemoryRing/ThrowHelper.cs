@@ -41,7 +41,7 @@ internal static class ThrowHelper
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void RequestsUnanswered(uint unanswered) =>
-        throw new InvalidOperationException($"{unanswered} consumed requests have no response yet: answer them before answering requests in place.");
+        throw new InvalidOperationException($"Requests consumed before have no response yet ({unanswered} of them): answer them first, in order, before answering more in place.");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void NoRequestToAnswer() =>
