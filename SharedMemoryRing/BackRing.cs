@@ -206,13 +206,10 @@ public sealed unsafe class BackRing<TRequest, TResponse>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public RingExchange<TRequest, TResponse> ConsumeAndAnswer(int count = int.MaxValue)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        var cons = _c.Consumer;
-        if (_c.Producer != cons)
-            ThrowHelper.RequestsUnanswered(cons - _c.Producer);
-        var taken = Math.Min(ReadRequestProducer() - cons, (uint)count);
-        _c.Consumer = _c.Producer = cons + taken;
-        return new RingExchange<TRequest, TResponse>(new RingSlots<TResponse>(_c.Entries, cons, _c.Size - 1, (uint)SharedRingLayout.SlotSize<TRequest, TResponse>(), (int)taken));
+        if (_c.Producer != _c.Consumer)
+            ThrowHelper.RequestsUnanswered(_c.Consumer - _c.Producer);
+        // Every request consumed so far is answered, so the responses' slots are the requests' own.
+        return new RingExchange<TRequest, TResponse>(ProduceResponses(ConsumeRequests(count).Count));
     }
 
     /// <summary>
