@@ -93,14 +93,21 @@ internal static class Libxenvchan
     /// </summary>
     public static PeerProcess Start(string root, ushort domain, string storeSocket, params string[] arguments)
     {
-        var info = new ProcessStartInfo(Peer);
+        var info = OnShims(Peer, root, domain, arguments);
+        info.Environment["XENSTORED_PATH"] = storeSocket;
+        return new PeerProcess(info);
+    }
+
+    /// <summary>How to run <paramref name="program"/> as <paramref name="domain"/> on the shims, under <paramref name="root"/>.</summary>
+    public static ProcessStartInfo OnShims(string program, string root, ushort domain, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(program);
         foreach (var a in arguments)
             info.ArgumentList.Add(a);
         info.Environment["LD_LIBRARY_PATH"] = ShimFolder;
         info.Environment["XEN_ROOT"] = root;
         info.Environment["XEN_DOMID"] = domain.ToString(CultureInfo.InvariantCulture);
-        info.Environment["XENSTORED_PATH"] = storeSocket;
-        return new PeerProcess(info);
+        return info;
     }
 }
 

@@ -256,7 +256,10 @@ static void *listener_thread(void *arg)
     return NULL;
 }
 
-/* After each ring: kick the handles with something to deliver (a futex cannot join their epoll sets). */
+/* After each ring: kick the handles with something to deliver (a futex cannot join their epoll sets).
+ * A sender counts, then takes the waiting word: between the two, this process may deliver the event
+ * and unmask, and then the ring takes the word that unmask set. So every unmasked port says again
+ * that it waits, then looks (arm); without it, the next send would ring nobody. */
 static void *doorbell_thread(void *arg)
 {
     (void)arg;
@@ -264,8 +267,9 @@ static void *doorbell_thread(void *arg)
         uint32_t seen = __atomic_load_n(g.bell, __ATOMIC_SEQ_CST);
         pthread_mutex_lock(&g.lock);
         for (int i = 1; i < MAX_PORTS; i++) {
-            if (deliverable(&g.ports[i]))
-                kick(g.ports[i].owner);
+            struct port *p = &g.ports[i];
+            if (p->state == CONNECTED && !p->masked)
+                arm(p, p->owner);
         }
         pthread_mutex_unlock(&g.lock);
         /* Returns at once if a ring came since `seen` was read. */

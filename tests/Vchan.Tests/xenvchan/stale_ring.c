@@ -1,0 +1,160 @@
+/* The event-channel shim against a sender whose ring comes late: the sender counts an event, the
+ * shim delivers it and unmasks the port (which says the port waits again), and only then does the
+ * sender take the waiting word and ring, for an event already delivered. The next event must still
+ * make xenevtchn_fd readable: the shim must say again that the port waits after that ring.
+ *
+ * This process is two domains: XEN_DOMID (through the shim) listens; the sender is domain <sender>,
+ * played here by hand from docs/unix-backend.md in the order above, since the .NET sender's two
+ * steps cannot be held apart.
+ * usage: stale_ring <sender>   (XEN_ROOT and XEN_DOMID set; the shim first in LD_LIBRARY_PATH)
+ * prints: "delivered" and exits 0, or says what went wrong and exits 1. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <xenevtchn.h>
+
+#define LISTENER_COUNT 0
+#define LISTENER_WAITING 8
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "stale_ring: %s: %s\n", what, strerror(errno));
+    return 1;
+}
+
+static void put32(unsigned char *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i)); }
+static void put16(unsigned char *p, uint16_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
+
+static void *map_file(const char *path, int create)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0600);
+    if (fd < 0 || (create && ftruncate(fd, 4096) != 0))
+        return MAP_FAILED;
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    return page;
+}
+
+static void ring(uint32_t *bell)
+{
+    __atomic_fetch_add(bell, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, bell, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Waits until a thread of this process sleeps in FUTEX_WAIT for `value` (the shim's doorbell thread,
+ * once it has looked after the ring that made the word `value`); /proc shows each thread's system call. */
+static int doorbell_asleep_at(uint32_t value)
+{
+    for (int tries = 0; tries < 5000; tries++) {
+        DIR *tasks = opendir("/proc/self/task");
+        struct dirent *e;
+        while (tasks != NULL && (e = readdir(tasks)) != NULL) {
+            char path[300], line[256];
+            snprintf(path, sizeof path, "/proc/self/task/%s/syscall", e->d_name);
+            FILE *f = fopen(path, "r");
+            unsigned long nr, uaddr, op, val;
+            int n = f != NULL && fgets(line, sizeof line, f) != NULL ? sscanf(line, "%lu %lx %lx %lx", &nr, &uaddr, &op, &val) : 0;
+            if (f != NULL)
+                fclose(f);
+            if (n == 4 && nr == SYS_futex && op == FUTEX_WAIT && val == value) {
+                closedir(tasks);
+                return 1;
+            }
+        }
+        if (tasks != NULL)
+            closedir(tasks);
+        usleep(1000);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *root = getenv("XEN_ROOT"), *me = getenv("XEN_DOMID");
+    if (argc != 2 || root == NULL || me == NULL) {
+        fprintf(stderr, "usage: stale_ring <sender>, with XEN_ROOT and XEN_DOMID set\n");
+        return 2;
+    }
+    int sender = atoi(argv[1]);
+    xenevtchn_handle *h = xenevtchn_open(NULL, 0);
+    if (h == NULL)
+        return fail("xenevtchn_open");
+    int port = xenevtchn_bind_unbound_port(h, (uint32_t)sender);
+    if (port < 0)
+        return fail("xenevtchn_bind_unbound_port");
+
+    /* The sender connects: its doorbell, the request, then the listener's counter page and doorbell. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%d", root, sender);
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return fail(path);
+    snprintf(path, sizeof path, "%s/%d/evtchn-doorbell", root, sender);
+    if (map_file(path, 1) == MAP_FAILED)
+        return fail(path);
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s/%s/evtchn", root, me);
+    if (s < 0 || connect(s, (struct sockaddr *)&sun, sizeof sun) != 0)
+        return fail("connect");
+    unsigned char msg[16] = { 0 };
+    put32(msg, 0x54564558u);
+    put16(msg + 4, 2);
+    put16(msg + 6, (uint16_t)sender);
+    put32(msg + 8, (uint32_t)port);
+    put32(msg + 12, 1);
+    if (send(s, msg, 16, 0) != 16 || recv(s, msg, sizeof msg, 0) != 16 || msg[6] != 0 || msg[7] != 0)
+        return fail("the listener's reply");
+    snprintf(path, sizeof path, "%s/%s/evtchn-%d", root, me, port);
+    unsigned char *page = map_file(path, 0);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/%s/evtchn-doorbell", root, me);
+    uint32_t *bell = map_file(path, 0);
+    if (page == MAP_FAILED || bell == MAP_FAILED)
+        return fail("mapping the counter page and the doorbell");
+    uint64_t *count = (uint64_t *)(page + LISTENER_COUNT);
+    uint32_t *waiting = (uint32_t *)(page + LISTENER_WAITING);
+
+    /* The sender counts the first event; the shim delivers it and unmasks the port. */
+    __atomic_fetch_add(count, 1, __ATOMIC_SEQ_CST);
+    if (xenevtchn_pending(h) != port || xenevtchn_unmask(h, (evtchn_port_t)port) != 0)
+        return fail("delivering the first event");
+    /* Only now does the sender take the word (the unmask set it) and ring. */
+    if (__atomic_exchange_n(waiting, 0, __ATOMIC_SEQ_CST) == 0) {
+        fprintf(stderr, "stale_ring: the unmask did not say the port waits\n");
+        return 1;
+    }
+    ring(bell);
+    if (!doorbell_asleep_at(__atomic_load_n(bell, __ATOMIC_SEQ_CST))) {
+        fprintf(stderr, "stale_ring: the shim's doorbell thread did not go back to sleep after the ring\n");
+        return 1;
+    }
+
+    /* The second event, sent in full once the shim has looked after the late ring. */
+    __atomic_fetch_add(count, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_exchange_n(waiting, 0, __ATOMIC_SEQ_CST) != 0)
+        ring(bell);
+    struct pollfd pfd = { .fd = xenevtchn_fd(h), .events = POLLIN };
+    if (poll(&pfd, 1, 5000) != 1) {
+        fprintf(stderr, "stale_ring: the second event never made the descriptor readable\n");
+        return 1;
+    }
+    if (xenevtchn_pending(h) != port)
+        return fail("delivering the second event");
+    puts("delivered");
+    close(s);
+    xenevtchn_close(h);
+    return 0;
+}
