@@ -178,6 +178,35 @@ public sealed partial class HostilePeerTests : IDisposable
         Assert.False(waitTwo.IsCompleted);
     }
 
+    // Not hostile, only late: a sender counts, then takes the waiting word and rings, and between the two
+    // the receiver may see the count and wait for the next one, saying so in the word. The ring then
+    // takes that word for a wait it does not end; the receiver must say again that it waits, or the
+    // next send rings nobody (docs/unix-backend.md, "Receive").
+    [Fact]
+    public async Task A_late_ring_for_an_event_already_seen_does_not_keep_the_next_from_waking_the_receiver()
+    {
+        using var one = UnixEvents.Create(1, _root.Path);
+        var (port, server) = one.Listen(2);
+        Directory.CreateDirectory(Path.Combine(_root.Path, "2"));
+        File.WriteAllBytes(Path.Combine(_root.Path, "2", "evtchn-doorbell"), new byte[4096]);
+        using var peer = ConnectByHand(fromDomain: 2, port, out var status);
+        Assert.Equal(0, status);
+        using var counters = new PageView(Path.Combine(_root.Path, "1", "evtchn-" + port.Value));
+        using var doorbell = new PageView(Path.Combine(_root.Path, "1", "evtchn-doorbell"));
+
+        counters.Count(CounterPage.ListenerEvents);
+        Assert.Equal(1UL, (await one.RecvAsync(server, EventCounter.Initial).AsTask().WaitAsync(TimeSpan.FromSeconds(10))).Value);
+        var next = one.RecvAsync(server, new EventCounter(1)).AsTask();
+        Assert.Equal(1u, counters.Take(CounterPage.ListenerWaiting)); // the wait for the next said so
+        doorbell.Ring();
+        await Until.TrueAsync(() => counters.WordAt(CounterPage.ListenerWaiting) == 1, "the receiver say again that it waits");
+
+        counters.Count(CounterPage.ListenerEvents);
+        if (counters.Take(CounterPage.ListenerWaiting) != 0)
+            doorbell.Ring();
+        Assert.Equal(2UL, (await next.WaitAsync(TimeSpan.FromSeconds(10))).Value);
+    }
+
     /// <summary>Asks domain 1 for <paramref name="port"/> as domain <paramref name="fromDomain"/>, by hand
     /// (docs/unix-backend.md, "Opening a channel"); the reply's status comes back.</summary>
     private Socket ConnectByHand(ushort fromDomain, Port port, out short status)
@@ -219,20 +248,30 @@ public sealed partial class HostilePeerTests : IDisposable
             _view.SafeMemoryMappedViewHandle.AcquirePointer(ref _page);
         }
 
-        public uint Word => Volatile.Read(ref *(uint*)_page);
+        public uint Word => WordAt(0);
+
+        public uint WordAt(int offset) => Volatile.Read(ref *(uint*)(_page + offset));
+
+        /// <summary>Counts an event in the u64 at <paramref name="offset"/>, as a sender does.</summary>
+        public void Count(int offset) => Interlocked.Increment(ref *(ulong*)(_page + offset));
+
+        /// <summary>Takes the waiting word at <paramref name="offset"/>, as a sender does before it rings.</summary>
+        public uint Take(int offset) => Interlocked.Exchange(ref *(uint*)(_page + offset), 0);
+
+        public void Ring() => Doorbell.Ring(_page);
 
         /// <summary>For <paramref name="time"/>, as fast as a thread can: rings the doorbell, or (after one
         /// ring) stores 0 in its word.</summary>
         public Task WhileAsync(bool ring, TimeSpan time) => Task.Run(() =>
         {
-            Doorbell.Ring(_page);
+            Ring();
             var until = DateTime.UtcNow + time;
             while (DateTime.UtcNow < until)
             {
                 for (var i = 0; i < 1000; i++)
                 {
                     if (ring)
-                        Doorbell.Ring(_page);
+                        Ring();
                     else
                         Volatile.Write(ref *(uint*)_page, 0);
                 }
