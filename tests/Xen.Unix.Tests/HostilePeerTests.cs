@@ -115,11 +115,7 @@ public sealed partial class HostilePeerTests : IDisposable
     {
         using var one = UnixEvents.Create(1, _root.Path);
         var (port, server) = one.Listen(2);
-        // The rogue plays domain 2 by hand: the listener maps a connector's doorbell before it answers.
-        Directory.CreateDirectory(Path.Combine(_root.Path, "2"));
-        File.WriteAllBytes(Path.Combine(_root.Path, "2", "evtchn-doorbell"), new byte[4096]);
-        using var rogue = ConnectByHand(fromDomain: 2, port, out var status);
-        Assert.Equal(0, status);
+        using var rogue = ConnectAsDomainTwo(port);
         var wait = one.RecvAsync(server, EventCounter.Initial).AsTask();
         var junk = new byte[200];
         for (var i = 0; i < 2_000; i++)
@@ -187,10 +183,7 @@ public sealed partial class HostilePeerTests : IDisposable
     {
         using var one = UnixEvents.Create(1, _root.Path);
         var (port, server) = one.Listen(2);
-        Directory.CreateDirectory(Path.Combine(_root.Path, "2"));
-        File.WriteAllBytes(Path.Combine(_root.Path, "2", "evtchn-doorbell"), new byte[4096]);
-        using var peer = ConnectByHand(fromDomain: 2, port, out var status);
-        Assert.Equal(0, status);
+        using var peer = ConnectAsDomainTwo(port);
         using var counters = new PageView(Path.Combine(_root.Path, "1", "evtchn-" + port.Value));
         using var doorbell = new PageView(Path.Combine(_root.Path, "1", "evtchn-doorbell"));
 
@@ -205,6 +198,17 @@ public sealed partial class HostilePeerTests : IDisposable
         if (counters.Take(CounterPage.ListenerWaiting) != 0)
             doorbell.Ring();
         Assert.Equal(2UL, (await next.WaitAsync(TimeSpan.FromSeconds(10))).Value);
+    }
+
+    /// <summary>Connects to <paramref name="port"/> of domain 1 as domain 2, played by hand: its doorbell first,
+    /// which the listener maps before it answers.</summary>
+    private Socket ConnectAsDomainTwo(Port port)
+    {
+        Directory.CreateDirectory(Path.Combine(_root.Path, "2"));
+        File.WriteAllBytes(Path.Combine(_root.Path, "2", "evtchn-doorbell"), new byte[4096]);
+        var socket = ConnectByHand(fromDomain: 2, port, out var status);
+        Assert.Equal(0, status);
+        return socket;
     }
 
     /// <summary>Asks domain 1 for <paramref name="port"/> as domain <paramref name="fromDomain"/>, by hand
