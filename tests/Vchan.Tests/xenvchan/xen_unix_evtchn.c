@@ -3,9 +3,10 @@
  *
  * The process owns its domain's event channels (evtchn.lock) from the first xenevtchn_open to the
  * last xenevtchn_close. Two threads play the hypervisor's part: one answers connection requests on
- * the domain's listening socket, one sleeps on the domain's doorbell and kicks the handles that have
- * something to deliver. Each handle's file descriptor is an epoll set of its channels' sockets (for
- * their ends) and of that eventfd, so it polls readable when xenevtchn_pending has something to say.
+ * the domain's listening socket, one sleeps on the domain's doorbell and, after each ring, says again
+ * that every unmasked port waits and kicks the handles that have something to deliver. Each
+ * handle's file descriptor is an epoll set of its channels' sockets (for their ends) and of that
+ * eventfd, so it polls readable when xenevtchn_pending has something to say.
  *
  * Xen's semantics kept here: a port returned by xenevtchn_pending is masked until xenevtchn_unmask;
  * events while masked are remembered (the counter) and delivered on unmask; sends on a port whose
