@@ -206,12 +206,26 @@ public sealed class LibxenvchanTests : IAsyncLifetime
             }
             return hash.Value;
         });
-        var sent = await sending.WaitAsync(Timeout);
-        var received = await receiving.WaitAsync(Timeout);
+        var sent = await WithPeerOutputAsync(sending, peer);
+        var received = await WithPeerOutputAsync(receiving, peer);
         await peer.ExitAsync(Timeout);
         Assert.Equal(XorshiftPattern.Expected(Peer, Size), received);
         Assert.Contains($"sent {received:x16} {Size}", peer.Output);
         Assert.Contains($"received {sent} {Size}", peer.Output);
+    }
+
+    // A side of the exchange that fails or stalls says what the C peer printed: how far it got, and
+    // whether it gave up on a silent event channel (after 20 s in its own poll).
+    private static async Task<T> WithPeerOutputAsync<T>(Task<T> side, PeerProcess peer)
+    {
+        try
+        {
+            return await side.WaitAsync(Timeout);
+        }
+        catch (Exception e) when (e is TimeoutException or IOException or Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException($"{e.Message}\nThe C peer printed:\n{peer.Output}{peer.Errors}", e);
+        }
     }
 
     private static async Task<string> SendPatternAsync(VchanEndpoint endpoint, long count)
