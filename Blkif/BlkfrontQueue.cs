@@ -176,7 +176,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     public void Submit(RequestSlot slot, BlockOperation operation, BlkifOperation kind, ulong sector,
         ReadOnlyMemory<byte> writeData, Memory<byte> readTarget, int bytes)
     {
-        slot.Start(operation, kind, sector, bytes, readTarget);
+        slot.Start(kind, sector, bytes, readTarget);
         var request = default(BlkifRequest);
         request.Id = slot.Id;
         request.SectorNumber = sector;
@@ -206,7 +206,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     /// </summary>
     public void SubmitDirect(RequestSlot slot, BlockOperation operation, BlkifOperation kind, ulong sector, Share pages, int firstPage, int bytes)
     {
-        slot.Start(operation, kind, sector, bytes, default);
+        slot.Start(kind, sector, bytes, default);
         var request = default(BlkifRequest);
         request.Id = slot.Id;
         request.SectorNumber = sector;
@@ -253,7 +253,6 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     /// <summary>Gives the slot back and fails the piece: no page could be granted for it.</summary>
     private void Fail(RequestSlot slot, BlockOperation operation, Exception e)
     {
-        slot.Operation = null;
         Release(slot);
         operation.PieceDone(new BlkifIOException($"No page could be granted to the backend for the request: {e.Message}", e));
     }
@@ -261,7 +260,7 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     /// <summary>Puts a request for a discard on the ring.</summary>
     public void SubmitDiscard(RequestSlot slot, BlockOperation operation, ulong sector, ulong sectors)
     {
-        slot.Start(operation, BlkifOperation.Discard, sector, 0, default);
+        slot.Start(BlkifOperation.Discard, sector, 0, default);
         var request = default(BlkifRequest);
         ref var discard = ref Unsafe.As<BlkifRequest, BlkifRequestDiscard>(ref request);
         discard.Operation = BlkifOperation.Discard;
@@ -280,6 +279,9 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
             failure = _failure;
             if (failure is null)
             {
+                // In flight from here, under the lock that a failure takes to gather what is in flight:
+                // a slot that missed the failure's look is released below, by this call alone.
+                slot.Operation = operation;
                 // Counted before the push: the answer may be released on the receive loop at once.
                 if (slot.Bytes > BlkifConstants.MaxSegmentsPerRequest * PageSize)
                 {
@@ -294,7 +296,6 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         }
         if (failure is not null)
         {
-            slot.Operation = null;
             Release(slot);
             operation.PieceDone(failure);
             return;

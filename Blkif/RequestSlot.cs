@@ -18,7 +18,8 @@ internal sealed unsafe class RequestSlot : IDisposable
 
     public ushort Id { get; }
 
-    /// <summary>The call this request belongs to, while it is in flight.</summary>
+    /// <summary>The call this request belongs to, while it is in flight: set under the queue's lock as
+    /// the request goes on the ring, and taken (exchanged for null) by whoever finishes it.</summary>
     public BlockOperation? Operation;
 
     /// <summary>Where a read's data goes when the response arrives.</summary>
@@ -42,9 +43,8 @@ internal sealed unsafe class RequestSlot : IDisposable
     public int PageCount => _pages.Length;
 
     /// <summary>Records what the request about to go on the ring is for: its completion needs it.</summary>
-    public void Start(BlockOperation operation, BlkifOperation kind, ulong sector, int bytes, Memory<byte> readTarget)
+    public void Start(BlkifOperation kind, ulong sector, int bytes, Memory<byte> readTarget)
     {
-        Operation = operation;
         Kind = kind;
         Sector = sector;
         Bytes = bytes;

@@ -70,6 +70,31 @@ public sealed class BlkfrontCompletionTests
         await AssertBrokenByBackend(second);
     }
 
+    // The CI caught it once, as an IndexOutOfRangeException from a blkfront whose backend was killed: a
+    // failure that came while a request was being put together took the request as in flight, and the
+    // request's own post, seeing the failure, gave its slot back a second time.
+    [Fact]
+    public async Task A_failure_while_a_request_is_put_together_fails_it_once_and_keeps_every_slot_once()
+    {
+        await using var rig = new HandDrivenRing();
+        var read = rig.Front.ReadAsync(0, new byte[4096], TestData.Timeout()).AsTask();
+        var request = rig.NextRequests(1)[0];
+        // The write's slot shares its pages first: there, the backend breaks the ring and the device fails.
+        rig.Memory.BeforeShare = () =>
+        {
+            rig.Memory.BeforeShare = null;
+            rig.Answer(request, id: 9999);
+            Assert.True(SpinWait.SpinUntil(() => read.IsCompleted, TimeSpan.FromSeconds(30)), "the device did not fail");
+        };
+        var write = rig.Front.WriteAsync(4096, new byte[4096], TestData.Timeout()).AsTask();
+        await AssertBrokenByBackend(read);
+        await AssertBrokenByBackend(write);
+        // Every slot came back once: as many requests as the ring holds still fail cleanly, none hangs.
+        var later = Enumerable.Range(0, 40).Select(i => rig.Front.ReadAsync(4096L * i, new byte[4096], TestData.Timeout()).AsTask()).ToArray();
+        foreach (var each in later)
+            await AssertBrokenByBackend(each);
+    }
+
     private static async Task AssertBrokenByBackend(Task read)
     {
         var e = await Assert.ThrowsAsync<BlkifIOException>(() => read.WaitAsync(TimeSpan.FromSeconds(30)));
@@ -101,6 +126,35 @@ public sealed class BlkfrontCompletionTests
     private static uint ResponseEvent(Xen.Gnt.Mapping pages) =>
         Volatile.Read(ref Unsafe.As<byte, uint>(ref pages.Span[SharedRingLayout.RspEventOffset]));
 
+    /// <summary>The frontend's grants, with a hook that runs before each share: a request's first use of
+    /// its slot shares the slot's pages between the slot's start and the request's post.</summary>
+    private sealed class HookedMemory(InHeapMemory inner) : Xen.Gnt.IMemory
+    {
+        public Action? BeforeShare { get; set; }
+
+        public ushort LocalDomain => inner.LocalDomain;
+
+        public Xen.Gnt.Share Share(ushort remoteDomain, int pageCount, bool writable, Xen.Gnt.UnmapNotify notify = default)
+        {
+            BeforeShare?.Invoke();
+            return inner.Share(remoteDomain, pageCount, writable, notify);
+        }
+
+        public Xen.Gnt.Mapping Map(ushort remoteDomain, Xen.Gnt.GrantRef grant, bool writable, Xen.Gnt.UnmapNotify notify = default) =>
+            inner.Map(remoteDomain, grant, writable, notify);
+
+        public Xen.Gnt.Mapping MapMany(ushort remoteDomain, ReadOnlySpan<Xen.Gnt.GrantRef> grants, bool writable, Xen.Gnt.UnmapNotify notify = default) =>
+            inner.MapMany(remoteDomain, grants, writable, notify);
+
+        public void Unmap(Xen.Gnt.Mapping mapping) => inner.Unmap(mapping);
+
+        public void Unshare(Xen.Gnt.Share share) => inner.Unshare(share);
+
+        public void Dispose()
+        {
+        }
+    }
+
     /// <summary>A blkfront with one single-page ring, whose backend side this test drives by hand.</summary>
     private sealed class HandDrivenRing : IAsyncDisposable
     {
@@ -118,7 +172,8 @@ public sealed class BlkfrontCompletionTests
             _back = InHeapDomain.Open(_eventHub, _grantHub, 0);
             _frontDomain = InHeapDomain.Open(_eventHub, _grantHub, 1);
             var info = new Blkback<InHeapEvents, InHeapMemory>(_back.Events, _back.Memory, _storage, new BlkbackOptions { MaxRingPageOrder = 0 }).Info;
-            Front = Blkfront<InHeapEvents, InHeapMemory>.Create(_frontDomain.Events, _frontDomain.Memory, 0, info,
+            Memory = new HookedMemory(_frontDomain.Memory);
+            Front = Blkfront<InHeapEvents, HookedMemory>.Create(_frontDomain.Events, Memory, 0, info,
                 new BlkfrontOptions { RingPageOrder = 0 });
             var queue = Front.FrontendInfo.Queues[0];
             _pages = _back.Memory.MapMany(1, [.. queue.RingRefs], writable: true);
@@ -126,7 +181,10 @@ public sealed class BlkfrontCompletionTests
             _channel = _back.Events.Connect(1, queue.EventChannel);
         }
 
-        public Blkfront<InHeapEvents, InHeapMemory> Front { get; }
+        public Blkfront<InHeapEvents, HookedMemory> Front { get; }
+
+        /// <summary>The frontend's grants.</summary>
+        public HookedMemory Memory { get; }
 
         /// <summary>Sends two 4 KiB reads and returns them with the requests they put on the ring.</summary>
         public (Task First, Task Second, List<BlkifRequest> Requests) TwoReads()
@@ -135,6 +193,9 @@ public sealed class BlkfrontCompletionTests
             var second = Front.ReadAsync(4096, new byte[4096], TestData.Timeout()).AsTask();
             return (first, second, ReadRequests(_ring, 2));
         }
+
+        /// <summary>The next <paramref name="count"/> requests the frontend puts on the ring.</summary>
+        public List<BlkifRequest> NextRequests(int count) => ReadRequests(_ring, count);
 
         /// <summary>Answers <paramref name="request"/> under the id given, and sends the event.</summary>
         public void Answer(in BlkifRequest request, ulong id)
