@@ -8,21 +8,14 @@
  * steps cannot be held apart.
  * usage: late_ring <sender>   (XEN_ROOT and XEN_DOMID set; the shim first in LD_LIBRARY_PATH)
  * prints: "delivered" and exits 0, or says what went wrong and exits 1. */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
+#include "xen_unix_domain.h"
+
 #include <poll.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
-#include <unistd.h>
 #include <xenevtchn.h>
 
 #define LISTENER_COUNT 0
@@ -33,9 +26,6 @@ static int fail(const char *what)
     fprintf(stderr, "late_ring: %s: %s\n", what, strerror(errno));
     return 1;
 }
-
-static void put32(unsigned char *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i)); }
-static void put16(unsigned char *p, uint16_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
 
 static void *map_file(const char *path, int create)
 {
@@ -82,11 +72,11 @@ int main(int argc, char **argv)
     if (s < 0 || connect(s, (struct sockaddr *)&sun, sizeof sun) != 0)
         return fail("connect");
     unsigned char msg[16] = { 0 };
-    put32(msg, 0x54564558u);
-    put16(msg + 4, 2);
-    put16(msg + 6, (uint16_t)sender);
-    put32(msg + 8, (uint32_t)port);
-    put32(msg + 12, 1);
+    xu_put32(msg, 0x54564558u);
+    xu_put16(msg + 4, 2);
+    xu_put16(msg + 6, (uint16_t)sender);
+    xu_put32(msg + 8, (uint32_t)port);
+    xu_put32(msg + 12, 1);
     if (send(s, msg, 16, 0) != 16 || recv(s, msg, sizeof msg, 0) != 16 || msg[6] != 0 || msg[7] != 0)
         return fail("the listener's reply");
     snprintf(path, sizeof path, "%s/%s/evtchn-%d", root, me, port);
