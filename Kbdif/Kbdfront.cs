@@ -77,13 +77,16 @@ public sealed class Kbdfront<TEvents, TMemory> : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes the channel and ends the grant.</summary>
-    public ValueTask DisposeAsync()
+    /// <summary>Closes the channel, waits for a read under way to leave, and ends the grant.</summary>
+    public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
-            return ValueTask.CompletedTask;
+            return;
         _events.Close(_channel);
+        // A reader parked on the channel has seen the close, and one past its check of _disposed may
+        // still read the ring: the page stays until it leaves.
+        await _reader.WaitAsync().ConfigureAwait(false);
         _page.Dispose();
-        return ValueTask.CompletedTask;
+        _reader.Release();
     }
 }

@@ -1,4 +1,5 @@
 using Kbdif;
+using Xen.Evtchn;
 using Xen.Evtchn.InHeap;
 using Xen.Gnt.InHeap;
 
@@ -57,5 +58,54 @@ public sealed class KbdifTests : IAsyncLifetime
         Assert.Equal(_front.Info.PageGref.ToString(), keys["page-gref"]);
         Assert.Equal("1", keys["request-abs-pointer"]);
         Assert.Equal(_front.Info, KbdifXenstoreKeys.ParseFrontend(keys.GetValueOrDefault));
+    }
+
+    [Fact]
+    public async Task Disposal_keeps_the_page_until_a_read_under_way_has_left()
+    {
+        var events = new HeldEvents(_pair.Front.Events);
+        var front = Kbdfront<HeldEvents, InHeapMemory>.Allocate(events, _pair.Front.Memory, InHeapPair.BackendDomain, requestAbsPointer: false);
+        var shares = _pair.Grants.LiveShares;
+        var read = front.ReadAsync().AsTask();
+        await events.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var disposal = front.DisposeAsync().AsTask();
+        Assert.False(disposal.IsCompleted);
+        Assert.Equal(shares, _pair.Grants.LiveShares);
+
+        events.Leave.SetResult();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => read.WaitAsync(TimeSpan.FromSeconds(30)));
+        await disposal.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(shares - 1, _pair.Grants.LiveShares);
+    }
+
+    /// <summary>
+    /// Events whose wait stays inside until told to leave, deaf to the close: a reader still at work
+    /// on the ring (past its check of the frontend's disposal) when the disposal starts.
+    /// </summary>
+    private sealed class HeldEvents(InHeapEvents inner) : IEvents
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Leave { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ushort LocalDomain => inner.LocalDomain;
+
+        public (Port Port, Channel Channel) Listen(ushort remoteDomain) => inner.Listen(remoteDomain);
+
+        public Channel Connect(ushort remoteDomain, Port remotePort) => inner.Connect(remoteDomain, remotePort);
+
+        public void Send(Channel channel) => inner.Send(channel);
+
+        public async ValueTask<EventCounter> RecvAsync(Channel channel, EventCounter lastSeen, CancellationToken cancellationToken = default)
+        {
+            Entered.TrySetResult();
+            await Leave.Task.ConfigureAwait(false);
+            return new EventCounter(lastSeen.Value + 1);
+        }
+
+        public void Close(Channel channel) => inner.Close(channel);
+
+        public void Dispose() => inner.Dispose();
     }
 }
