@@ -59,6 +59,7 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
     private NetifGsoType _rxWaitingGsoType;
     private ushort _rxWaitingGsoSize;
     private int _rxWaitingSlots;
+    private int _channelsClosed;
 
     public NetbackQueue(TEvents events, TMemory memory, ushort frontendDomain, NetifQueueRefs refs,
         NetfrontFeatures frontend, NetbackFeatures offered, INetworkLink link, int keptMappings, NetifCounters counters)
@@ -741,9 +742,13 @@ internal sealed class NetbackQueue<TEvents, TMemory> : IDisposable
             _counters.RxNotifications++;
     }
 
-    /// <summary>Closes the channels, so the frontend's waiters learn at once. Safe while loops run.</summary>
+    /// <summary>Closes the channels, so the frontend's waiters learn at once. Safe while loops run, and more than once.</summary>
     public void CloseChannels()
     {
+        // Once only: a fault closes them before Dispose does, and the Unix, xenctrl and Xen events bind
+        // a freed port to the next channel, so a second close could shut another driver's channel.
+        if (Interlocked.Exchange(ref _channelsClosed, 1) != 0)
+            return;
         _events.Close(_txChannel);
         if (_rxChannel != _txChannel)
             _events.Close(_rxChannel);

@@ -156,6 +156,21 @@ public sealed class HostileFrontendTests
         Assert.Equal(1, f.Netback.Statistics.DropsFor(NetifDropReason.Disconnected));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_disconnect_closes_each_of_the_netbacks_channels_once(bool split)
+    {
+        await using var f = new RawFrontend(split: split);
+        f.Write(Slot(f, 0, 1, 120, flags: NetifTxFlags.MoreData));
+        f.Push();
+        await Assert.ThrowsAsync<NetifProtocolException>(() => f.Netback.Completion.WaitAsync(Timeouts.Short));
+        // A freed port is bound again by the next channel of the process (Unix, xenctrl and Xen
+        // events): a second close would shut another driver's channel.
+        Assert.Equal(split ? 2 : 1, f.BackendEvents.Closes.Count);
+        Assert.All(f.BackendEvents.Closes, c => Assert.True(c.Value == 1, $"Port {c.Key} was closed {c.Value} times."));
+    }
+
     [Fact]
     public async Task A_req_prod_beyond_the_ring_disconnects_the_queue()
     {

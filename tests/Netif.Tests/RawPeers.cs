@@ -22,8 +22,10 @@ internal sealed class RawFrontend : IAsyncDisposable
     private readonly InHeapGrantHub _grants = new();
     private readonly InHeapDomain _back, _front;
     private readonly Share _txRing, _rxRing, _pages, _rxPages;
+    private readonly Channel _rxChannel;
 
-    public RawFrontend(NetfrontFeatures? features = null, NetbackOptions? options = null)
+    /// <param name="split">Whether rx has its own event channel (feature-split-event-channels).</param>
+    public RawFrontend(NetfrontFeatures? features = null, NetbackOptions? options = null, bool split = false)
     {
         _back = InHeapDomain.Open(_events, _grants, 0);
         _front = InHeapDomain.Open(_events, _grants, 1);
@@ -32,12 +34,17 @@ internal sealed class RawFrontend : IAsyncDisposable
         _pages = _front.Memory.Share(0, DataPages, writable: false);
         _rxPages = _front.Memory.Share(0, DataPages, writable: true);
         (var port, Channel) = _front.Events.Listen(0);
+        var rxPort = port;
+        _rxChannel = Channel;
+        if (split)
+            (rxPort, _rxChannel) = _front.Events.Listen(0);
         Tx = FrontRing<NetifTxRequest, NetifTxResponse>.Initialise(_txRing);
         Rx = FrontRing<NetifRxRequest, NetifRxResponse>.Initialise(_rxRing);
         var rendezvous = new NetfrontRendezvous(1, features ?? new NetfrontFeatures { Sg = true, GsoTcpV4 = true, GsoTcpV6 = true },
-            [new NetifQueueRefs(_txRing.Refs[0], _rxRing.Refs[0], port, port)]);
+            [new NetifQueueRefs(_txRing.Refs[0], _rxRing.Refs[0], port, rxPort)]);
         (Link, Outside) = NetworkLink.CreatePair();
-        Netback = Netback<InHeapEvents, InHeapMemory>.Attach(_back.Events, _back.Memory, rendezvous, Link, options);
+        BackendEvents = new ClosesCountedEvents(_back.Events);
+        Netback = Netback<ClosesCountedEvents, InHeapMemory>.Attach(BackendEvents, _back.Memory, rendezvous, Link, options);
     }
 
     public Channel Channel { get; }
@@ -45,7 +52,8 @@ internal sealed class RawFrontend : IAsyncDisposable
     public FrontRing<NetifRxRequest, NetifRxResponse> Rx { get; }
     public QueueLink Link { get; }
     public QueueLink Outside { get; }
-    public Netback<InHeapEvents, InHeapMemory> Netback { get; }
+    public Netback<ClosesCountedEvents, InHeapMemory> Netback { get; }
+    public ClosesCountedEvents BackendEvents { get; }
     public unsafe byte* TxRingPointer => _txRing.Pointer;
 
     /// <summary>Pages the backend maps now: its two ring pages, and any data page it still holds.</summary>
@@ -73,7 +81,12 @@ internal sealed class RawFrontend : IAsyncDisposable
         Notify();
     }
 
-    public void Notify() => Kick.Peer(_front.Events, Channel);
+    public void Notify()
+    {
+        Kick.Peer(_front.Events, Channel);
+        if (_rxChannel != Channel)
+            Kick.Peer(_front.Events, _rxChannel);
+    }
 
     /// <summary>Waits until <paramref name="count"/> tx responses are there and reads them.</summary>
     public async Task<List<NetifTxResponse>> TxResponsesAsync(int count)
@@ -108,6 +121,8 @@ internal sealed class RawFrontend : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _front.Events.Close(Channel);
+        if (_rxChannel != Channel)
+            _front.Events.Close(_rxChannel);
         await Netback.DisposeAsync();
         _front.Dispose();
         _back.Dispose();
