@@ -44,8 +44,11 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     private Task _receiver = Task.CompletedTask;
     private readonly Stack<CompletionBatch> _batches = new();
     // Leases on the slots' pages: one for the queue until it is disposed, and one for each completion
-    // batch, which copies read data out of them. Whoever gives up the last frees the pages.
+    // batch, which copies read data out of them. The pages are freed once the last lease is given back
+    // and every request id is free (a caller fills its slot's pages until it gives the id back, even
+    // after a disposal), by whichever of the two comes last; after that no id is taken.
     private int _leases = 1;
+    private bool _pagesFreed; // under _gate
 
     // The queue whose completion batch runs on this thread, while it runs: a caller's continuation that
     // makes its next call from there sends it down the same ring (Blkfront.NextQueue).
@@ -114,14 +117,12 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
 
     public void Start() => _receiver = Task.Run(ReceiveAsync);
 
-    /// <summary>Takes a free request id at once, if there is one.</summary>
+    /// <summary>Takes a free request id at once, if there is one: none once a disposal has freed the
+    /// slots' pages (<see cref="AcquireAsync"/> then says the device is closed).</summary>
     public bool TryAcquire(out RequestSlot slot)
     {
         if (_available.Wait(0))
-        {
-            slot = Pop();
-            return true;
-        }
+            return TryPop(out slot);
         slot = null!;
         return false;
     }
@@ -139,15 +140,27 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw Failure as BlkifIOException ?? new BlkifIOException("The block device was closed.", null);
+            throw Closed();
         }
-        return Pop();
+        return TryPop(out var slot) ? slot : throw Closed();
     }
 
-    private RequestSlot Pop()
+    private BlkifIOException Closed() => Failure as BlkifIOException ?? new BlkifIOException("The block device was closed.", null);
+
+    // Takes a free id; false, with the id's count given back, once the slots' pages are freed.
+    private bool TryPop(out RequestSlot slot)
     {
         lock (_gate)
-            return _slots[_free[--_freeCount]];
+        {
+            if (!_pagesFreed)
+            {
+                slot = _slots[_free[--_freeCount]];
+                return true;
+            }
+        }
+        _available.Release();
+        slot = null!;
+        return false;
     }
 
     // The caller has claimed the slot's operation (or never posted it).
@@ -164,9 +177,15 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
             slot.Large = false;
             Interlocked.Decrement(ref _largeInFlight);
         }
+        bool last;
         lock (_gate)
+        {
             _free[_freeCount++] = slot.Id;
+            last = ClaimUnusedPages();
+        }
         _available.Release();
+        if (last)
+            FreePages();
     }
 
     /// <summary>
@@ -483,6 +502,24 @@ internal sealed class BlkfrontQueue<TEvents, TMemory> : IAsyncDisposable
     {
         if (Interlocked.Decrement(ref _leases) != 0)
             return;
+        bool last;
+        lock (_gate)
+            last = ClaimUnusedPages();
+        if (last)
+            FreePages();
+    }
+
+    // Under _gate. The lease count is read last: while requests are in flight it is not read at all.
+    private bool ClaimUnusedPages()
+    {
+        if (_pagesFreed || _freeCount < _slots.Length || Volatile.Read(ref _leases) != 0)
+            return false;
+        _pagesFreed = true;
+        return true;
+    }
+
+    private void FreePages()
+    {
         foreach (var slot in _slots)
             slot.Dispose();
     }

@@ -95,6 +95,25 @@ public sealed class BlkfrontCompletionTests
             await AssertBrokenByBackend(each);
     }
 
+    // A caller that took a slot before the device was disposed still fills its pages after: they must stay
+    // until it gives the slot back, and end then. Freed under it, the caller copied into ended pages, or
+    // granted new ones that nobody ended.
+    [Fact]
+    public async Task A_disposal_while_a_request_is_put_together_fails_it_and_leaves_no_page_granted()
+    {
+        await using var rig = new HandDrivenRing();
+        // The write's slot shares its pages first: there, the device is disposed.
+        rig.Memory.BeforeShare = () =>
+        {
+            rig.Memory.BeforeShare = null;
+            var disposal = rig.Front.DisposeAsync().AsTask();
+            Assert.True(SpinWait.SpinUntil(() => disposal.IsCompleted, TimeSpan.FromSeconds(30)), "the disposal did not finish");
+        };
+        var write = rig.Front.WriteAsync(0, new byte[4096], TestData.Timeout()).AsTask();
+        await Assert.ThrowsAsync<BlkifIOException>(() => write.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, rig.LiveShares);
+    }
+
     private static async Task AssertBrokenByBackend(Task read)
     {
         var e = await Assert.ThrowsAsync<BlkifIOException>(() => read.WaitAsync(TimeSpan.FromSeconds(30)));
@@ -185,6 +204,9 @@ public sealed class BlkfrontCompletionTests
 
         /// <summary>The frontend's grants.</summary>
         public HookedMemory Memory { get; }
+
+        /// <summary>The frontend's shares not yet ended: the backend shares none.</summary>
+        public int LiveShares => _grantHub.LiveShares;
 
         /// <summary>Sends two 4 KiB reads and returns them with the requests they put on the ring.</summary>
         public (Task First, Task Second, List<BlkifRequest> Requests) TwoReads()
