@@ -125,7 +125,8 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
     /// <summary>
     /// Runs <paramref name="body"/> in a transaction and commits it; when the commit conflicts
     /// (<see cref="XsError.EAGAIN"/>) the whole body runs again in a new transaction. If the body
-    /// throws, the transaction is aborted and nothing is left behind.
+    /// throws, or the token is cancelled before the commit, the transaction is aborted and nothing is
+    /// left behind.
     /// </summary>
     public async Task<T> TransactionAsync<T>(Func<XenstoreTransaction, Task<T>> body, CancellationToken cancellationToken = default)
     {
@@ -133,23 +134,41 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         for (var attempt = 0; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var id = uint.Parse(Encoding.ASCII.GetString(await RequestAsync(XsMessageType.TransactionStart, [0], 0, cancellationToken).ConfigureAwait(false)).TrimEnd('\0'), CultureInfo.InvariantCulture);
+            // Once sent, a start opens a transaction whatever the caller's token says: a caller that
+            // gives up before its id comes leaves it to be aborted when it does, not left open to count
+            // against the daemon's quota of them.
+            var start = RequestAsync(XsMessageType.TransactionStart, [0], 0, CancellationToken.None);
+            uint id;
+            try
+            {
+                id = TransactionId(await start.WaitAsync(cancellationToken).ConfigureAwait(false));
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                _ = AbortWhenStartedAsync(start);
+                throw;
+            }
             var tx = new XenstoreTransaction(this, id);
             T result;
             try
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 result = await body(tx).ConfigureAwait(false);
+                // A cancelled caller's transaction is aborted, not committed, whatever its body did.
+                cancellationToken.ThrowIfCancellationRequested();
             }
             catch (Exception e)
             {
-                await AbortQuietlyAsync(id).ConfigureAwait(false);
+                await AbortQuietlyAsync(id, cancellationToken).ConfigureAwait(false);
                 if (e is XenstoreException { Error: XsError.EAGAIN })
                     continue;
                 throw;
             }
             try
             {
-                await RequestAsync(XsMessageType.TransactionEnd, "T\0"u8.ToArray(), id, cancellationToken).ConfigureAwait(false);
+                // Sent whatever the token says from here (a commit kept from going out would leave the
+                // transaction open); a caller that gives up on its reply cannot tell whether it took.
+                await RequestAsync(XsMessageType.TransactionEnd, "T\0"u8.ToArray(), id, CancellationToken.None).WaitAsync(cancellationToken).ConfigureAwait(false);
                 return result;
             }
             catch (XenstoreException e) when (e.Error == XsError.EAGAIN)
@@ -394,6 +413,11 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
                 // A cancelled request forgets its entry: a daemon that never answers must not make them
                 // pile up. Its late reply, if one comes, finds no entry and is dropped.
                 request.Register(cancellationToken);
+                // A token cancelled by now fails the request, in Register or once the lock is free: the
+                // request must not go out as well, or the daemon would carry out (commit, say) what the
+                // caller saw cancelled.
+                if (cancellationToken.IsCancellationRequested)
+                    return;
                 if (path is null)
                     _outbox.TryWrite(type, id, txId, payload);
                 else
@@ -452,15 +476,39 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         return Encoding.ASCII.GetString(nul < 0 ? payload[..Math.Min(payload.Length, 16)] : payload[..Math.Min(nul, 16)]);
     }
 
-    private async Task AbortQuietlyAsync(uint id)
+    // Sends the abort whatever the token says; a cancelled caller does not wait for its reply.
+    private async Task AbortQuietlyAsync(uint id, CancellationToken cancellationToken)
     {
         try
         {
-            await RequestAsync(XsMessageType.TransactionEnd, "F\0"u8.ToArray(), id, CancellationToken.None).ConfigureAwait(false);
+            await RequestAsync(XsMessageType.TransactionEnd, "F\0"u8.ToArray(), id, CancellationToken.None).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (XenstoreException)
         {
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task AbortWhenStartedAsync(Task<byte[]> start)
+    {
+        try
+        {
+            await AbortQuietlyAsync(TransactionId(await start.ConfigureAwait(false)), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (XenstoreException)
+        {
+            // The connection closed, and its transactions with it.
+        }
+    }
+
+    private static uint TransactionId(byte[] reply)
+    {
+        var text = Encoding.ASCII.GetString(reply).TrimEnd('\0');
+        return uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            ? id
+            : throw new XenstoreException(XsError.EIO, $"The daemon's transaction id \"{text}\" is not a number.");
     }
 
     private async Task ReadRepliesAsync()
