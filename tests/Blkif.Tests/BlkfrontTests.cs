@@ -196,16 +196,21 @@ public sealed class BlkfrontTests
     [Fact]
     public async Task Disposal_does_not_wait_for_a_blocked_completion_and_the_pages_outlive_it()
     {
-        var storage = new MemoryStorage(Disk);
+        var storage = new BlockingStorage(new MemoryStorage(Disk));
         await using var disk = InHeapDisk.Start(storage);
         using var gate = new ManualResetEventSlim();
         using var inCallback = new ManualResetEventSlim();
-        // The caller's continuation runs inline on the completion batch and blocks it.
-        var blocked = disk.Frontend.ReadAsync(0, new byte[4096]).AsTask().ContinueWith(_ =>
+        // The caller's continuation runs inline on the completion batch and blocks it. The backend holds
+        // the write until the continuation is attached: one attached to a write already done would run
+        // (and block) here.
+        var write = disk.Frontend.WriteAsync(0, new byte[4096]).AsTask();
+        Assert.True(storage.Entered.Wait(TimeSpan.FromSeconds(30)));
+        var blocked = write.ContinueWith(_ =>
         {
             inCallback.Set();
             gate.Wait();
         }, TaskContinuationOptions.ExecuteSynchronously);
+        storage.Release.Set();
         Assert.True(inCallback.Wait(TimeSpan.FromSeconds(30)));
         var sharesDuringCallback = disk.GrantHub.LiveShares;
         await disk.Frontend.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
