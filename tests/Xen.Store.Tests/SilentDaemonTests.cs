@@ -73,7 +73,7 @@ public sealed class SilentDaemonTests : IDisposable
         Answer(start.Header, Raw.Args("7"));
         var end = await ReceiveAsync();
         Assert.Equal((XsMessageType.TransactionEnd, 7u, "F\0"), (end.Header.Type, end.Header.TxId, Encoding.ASCII.GetString(end.Payload)));
-        // Nor for the abort's answer.
+        // The caller does not wait for the abort's answer.
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => transaction.Within());
     }
 
