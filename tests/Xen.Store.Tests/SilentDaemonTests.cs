@@ -77,6 +77,16 @@ public sealed class SilentDaemonTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => transaction.Within());
     }
 
+    [Fact]
+    public async Task A_transaction_id_that_is_not_a_number_is_a_XenstoreException()
+    {
+        var transaction = _client.TransactionAsync(_ => Task.CompletedTask, Timeouts.Token);
+        var start = await ReceiveAsync();
+        Answer(start.Header, Raw.Args("x7"));
+        var e = await Assert.ThrowsAsync<XenstoreException>(() => transaction.Within());
+        Assert.Contains("\"x7\"", e.Message);
+    }
+
     // The next message the client sent, read off the daemon's end.
     private async Task<(XsWireHeader Header, byte[] Payload)> ReceiveAsync()
     {
