@@ -166,9 +166,8 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
             }
             try
             {
-                // Sent whatever the token says from here (a commit kept from going out would leave the
-                // transaction open); a caller that gives up on its reply cannot tell whether it took.
-                await RequestAsync(XsMessageType.TransactionEnd, "T\0"u8.ToArray(), id, CancellationToken.None).WaitAsync(cancellationToken).ConfigureAwait(false);
+                // A caller that gives up on the commit's reply cannot tell whether it took.
+                await EndTransactionAsync(id, commit: true, cancellationToken).ConfigureAwait(false);
                 return result;
             }
             catch (XenstoreException e) when (e.Error == XsError.EAGAIN)
@@ -476,12 +475,16 @@ public sealed partial class XenstoreClient : XenstoreOperations, IAsyncDisposabl
         return Encoding.ASCII.GetString(nul < 0 ? payload[..Math.Min(payload.Length, 16)] : payload[..Math.Min(nul, 16)]);
     }
 
-    // Sends the abort whatever the token says; a cancelled caller does not wait for its reply.
+    // Sends a transaction's end whatever the token says: one kept from going out would leave the
+    // transaction open. The token only stops the wait for the daemon's reply.
+    private Task<byte[]> EndTransactionAsync(uint id, bool commit, CancellationToken cancellationToken) =>
+        RequestAsync(XsMessageType.TransactionEnd, commit ? "T\0"u8.ToArray() : "F\0"u8.ToArray(), id, CancellationToken.None).WaitAsync(cancellationToken);
+
     private async Task AbortQuietlyAsync(uint id, CancellationToken cancellationToken)
     {
         try
         {
-            await RequestAsync(XsMessageType.TransactionEnd, "F\0"u8.ToArray(), id, CancellationToken.None).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await EndTransactionAsync(id, commit: false, cancellationToken).ConfigureAwait(false);
         }
         catch (XenstoreException)
         {
